@@ -1,0 +1,141 @@
+"""The cooperation agreement as data: the schema of `agreements/*.toml` and its loader.
+
+The file is the versioned source; the event-sourced `Agreement` aggregate is the record of which
+terms were in force when. A malformed file is refused with one message that names the file, the
+field and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID, ContactChannel, NeedCategory
+
+PartnerId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,62}$"),
+    Field(description="Stable partner id, lower-case with dashes, e.g. `opferhilfe-sachsen`."),
+]
+TaskName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContactPoint(_Strict):
+    """Where a partner is alerted: an e-mail address or a webhook URL (an office, not a person)."""
+
+    channel: ContactChannel
+    address: Annotated[str, StringConstraints(min_length=3, max_length=320, strip_whitespace=True)]
+
+    @model_validator(mode="after")
+    def _address_fits_channel(self) -> Self:
+        if self.channel is ContactChannel.EMAIL:
+            local, _, domain = self.address.partition("@")
+            if not local or "." not in domain or " " in self.address:
+                raise ValueError(f"'{self.address}' is not an e-mail address")
+        elif not self.address.startswith(("http://", "https://")):
+            raise ValueError(f"'{self.address}' is not an http(s) URL for a webhook")
+        return self
+
+
+class Remit(_Strict):
+    """What a partner already does ("Zuständigkeit"): the agreement creates no new remit."""
+
+    categories: list[NeedCategory] = Field(min_length=1)
+    tasks: list[TaskName] = Field(default_factory=list)
+
+
+class PartnerTerms(_Strict):
+    """One partner's part of the agreement."""
+
+    id: PartnerId
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200)]
+    remit: Remit
+    primary: ContactPoint
+    deputy: ContactPoint
+    ack_deadline_minutes: int = Field(gt=0, le=24 * 60)
+
+
+class AgreementTerms(_Strict):
+    """The whole agreement file."""
+
+    agreement_id: PartnerId
+    title: Annotated[str, StringConstraints(min_length=2, max_length=300)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="The file's own version label, e.g. the date it was signed."
+    )
+    escalation_step_minutes: int = Field(
+        gt=0,
+        le=24 * 60,
+        description="How long each escalation step (deputy, then Commissioner) waits.",
+    )
+    partners: list[PartnerTerms] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _partners_are_unique_and_commissioner_present(self) -> Self:
+        ids = [partner.id for partner in self.partners]
+        duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
+        if duplicates:
+            raise ValueError(f"partner ids must be unique; repeated: {', '.join(duplicates)}")
+        if COMMISSIONER_PARTNER_ID not in ids:
+            raise ValueError(
+                f"the Commissioner's office ('{COMMISSIONER_PARTNER_ID}') must be a partner: "
+                "it is the last escalation step"
+            )
+        return self
+
+    def partner(self, partner_id: str) -> PartnerTerms:
+        for partner in self.partners:
+            if partner.id == partner_id:
+                return partner
+        raise KeyError(partner_id)
+
+    def digest(self) -> str:
+        """A content hash, independent of formatting and comments in the file."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AgreementFileError(ValueError):
+    """The agreement file cannot be used; the message names the file, field and problem."""
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Each problem as `field.path: message`, in the order pydantic found them."""
+    problems = []
+    for item in error.errors():
+        location = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in item["loc"]
+        ).replace(".[", "[")
+        problems.append(f"{location or '(top level)'}: {item['msg']}")
+    return problems
+
+
+def load_agreement_file(path: Path) -> AgreementTerms:
+    """Read and validate an agreement file, or raise `AgreementFileError` saying what is wrong."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AgreementFileError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise AgreementFileError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return AgreementTerms.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(describe_validation_error(error))
+        raise AgreementFileError(f"{path}: {problems}") from None

@@ -1,0 +1,331 @@
+"""Message models: workflow input, updates, query results and activity inputs (DESIGN.md §4).
+
+One pydantic model per message, so each can grow without changing a signature. Temporal payloads
+carry pseudonymous references only: partner ids and staff references, never names or contact data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.agreement import PartnerId
+from contracts.vocabulary import (
+    ActorChannel,
+    AlertState,
+    ContactChannel,
+    EscalationStep,
+    IncidentKind,
+    NeedCategory,
+    NotificationPurpose,
+    Phase,
+    Region,
+)
+
+StaffRef = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    Field(
+        description=(
+            "A staff reference or role, never a name: letters, digits and . _ : - "
+            "(e.g. `lagedienst-1` or `OB-0042`)."
+        )
+    ),
+]
+IncidentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")]
+
+
+class Message(BaseModel):
+    """Base of every message: unknown fields are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Actor(Message):
+    """Who acted: a partner and a staff reference or role (not a name)."""
+
+    partner_id: PartnerId
+    staff_ref: StaffRef
+
+
+class CommandContext(Message):
+    """The envelope every domain command and event carries (DESIGN.md §4, audit §6).
+
+    `command_id` is made deterministically in the workflow, so a retried activity applies the
+    same command once. `on_behalf_of` is set when someone records for another partner.
+    """
+
+    command_id: str = Field(min_length=1, max_length=64)
+    actor: Actor
+    on_behalf_of: PartnerId | None = None
+    channel: ActorChannel
+    business_time: AwareDatetime
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+
+# --- workflow input -------------------------------------------------------------------------
+
+
+class DeadlineOverrides(Message):
+    """Deadlines for this incident that replace the agreement's (ISO 8601 or seconds)."""
+
+    ack: timedelta | None = Field(default=None, gt=timedelta(0))
+    escalation_step: timedelta | None = Field(default=None, gt=timedelta(0))
+    reflection_after: timedelta | None = Field(default=None, gt=timedelta(0))
+
+
+class IncidentDeclaration(Message):
+    """The operator's declaration that starts `IncidentResponse`."""
+
+    title: Annotated[str, StringConstraints(min_length=3, max_length=200, strip_whitespace=True)]
+    kind: IncidentKind
+    occurred_at: AwareDatetime
+    location: Annotated[str, StringConstraints(min_length=2, max_length=200, strip_whitespace=True)]
+    region: Region
+    declared_by: Actor
+    estimated_affected: int | None = Field(default=None, ge=0, le=1_000_000)
+    deadlines: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
+
+
+# --- updates --------------------------------------------------------------------------------
+
+
+class OperatorAction(Message):
+    """Who performs an update and through which channel."""
+
+    actor: Actor
+    channel: ActorChannel = ActorChannel.UI
+
+
+class AcknowledgeAlert(OperatorAction):
+    """A partner acknowledges its alert; an operator may record it on the partner's behalf."""
+
+    partner_id: PartnerId
+    received_at: AwareDatetime | None = Field(
+        default=None, description="When the acknowledgement arrived, if earlier than now."
+    )
+
+
+class NeedReport(Message):
+    """A count of people with one need in one region."""
+
+    category: NeedCategory
+    region: Region
+    count: int = Field(ge=1, le=100_000)
+
+
+class ReportNeeds(OperatorAction):
+    """Needs reported by the actor's partner."""
+
+    needs: list[NeedReport] = Field(min_length=1, max_length=100)
+
+
+class AssignNeedCategory(OperatorAction):
+    """Give a need category to a partner whose remit covers it."""
+
+    category: NeedCategory
+    partner_id: PartnerId
+
+
+class CloseAcutePhase(OperatorAction):
+    """End the acute phase; the reflection is scheduled."""
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RecordReflection(OperatorAction):
+    """The reflection's findings and agreed measures; closes the incident."""
+
+    findings: list[Annotated[str, StringConstraints(min_length=3, max_length=2000)]] = Field(
+        min_length=1
+    )
+    measures: list[Annotated[str, StringConstraints(min_length=3, max_length=2000)]] = Field(
+        default_factory=list
+    )
+
+
+class CallOff(OperatorAction):
+    """End the incident early: a false alarm or a duplicate declaration."""
+
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+
+
+class AcknowledgementResult(Message):
+    partner_id: PartnerId
+    acknowledged_at: datetime
+    late: bool
+    seconds_to_acknowledge: float
+    duplicate: bool = Field(description="True when the partner had already acknowledged.")
+
+
+class PhaseResult(Message):
+    phase: Phase
+
+
+# --- query ----------------------------------------------------------------------------------
+
+
+class PartnerAlertStatus(Message):
+    partner_id: PartnerId
+    name: str
+    state: AlertState
+    step: EscalationStep
+    alerted_at: datetime | None = None
+    deadline_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    late: bool = False
+    seconds_to_acknowledge: float | None = None
+    delivery_failures: int = 0
+
+
+class NeedTotal(Message):
+    category: NeedCategory
+    count: int
+    by_region: dict[Region, int]
+    assigned_to: PartnerId | None = None
+
+
+class IncidentStatus(Message):
+    """What the `status` query returns."""
+
+    incident_id: str
+    title: str
+    kind: IncidentKind
+    region: Region
+    phase: Phase
+    agreement_version: int | None
+    partners: list[PartnerAlertStatus]
+    needs: list[NeedTotal]
+    open_items: list[str]
+    reflection_due_at: datetime | None = None
+
+
+# --- activities -----------------------------------------------------------------------------
+
+
+class PartnerProcedure(Message):
+    """What the workflow needs to know of a partner (no contact data)."""
+
+    partner_id: PartnerId
+    name: str
+    categories: list[NeedCategory]
+    ack_deadline: timedelta
+
+
+class DeliveryPolicy(Message):
+    """How hard a notification is retried before its failure is recorded."""
+
+    max_attempts: int = Field(ge=1, le=20)
+    initial_interval: timedelta
+    maximum_interval: timedelta
+
+
+class RecordDeclarationInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    declaration: IncidentDeclaration
+
+
+class DeclarationRecorded(Message):
+    agreement_version: int
+    partners: list[PartnerProcedure]
+    escalation_step: timedelta
+    delivery: DeliveryPolicy
+
+
+class DeliverNotificationInput(Message):
+    """Send one message about one incident to one partner's contact point at one step."""
+
+    incident_id: IncidentId
+    partner_id: PartnerId
+    purpose: NotificationPurpose
+    step: EscalationStep
+    message_id: str
+    sent_at: AwareDatetime
+    recipient_override: Actor | None = Field(
+        default=None,
+        description="Address the message to this partner's primary contact instead.",
+    )
+
+
+class DeliveryReceipt(Message):
+    channel: ContactChannel
+    contact: str
+    message_id: str
+
+
+class RecordNotificationInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    partner_id: PartnerId
+    purpose: NotificationPurpose
+    step: EscalationStep
+    message_id: str
+    channel: ContactChannel | None
+    contact: str | None
+    delivered: bool
+    detail: str = ""
+
+
+class RecordAcknowledgementInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    partner_id: PartnerId
+    late: bool
+    seconds_to_acknowledge: float
+
+
+class RecordEscalationInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    partner_id: PartnerId
+    to_step: EscalationStep
+
+
+class RecordUnreachableInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    partner_id: PartnerId
+
+
+class RecordNeedsInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    needs: list[NeedReport]
+
+
+class RecordAssignmentInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    category: NeedCategory
+    partner_id: PartnerId
+
+
+class CloseAcutePhaseInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    note: str | None = None
+    reflection_due_at: AwareDatetime
+
+
+class IncidentStepInput(Message):
+    """A step that needs nothing but its context: the reflection has become due."""
+
+    ctx: CommandContext
+    incident_id: IncidentId
+
+
+class RecordReflectionInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    findings: list[str]
+    measures: list[str]
+
+
+class RecordCallOffInput(Message):
+    ctx: CommandContext
+    incident_id: IncidentId
+    reason: str

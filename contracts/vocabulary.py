@@ -1,0 +1,174 @@
+"""The closed lists of the procedure: regions, incident kinds, need categories, phases, channels.
+
+One module, imported by the domain and the workflows alike, so that a value the workflow accepts
+is a value the domain accepts (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Region(StrEnum):
+    """Saxony's 13 districts and district-free cities, or an attack outside Saxony."""
+
+    CHEMNITZ = "chemnitz"
+    DRESDEN = "dresden"
+    LEIPZIG = "leipzig"
+    BAUTZEN = "bautzen"
+    ERZGEBIRGSKREIS = "erzgebirgskreis"
+    GOERLITZ = "goerlitz"
+    LANDKREIS_LEIPZIG = "landkreis-leipzig"
+    MEISSEN = "meissen"
+    MITTELSACHSEN = "mittelsachsen"
+    NORDSACHSEN = "nordsachsen"
+    SAECHSISCHE_SCHWEIZ_OSTERZGEBIRGE = "saechsische-schweiz-osterzgebirge"
+    VOGTLANDKREIS = "vogtlandkreis"
+    ZWICKAU = "zwickau"
+    OUTSIDE_SAXONY = "outside-saxony"
+
+
+REGION_LABELS_DE: dict[Region, str] = {
+    Region.CHEMNITZ: "Chemnitz",
+    Region.DRESDEN: "Dresden",
+    Region.LEIPZIG: "Leipzig",
+    Region.BAUTZEN: "Landkreis Bautzen",
+    Region.ERZGEBIRGSKREIS: "Erzgebirgskreis",
+    Region.GOERLITZ: "Landkreis Görlitz",
+    Region.LANDKREIS_LEIPZIG: "Landkreis Leipzig",
+    Region.MEISSEN: "Landkreis Meißen",
+    Region.MITTELSACHSEN: "Landkreis Mittelsachsen",
+    Region.NORDSACHSEN: "Landkreis Nordsachsen",
+    Region.SAECHSISCHE_SCHWEIZ_OSTERZGEBIRGE: "Landkreis Sächsische Schweiz-Osterzgebirge",
+    Region.VOGTLANDKREIS: "Vogtlandkreis",
+    Region.ZWICKAU: "Landkreis Zwickau",
+    Region.OUTSIDE_SAXONY: "außerhalb Sachsens",
+}
+
+
+class IncidentKind(StrEnum):
+    """What kind of attack triggered the procedure."""
+
+    TERRORIST = "terrorist"
+    EXTREMIST = "extremist"
+    OTHER = "other"
+
+
+INCIDENT_KIND_LABELS_DE: dict[IncidentKind, str] = {
+    IncidentKind.TERRORIST: "terroristischer Anschlag",
+    IncidentKind.EXTREMIST: "extremistische Straftat",
+    IncidentKind.OTHER: "sonstige Großschadenlage",
+}
+
+
+class NeedCategory(StrEnum):
+    """The needs catalogue (DESIGN.md §3), at category level."""
+
+    PSYCHOSOCIAL = "psychosocial"
+    MEDICAL = "medical"
+    LEGAL = "legal"
+    FINANCIAL = "financial"
+    PRACTICAL = "practical"
+    INFORMATION = "information"
+    LANGUAGE_CULTURE_RELIGION = "language-culture-religion"
+    DEATH_RELATED = "death-related"
+    SAFETY_MEDIA = "safety-media"
+    REMEMBRANCE = "remembrance"
+
+
+NEED_CATEGORY_LABELS_DE: dict[NeedCategory, str] = {
+    NeedCategory.PSYCHOSOCIAL: "psychosoziale Unterstützung",
+    NeedCategory.MEDICAL: "medizinische Versorgung / Rehabilitation",
+    NeedCategory.LEGAL: "rechtliche Unterstützung",
+    NeedCategory.FINANCIAL: "finanzielle Hilfen",
+    NeedCategory.PRACTICAL: "praktische / behördliche Hilfe",
+    NeedCategory.INFORMATION: "Information",
+    NeedCategory.LANGUAGE_CULTURE_RELIGION: "Sprache, Kultur, Religion",
+    NeedCategory.DEATH_RELATED: "Unterstützung im Todesfall",
+    NeedCategory.SAFETY_MEDIA: "Schutz und Medien",
+    NeedCategory.REMEMBRANCE: "Gedenken",
+}
+
+
+class Phase(StrEnum):
+    """Phases of one incident; also the values of the `IncidentPhase` search attribute."""
+
+    ALERTING = "alerting"
+    COORDINATING = "coordinating"
+    AWAITING_REFLECTION = "awaiting-reflection"
+    REFLECTION_DUE = "reflection-due"
+    CLOSED = "closed"
+    CALLED_OFF = "called-off"
+
+
+PHASE_LABELS_DE: dict[Phase, str] = {
+    Phase.ALERTING: "Alarmierung läuft",
+    Phase.COORDINATING: "Bedarfsabstimmung",
+    Phase.AWAITING_REFLECTION: "Akutphase beendet, Reflexion geplant",
+    Phase.REFLECTION_DUE: "Reflexion fällig",
+    Phase.CLOSED: "abgeschlossen",
+    Phase.CALLED_OFF: "abgebrochen",
+}
+
+FINAL_PHASES: frozenset[Phase] = frozenset({Phase.CLOSED, Phase.CALLED_OFF})
+
+
+class ActorChannel(StrEnum):
+    """How a step reached Lotse: who typed it where, or a timer of the system itself."""
+
+    UI = "ui"
+    CLI = "cli"
+    PHONE = "phone"
+    SYSTEM = "system"
+
+
+class ContactChannel(StrEnum):
+    """How a partner's contact point is reached."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class EscalationStep(StrEnum):
+    """Who is alerted, in order, while a partner has not acknowledged.
+
+    `primary` and `deputy` are the partner's own contact points; `commissioner` is the
+    Commissioner's office (for the office itself: the declaring operator's partner contact).
+    """
+
+    PRIMARY = "primary"
+    DEPUTY = "deputy"
+    COMMISSIONER = "commissioner"
+
+
+class NotificationPurpose(StrEnum):
+    """Why a message is sent."""
+
+    ALERT = "alert"
+    ESCALATION = "escalation"
+    REFLECTION_DUE = "reflection-due"
+
+
+class AlertState(StrEnum):
+    """Where one partner's alert stands."""
+
+    PENDING = "pending"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    UNREACHABLE = "unreachable"
+
+
+COMMISSIONER_PARTNER_ID = "opferbeauftragte"
+"""The Commissioner's office: last escalation step for every other partner."""
+
+SEARCH_ATTRIBUTE_PHASE = "IncidentPhase"
+SEARCH_ATTRIBUTE_KIND = "IncidentKind"
+SEARCH_ATTRIBUTE_REGION = "IncidentRegion"
+SEARCH_ATTRIBUTE_NAMES: tuple[str, ...] = (
+    SEARCH_ATTRIBUTE_PHASE,
+    SEARCH_ATTRIBUTE_KIND,
+    SEARCH_ATTRIBUTE_REGION,
+)
+
+TASK_QUEUE = "victim-support"
+INCIDENT_WORKFLOW_TYPE = "IncidentResponse"

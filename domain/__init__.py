@@ -1,0 +1,4 @@
+"""The event-sourced record of Lotse: aggregates, the application service, domain errors.
+
+Imports neither Temporal nor the workflows: testable with no server at all (DESIGN.md §4).
+"""

@@ -1,0 +1,103 @@
+"""The cooperation agreement as an aggregate: which terms were in force, and since when.
+
+Each load of the agreement file that changes anything records one event per changed partner and
+a closing `Revised`; a load of identical terms records nothing. The aggregate's version after a
+load is the *agreement version* that incidents record, so the terms any incident ran under can be
+replayed with `repository.get(id, version=…)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from contracts.agreement import AgreementTerms, PartnerTerms
+from contracts.messages import CommandContext
+from domain import ids
+from domain.errors import UnknownPartnerError
+
+
+class Agreement(Aggregate):
+    """A versioned cooperation agreement between the Commissioner's office and its partners."""
+
+    @staticmethod
+    def create_id(agreement_key: str) -> Any:
+        return ids.agreement_id(agreement_key)
+
+    @event("Adopted")
+    def __init__(self, agreement_key: str, title: str, ctx: CommandContext) -> None:
+        self.agreement_key = agreement_key
+        self.title = title
+        self.label = ""
+        self.digest = ""
+        self.escalation_step_minutes = 0
+        self.partners: dict[str, PartnerTerms] = {}
+
+    # --- commands -------------------------------------------------------------------------
+
+    def revise(self, terms: AgreementTerms, ctx: CommandContext) -> list[str]:
+        """Bring the record in line with `terms`; return what changed (empty: nothing)."""
+        if terms.digest() == self.digest:
+            return []
+        changes: list[str] = []
+        new_ids = [partner.id for partner in terms.partners]
+        for partner in terms.partners:
+            known = self.partners.get(partner.id)
+            if known is None:
+                self._partner_joined(terms=partner, ctx=ctx)
+                changes.append(f"partner joined: {partner.id}")
+            elif known != partner:
+                self._partner_terms_changed(terms=partner, ctx=ctx)
+                changes.append(f"partner terms changed: {partner.id}")
+        for partner_id in [pid for pid in self.partners if pid not in new_ids]:
+            self._partner_left(partner_id=partner_id, ctx=ctx)
+            changes.append(f"partner left: {partner_id}")
+        self._revised(
+            title=terms.title,
+            label=terms.label,
+            digest=terms.digest(),
+            escalation_step_minutes=terms.escalation_step_minutes,
+            ctx=ctx,
+        )
+        changes.append(f"revised: label {terms.label}")
+        return changes
+
+    # --- queries --------------------------------------------------------------------------
+
+    def partner(self, partner_id: str) -> PartnerTerms:
+        try:
+            return self.partners[partner_id]
+        except KeyError:
+            known = ", ".join(sorted(self.partners))
+            raise UnknownPartnerError(
+                f"'{partner_id}' is not a partner of the agreement (partners: {known})"
+            ) from None
+
+    # --- events ---------------------------------------------------------------------------
+
+    @event("PartnerJoined")
+    def _partner_joined(self, terms: PartnerTerms, ctx: CommandContext) -> None:
+        self.partners[terms.id] = terms
+
+    @event("PartnerTermsChanged")
+    def _partner_terms_changed(self, terms: PartnerTerms, ctx: CommandContext) -> None:
+        self.partners[terms.id] = terms
+
+    @event("PartnerLeft")
+    def _partner_left(self, partner_id: str, ctx: CommandContext) -> None:
+        del self.partners[partner_id]
+
+    @event("Revised")
+    def _revised(
+        self,
+        title: str,
+        label: str,
+        digest: str,
+        escalation_step_minutes: int,
+        ctx: CommandContext,
+    ) -> None:
+        self.title = title
+        self.label = label
+        self.digest = digest
+        self.escalation_step_minutes = escalation_step_minutes

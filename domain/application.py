@@ -1,0 +1,291 @@
+"""The application service: commands and queries over the event store (get → command → save).
+
+Each command takes a `CommandContext`; a command id that the aggregate has applied before
+returns without writing anything, so a retried activity changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.utils import get_topic
+from pydantic import BaseModel, ConfigDict
+
+from contracts.agreement import AgreementTerms, ContactPoint, PartnerTerms, Remit
+from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
+from contracts.vocabulary import EscalationStep, NeedCategory, NotificationPurpose
+from domain import ids
+from domain.agreement import Agreement
+from domain.errors import (
+    AgreementNotFoundError,
+    IncidentAlreadyDeclaredError,
+    IncidentNotFoundError,
+)
+from domain.incident import Incident
+from domain.transcoding import PydanticModelAsDict
+
+EVENT_MODELS: tuple[type[BaseModel], ...] = (
+    Actor,
+    CommandContext,
+    PartnerTerms,
+    Remit,
+    ContactPoint,
+    NeedReport,
+)
+
+
+class HistoryEntry(BaseModel):
+    """One recorded domain event, as auditors and the CLI read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    event: str
+    recorded_at: datetime
+    ctx: CommandContext
+    details: dict[str, Any]
+
+
+class AgreementLoaded(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    agreement_key: str
+    version: int
+    changes: list[str]
+
+
+class LotseApplication(Application[UUID]):
+    """Commands and queries of Lotse's record. Settings come from the constructor `env`."""
+
+    name = "Lotse"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for model in EVENT_MODELS:
+            transcoder.register(PydanticModelAsDict(model))
+
+    # --- agreement ------------------------------------------------------------------------
+
+    def load_agreement(self, terms: AgreementTerms, ctx: CommandContext) -> AgreementLoaded:
+        """Record `terms` as the agreement in force; identical terms record nothing."""
+        try:
+            agreement = self._agreement(terms.agreement_id)
+        except AgreementNotFoundError:
+            agreement = Agreement(agreement_key=terms.agreement_id, title=terms.title, ctx=ctx)
+        changes = agreement.revise(terms, ctx)
+        if changes:
+            self.save(agreement)
+        return AgreementLoaded(
+            agreement_key=terms.agreement_id, version=agreement.version, changes=changes
+        )
+
+    def agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
+        return self._agreement(agreement_key, version)
+
+    def _agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
+        try:
+            agreement = self.repository.get(ids.agreement_id(agreement_key), version=version)
+        except AggregateNotFoundError:
+            raise AgreementNotFoundError(
+                f"agreement '{agreement_key}' has not been loaded (run `lotse agreement load`)"
+            ) from None
+        assert isinstance(agreement, Agreement)
+        return agreement
+
+    # --- incident -------------------------------------------------------------------------
+
+    def declare_incident(
+        self,
+        incident_key: str,
+        declaration: IncidentDeclaration,
+        agreement_key: str,
+        ctx: CommandContext,
+    ) -> Incident:
+        """Record a declaration under the agreement in force now; a repeat returns the first."""
+        try:
+            existing = self.incident(incident_key)
+        except IncidentNotFoundError:
+            pass
+        else:
+            if existing.has_applied(ctx):
+                return existing
+            raise IncidentAlreadyDeclaredError(
+                f"incident '{incident_key}' was already declared; choose another incident id"
+            )
+        agreement = self._agreement(agreement_key)
+        incident = Incident(
+            incident_key=incident_key,
+            title=declaration.title,
+            kind=declaration.kind,
+            occurred_at=declaration.occurred_at,
+            location=declaration.location,
+            region=declaration.region,
+            estimated_affected=declaration.estimated_affected,
+            agreement_key=agreement_key,
+            agreement_version=agreement.version,
+            partner_ids=list(agreement.partners),
+            ctx=ctx,
+        )
+        self.save(incident)
+        return incident
+
+    def incident(self, incident_key: str, version: int | None = None) -> Incident:
+        try:
+            incident = self.repository.get(ids.incident_id(incident_key), version=version)
+        except AggregateNotFoundError:
+            raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
+        assert isinstance(incident, Incident)
+        return incident
+
+    def agreement_of(self, incident: Incident) -> Agreement:
+        """The agreement exactly as it was when the incident was declared."""
+        return self._agreement(incident.agreement_key, incident.agreement_version)
+
+    def record_notification(
+        self,
+        incident_key: str,
+        partner_id: str,
+        purpose: NotificationPurpose,
+        step: EscalationStep,
+        message_id: str,
+        channel: str | None,
+        contact: str | None,
+        delivered: bool,
+        detail: str,
+        ctx: CommandContext,
+    ) -> Incident:
+        return self._command(
+            incident_key,
+            ctx,
+            lambda incident: incident.record_notification(
+                partner_id, purpose, step, message_id, channel, contact, delivered, detail, ctx
+            ),
+        )
+
+    def acknowledge_alert(
+        self, incident_key: str, partner_id: str, late: bool, seconds: float, ctx: CommandContext
+    ) -> Incident:
+        return self._command(
+            incident_key,
+            ctx,
+            lambda incident: incident.acknowledge_alert(partner_id, late, seconds, ctx),
+        )
+
+    def escalate_alert(
+        self, incident_key: str, partner_id: str, to_step: EscalationStep, ctx: CommandContext
+    ) -> Incident:
+        return self._command(
+            incident_key, ctx, lambda incident: incident.escalate_alert(partner_id, to_step, ctx)
+        )
+
+    def mark_unreachable(self, incident_key: str, partner_id: str, ctx: CommandContext) -> Incident:
+        return self._command(
+            incident_key, ctx, lambda incident: incident.mark_unreachable(partner_id, ctx)
+        )
+
+    def report_needs(
+        self, incident_key: str, needs: list[NeedReport], ctx: CommandContext
+    ) -> Incident:
+        return self._command(incident_key, ctx, lambda incident: incident.report_needs(needs, ctx))
+
+    def assign_need_category(
+        self, incident_key: str, category: NeedCategory, partner_id: str, ctx: CommandContext
+    ) -> Incident:
+        def assign(incident: Incident) -> None:
+            partner = self.agreement_of(incident).partner(partner_id)
+            incident.assign_need_category(category, partner, ctx)
+
+        return self._command(incident_key, ctx, assign)
+
+    def close_acute_phase(
+        self,
+        incident_key: str,
+        note: str | None,
+        reflection_due_at: datetime,
+        ctx: CommandContext,
+    ) -> Incident:
+        return self._command(
+            incident_key,
+            ctx,
+            lambda incident: incident.close_acute_phase(note, reflection_due_at, ctx),
+        )
+
+    def mark_reflection_due(self, incident_key: str, ctx: CommandContext) -> Incident:
+        return self._command(incident_key, ctx, lambda incident: incident.mark_reflection_due(ctx))
+
+    def record_reflection(
+        self, incident_key: str, findings: list[str], measures: list[str], ctx: CommandContext
+    ) -> Incident:
+        return self._command(
+            incident_key,
+            ctx,
+            lambda incident: incident.record_reflection(findings, measures, ctx),
+        )
+
+    def call_off(self, incident_key: str, reason: str, ctx: CommandContext) -> Incident:
+        return self._command(incident_key, ctx, lambda incident: incident.call_off(reason, ctx))
+
+    def _command(
+        self, incident_key: str, ctx: CommandContext, command: Callable[[Incident], None]
+    ) -> Incident:
+        incident = self.incident(incident_key)
+        if incident.has_applied(ctx):
+            return incident
+        command(incident)
+        self.save(incident)
+        return incident
+
+    # --- queries for audit and the CLI ----------------------------------------------------
+
+    def history(self, incident_key: str) -> list[HistoryEntry]:
+        """Every domain event of the incident, in order, with its envelope."""
+        self.incident(incident_key)  # refuses an unknown incident with a clear message
+        return [_history_entry(event) for event in self.events.get(ids.incident_id(incident_key))]
+
+    def incident_keys(self) -> list[str]:
+        """The ids of every declared incident, oldest first."""
+        topic = get_topic(Incident.Declared)
+        keys: list[str] = []
+        for notification in self._notifications(topics=[topic]):
+            event = self.mapper.to_domain_event(notification)
+            keys.append(str(event.__dict__["incident_key"]))
+        return keys
+
+    def _notifications(self, topics: list[str]) -> Iterator[Any]:
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, 500, topics=topics)
+            yield from batch
+            if len(batch) < 500:
+                return
+            start = batch[-1].id + 1
+
+
+def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:
+    attributes = dict(event.__dict__)
+    ctx = attributes.pop("ctx")
+    for envelope_field in ("originator_id", "originator_version", "timestamp", "originator_topic"):
+        attributes.pop(envelope_field, None)
+    return HistoryEntry(
+        version=event.originator_version,
+        event=type(event).__qualname__.rsplit(".", 1)[-1],
+        recorded_at=event.timestamp,
+        ctx=ctx,
+        details={key: _plain(value) for key, value in attributes.items()},
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,15 @@
+"""Deterministic aggregate ids from natural keys (uuid5), so a retried command finds its aggregate."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+LOTSE_NAMESPACE = UUID("6f1c2f0e-4a5b-5d8e-9b61-3c1d7a0e2f44")
+
+
+def agreement_id(agreement_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"agreement/{agreement_key}")
+
+
+def incident_id(incident_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"incident/{incident_key}")
