@@ -88,6 +88,9 @@ class IncidentDeclaration(Message):
     declared_by: Actor
     estimated_affected: int | None = Field(default=None, ge=0, le=1_000_000)
     deadlines: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
+    channel: ActorChannel = Field(
+        default=ActorChannel.UI, description="Where the declaration was entered."
+    )
 
 
 # --- updates --------------------------------------------------------------------------------
@@ -163,6 +166,15 @@ class AcknowledgementResult(Message):
 
 class PhaseResult(Message):
     phase: Phase
+
+
+class IncidentOutcome(Message):
+    """What `IncidentResponse` returns when it ends."""
+
+    incident_id: str
+    phase: Phase
+    unreachable_partners: list[PartnerId]
+    reason: str | None = None
 
 
 # --- query ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +29,8 @@ from domain.errors import (
 )
 from domain.incident import Incident
 from domain.transcoding import PydanticModelAsDict
+
+CONFLICT_RETRIES = 10
 
 EVENT_MODELS: tuple[type[BaseModel], ...] = (
     Actor,
@@ -234,12 +236,23 @@ class LotseApplication(Application[UUID]):
     def _command(
         self, incident_key: str, ctx: CommandContext, command: Callable[[Incident], None]
     ) -> Incident:
-        incident = self.incident(incident_key)
-        if incident.has_applied(ctx):
+        """Get → command → save; on a concurrent write to the same incident, start over.
+
+        Alerts to several partners are recorded in parallel, so conflicts are ordinary: the
+        retry re-reads the incident, and a command that meanwhile landed changes nothing."""
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            incident = self.incident(incident_key)
+            if incident.has_applied(ctx):
+                return incident
+            command(incident)
+            try:
+                self.save(incident)
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                continue
             return incident
-        command(incident)
-        self.save(incident)
-        return incident
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # --- queries for audit and the CLI ----------------------------------------------------
 

@@ -1,0 +1,235 @@
+"""Temporal activities of `IncidentResponse`: each translates one message into one domain command.
+
+Synchronous `def` activities (eventsourcing is synchronous) run on the worker's thread pool. A
+domain refusal becomes a non-retryable `ApplicationError` whose `type` is the domain error's
+class name; anything else (a lost connection, a version conflict) is retried by Temporal, and
+the command id makes the retry change nothing twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notify import DeliveryError, Notifier, render_notification
+from contracts.agreement import ContactPoint
+from contracts.messages import (
+    CloseAcutePhaseInput,
+    DeclarationRecorded,
+    DeliverNotificationInput,
+    DeliveryPolicy,
+    DeliveryReceipt,
+    IncidentStepInput,
+    PartnerProcedure,
+    RecordAcknowledgementInput,
+    RecordAssignmentInput,
+    RecordCallOffInput,
+    RecordDeclarationInput,
+    RecordEscalationInput,
+    RecordNeedsInput,
+    RecordNotificationInput,
+    RecordReflectionInput,
+    RecordUnreachableInput,
+)
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep, IncidentKind, Region
+from domain.application import LotseApplication
+from domain.errors import DomainError
+from domain.incident import Incident
+from settings import Settings
+
+
+@contextmanager
+def domain_refusals_are_final() -> Iterator[None]:
+    """A domain refusal will not change on retry: fail the activity for good, typed."""
+    try:
+        yield
+    except DomainError as error:
+        raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from None
+
+
+class IncidentActivities:
+    """The side effects of the incident procedure, built once in `worker.py`."""
+
+    def __init__(self, app: LotseApplication, notifier: Notifier, settings: Settings) -> None:
+        self._app = app
+        self._notifier = notifier
+        self._settings = settings
+
+    @activity.defn(name="record_declaration")
+    def record_declaration(self, data: RecordDeclarationInput) -> DeclarationRecorded:
+        with domain_refusals_are_final():
+            incident = self._app.declare_incident(
+                data.incident_id, data.declaration, self._settings.agreement_id, data.ctx
+            )
+            agreement = self._app.agreement_of(incident)
+        self._crash_here_if_asked()
+        return DeclarationRecorded(
+            agreement_version=incident.agreement_version,
+            partners=[
+                PartnerProcedure(
+                    partner_id=terms.id,
+                    name=terms.name,
+                    categories=list(terms.remit.categories),
+                    ack_deadline=timedelta(minutes=terms.ack_deadline_minutes),
+                )
+                for terms in agreement.partners.values()
+            ],
+            escalation_step=timedelta(minutes=agreement.escalation_step_minutes),
+            delivery=DeliveryPolicy(
+                max_attempts=self._settings.delivery_max_attempts,
+                initial_interval=timedelta(
+                    seconds=self._settings.delivery_initial_interval_seconds
+                ),
+                maximum_interval=timedelta(
+                    seconds=self._settings.delivery_maximum_interval_seconds
+                ),
+            ),
+        )
+
+    @activity.defn(name="deliver_notification")
+    def deliver_notification(self, data: DeliverNotificationInput) -> DeliveryReceipt:
+        """Send one message; a failure raises and Temporal retries within the bounded policy."""
+        with domain_refusals_are_final():
+            incident = self._app.incident(data.incident_id)
+            agreement = self._app.agreement_of(incident)
+            partner = agreement.partner(data.partner_id)
+            contact, addressed_to = self._contact_for(incident, data)
+        message = render_notification(
+            incident_key=data.incident_id,
+            title=incident.title,
+            kind=IncidentKind(incident.kind),
+            region=Region(incident.region),
+            location=incident.location,
+            occurred_at=incident.occurred_at,
+            sent_at=data.sent_at,
+            partner_id=partner.id,
+            partner_name=partner.name,
+            purpose=data.purpose,
+            step=data.step,
+            message_id=data.message_id,
+            ui_url=self._settings.temporal_ui_url,
+            task_queue=self._settings.task_queue,
+            addressed_to=addressed_to,
+        )
+        try:
+            self._notifier.deliver(contact, message)
+        except DeliveryError as error:
+            raise ApplicationError(str(error), type="DeliveryFailed") from None
+        return DeliveryReceipt(
+            channel=contact.channel, contact=contact.address, message_id=data.message_id
+        )
+
+    def _contact_for(
+        self, incident: Incident, data: DeliverNotificationInput
+    ) -> tuple[ContactPoint, str | None]:
+        """Who receives a step: the partner's own contact points, then the Commissioner's
+        office; for the office itself the last step goes to the declaring operator's partner."""
+        agreement = self._app.agreement_of(incident)
+        if data.step is EscalationStep.PRIMARY:
+            return agreement.partner(data.partner_id).primary, None
+        if data.step is EscalationStep.DEPUTY:
+            return agreement.partner(data.partner_id).deputy, None
+        if data.partner_id != COMMISSIONER_PARTNER_ID:
+            return agreement.partner(COMMISSIONER_PARTNER_ID).primary, None
+        declarer = incident.declared_by
+        return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
+
+    @activity.defn(name="record_notification")
+    def record_notification(self, data: RecordNotificationInput) -> None:
+        with domain_refusals_are_final():
+            self._app.record_notification(
+                data.incident_id,
+                data.partner_id,
+                data.purpose,
+                data.step,
+                data.message_id,
+                data.channel,
+                data.contact,
+                data.delivered,
+                data.detail,
+                data.ctx,
+            )
+        self._crash_here_if_asked()
+
+    @activity.defn(name="record_acknowledgement")
+    def record_acknowledgement(self, data: RecordAcknowledgementInput) -> None:
+        with domain_refusals_are_final():
+            self._app.acknowledge_alert(
+                data.incident_id, data.partner_id, data.late, data.seconds_to_acknowledge, data.ctx
+            )
+        self._crash_here_if_asked()
+
+    @activity.defn(name="record_escalation")
+    def record_escalation(self, data: RecordEscalationInput) -> None:
+        with domain_refusals_are_final():
+            self._app.escalate_alert(data.incident_id, data.partner_id, data.to_step, data.ctx)
+
+    @activity.defn(name="record_unreachable")
+    def record_unreachable(self, data: RecordUnreachableInput) -> None:
+        with domain_refusals_are_final():
+            self._app.mark_unreachable(data.incident_id, data.partner_id, data.ctx)
+
+    @activity.defn(name="record_needs")
+    def record_needs(self, data: RecordNeedsInput) -> None:
+        with domain_refusals_are_final():
+            self._app.report_needs(data.incident_id, list(data.needs), data.ctx)
+
+    @activity.defn(name="record_assignment")
+    def record_assignment(self, data: RecordAssignmentInput) -> None:
+        with domain_refusals_are_final():
+            self._app.assign_need_category(
+                data.incident_id, data.category, data.partner_id, data.ctx
+            )
+
+    @activity.defn(name="record_acute_phase_closed")
+    def record_acute_phase_closed(self, data: CloseAcutePhaseInput) -> None:
+        with domain_refusals_are_final():
+            self._app.close_acute_phase(
+                data.incident_id, data.note, data.reflection_due_at, data.ctx
+            )
+
+    @activity.defn(name="record_reflection_due")
+    def record_reflection_due(self, data: IncidentStepInput) -> None:
+        with domain_refusals_are_final():
+            self._app.mark_reflection_due(data.incident_id, data.ctx)
+
+    @activity.defn(name="record_reflection")
+    def record_reflection(self, data: RecordReflectionInput) -> None:
+        with domain_refusals_are_final():
+            self._app.record_reflection(
+                data.incident_id, list(data.findings), list(data.measures), data.ctx
+            )
+
+    @activity.defn(name="record_call_off")
+    def record_call_off(self, data: RecordCallOffInput) -> None:
+        with domain_refusals_are_final():
+            self._app.call_off(data.incident_id, data.reason, data.ctx)
+
+    def all(self) -> list[object]:
+        """Every activity of this class, for registration with the worker."""
+        return [
+            self.record_declaration,
+            self.deliver_notification,
+            self.record_notification,
+            self.record_acknowledgement,
+            self.record_escalation,
+            self.record_unreachable,
+            self.record_needs,
+            self.record_assignment,
+            self.record_acute_phase_closed,
+            self.record_reflection_due,
+            self.record_reflection,
+            self.record_call_off,
+        ]
+
+    def _crash_here_if_asked(self) -> None:
+        """Fault injection for the resumption test: die after the commit, before reporting."""
+        info = activity.info()
+        if self._settings.crash_after_commit_in == info.activity_type and info.attempt == 1:
+            os.kill(os.getpid(), signal.SIGKILL)

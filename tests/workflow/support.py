@@ -1,0 +1,146 @@
+"""Helpers for workflow tests: the example declaration, the per-test stack, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+
+from cli.smtp_sink import read_mailbox
+from contracts.agreement import load_agreement_file
+from contracts.messages import (
+    Actor,
+    CommandContext,
+    IncidentDeclaration,
+    IncidentOutcome,
+    IncidentStatus,
+)
+from contracts.vocabulary import ActorChannel
+from domain.application import HistoryEntry, LotseApplication
+from settings import Settings
+from workflows.incident_response import IncidentResponse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPORAL_BINARY = Path(sys.executable).parent / "temporal"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def declaration(**overrides: Any) -> dict[str, Any]:
+    """The example declaration with deadlines short enough for a test."""
+    base: dict[str, Any] = {
+        "title": "Anschlag auf den Weihnachtsmarkt (Übung)",
+        "kind": "terrorist",
+        "occurred_at": "2026-11-28T17:05:00+01:00",
+        "location": "Altmarkt",
+        "region": "dresden",
+        "declared_by": {"partner_id": "opferbeauftragte", "staff_ref": "lagedienst-1"},
+        "estimated_affected": 120,
+        "deadlines": {"ack": 60, "escalation_step": 60, "reflection_after": 1},
+    }
+    base.update(overrides)
+    return base
+
+
+@dataclass
+class Stack:
+    """Everything one test needs: the client, the worker's settings and the store."""
+
+    client: Client
+    settings: Settings
+    app: LotseApplication
+    mail_dir: Path
+    handles: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+
+    async def declare(
+        self, data: dict[str, Any], incident_id: str | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        handle = await self.client.start_workflow(
+            "IncidentResponse",
+            data,
+            id=incident_id or f"incident-{uuid.uuid4().hex[:10]}",
+            task_queue=self.settings.task_queue,
+            result_type=IncidentOutcome,
+        )
+        self.handles.append(handle)
+        return handle
+
+    def mails(self) -> list[EmailMessage]:
+        return read_mailbox(self.mail_dir)
+
+    def history(self, incident_id: str) -> list[HistoryEntry]:
+        return self.app.history(incident_id)
+
+    async def status(self, handle: WorkflowHandle[Any, Any]) -> IncidentStatus:
+        status: IncidentStatus = await handle.query("status", result_type=IncidentStatus)
+        return status
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T] | T],
+    until: Callable[[T], bool],
+    within: float = 20.0,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until `until(result)` holds; fail naming `what` and the last value."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = probe()
+        value: T = await result if isinstance(result, Awaitable) else result  # type: ignore[assignment]  # the probe is either sync or async
+        if until(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out after {within}s waiting for {what}; last value: {value!r}")
+        await asyncio.sleep(0.1)
+
+
+def make_settings(tmp_path: Path, smtp_port: int, task_queue: str, **extra: Any) -> Settings:
+    return Settings(
+        temporal_address="unused-in-tests",
+        task_queue=task_queue,
+        data_dir=tmp_path,
+        store="sqlite",
+        agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
+        smtp_port=smtp_port,
+        delivery_max_attempts=2,
+        delivery_initial_interval_seconds=0.2,
+        delivery_maximum_interval_seconds=0.5,
+        **extra,
+    )
+
+
+def load_agreement(app: LotseApplication, settings: Settings) -> None:
+    ctx = CommandContext(
+        command_id=f"load-{uuid.uuid4()}",
+        actor=Actor(partner_id="opferbeauftragte", staff_ref="test-setup"),
+        channel=ActorChannel.CLI,
+        business_time=datetime.now(UTC),
+    )
+    app.load_agreement(load_agreement_file(settings.agreement_file), ctx)
+
+
+async def terminate_if_running(handle: WorkflowHandle[Any, Any]) -> None:
+    description = await handle.describe()
+    if description.status is not None and description.status.name == "RUNNING":
+        await handle.terminate(reason="test finished")
+
+
+# Referenced so that the workflow module is imported (and its sandbox validated) at collection.
+assert IncidentResponse is not None
+assert IncidentDeclaration is not None

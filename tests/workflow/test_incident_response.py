@@ -1,0 +1,349 @@
+"""`IncidentResponse` on the real dev server: the procedure end to end, as an operator drives it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+
+from contracts.messages import (
+    AcknowledgeAlert,
+    AcknowledgementResult,
+    Actor,
+    AssignNeedCategory,
+    CallOff,
+    CloseAcutePhase,
+    IncidentStatus,
+    NeedReport,
+    PhaseResult,
+    RecordReflection,
+    ReportNeeds,
+)
+from contracts.vocabulary import (
+    ActorChannel,
+    AlertState,
+    EscalationStep,
+    NeedCategory,
+    Phase,
+    Region,
+)
+from tests.workflow.support import Stack, declaration, eventually
+
+PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+
+
+def staff(partner_id: str) -> Actor:
+    return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
+
+
+async def ack(
+    handle: WorkflowHandle[Any, Any], partner_id: str, **extra: Any
+) -> AcknowledgementResult:
+    result: AcknowledgementResult = await handle.execute_update(
+        "acknowledge_alert",
+        AcknowledgeAlert(
+            partner_id=partner_id, actor=extra.pop("actor", staff(partner_id)), **extra
+        ),
+        result_type=AcknowledgementResult,
+    )
+    return result
+
+
+async def update(handle: WorkflowHandle[Any, Any], name: str, request: Any) -> PhaseResult:
+    result: PhaseResult = await handle.execute_update(name, request, result_type=PhaseResult)
+    return result
+
+
+def event_names(stack: Stack, incident_id: str) -> list[str]:
+    return [entry.event for entry in stack.history(incident_id)]
+
+
+async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Stack) -> None:
+    handle = await stack.declare(declaration())
+
+    mails = await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    recipients = sorted(str(m["To"]) for m in mails)
+    assert recipients == sorted(
+        [
+            "lagedienst@opferbeauftragte.example.org",
+            "bereitschaft@opferhilfe-sachsen.example.org",
+            "landesbuero@weisser-ring.example.org",
+            "support@raa-sachsen.example.org",
+        ]
+    )
+    status = await stack.status(handle)
+    assert status.phase is Phase.ALERTING
+
+    for partner_id in PARTNERS[1:]:
+        result = await ack(handle, partner_id)
+        assert not result.late
+        assert not result.duplicate
+    # The Commissioner's duty officer took the office's acknowledgement by phone for a colleague.
+    phoned = await ack(
+        handle,
+        "opferbeauftragte",
+        actor=Actor(partner_id="opferhilfe-sachsen", staff_ref="bereitschaft-2"),
+        channel=ActorChannel.PHONE,
+    )
+    assert phoned.seconds_to_acknowledge >= 0
+
+    status = await stack.status(handle)
+    assert status.phase is Phase.COORDINATING
+    assert {p.state for p in status.partners} == {AlertState.ACKNOWLEDGED}
+
+    await update(
+        handle,
+        "report_needs",
+        ReportNeeds(
+            actor=staff("opferhilfe-sachsen"),
+            needs=[
+                NeedReport(category=NeedCategory.PSYCHOSOCIAL, region=Region.DRESDEN, count=40),
+                NeedReport(category=NeedCategory.PSYCHOSOCIAL, region=Region.MEISSEN, count=2),
+                NeedReport(category=NeedCategory.FINANCIAL, region=Region.DRESDEN, count=12),
+            ],
+        ),
+    )
+    await update(
+        handle,
+        "assign_need_category",
+        AssignNeedCategory(
+            actor=staff("opferbeauftragte"),
+            category=NeedCategory.FINANCIAL,
+            partner_id="weisser-ring",
+        ),
+    )
+    status = await stack.status(handle)
+    totals = {n.category: (n.count, n.assigned_to) for n in status.needs}
+    assert totals == {
+        NeedCategory.PSYCHOSOCIAL: (42, None),
+        NeedCategory.FINANCIAL: (12, "weisser-ring"),
+    }
+    assert any("psychosocial" in item and "not assigned" in item for item in status.open_items)
+
+    closing = await update(
+        handle, "close_acute_phase", CloseAcutePhase(actor=staff("opferbeauftragte"))
+    )
+    assert closing.phase is Phase.AWAITING_REFLECTION
+    await eventually(
+        lambda: stack.status(handle),
+        lambda s: s.phase is Phase.REFLECTION_DUE,
+        what="the reflection to become due",
+    )
+    await eventually(stack.mails, lambda m: len(m) >= 8, what="four reflection-due e-mails")
+
+    closed = await update(
+        handle,
+        "record_reflection",
+        RecordReflection(
+            actor=staff("opferbeauftragte"),
+            findings=["Alarmierung aller Partner innerhalb von Minuten"],
+            measures=["Vertretungsregelung der Kontaktstellen jährlich prüfen"],
+        ),
+    )
+    assert closed.phase is Phase.CLOSED
+    outcome = await handle.result()
+    assert outcome.phase is Phase.CLOSED
+    assert outcome.unreachable_partners == []
+
+    history = stack.history(handle.id)
+    names = [entry.event for entry in history]
+    assert names[0] == "Declared"
+    assert names.count("AlertSent") == 8  # four alerts, four reflection-due notices
+    assert names.count("AlertAcknowledged") == 4
+    assert names[-9:] == [
+        "AcutePhaseClosed",
+        "ReflectionScheduled",
+        "ReflectionBecameDue",
+        *["AlertSent"] * 4,
+        "ReflectionRecorded",
+        "Closed",
+    ]
+    declared = history[0]
+    assert declared.ctx.actor == Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1")
+    assert declared.ctx.workflow_id == handle.id
+    assert declared.ctx.run_id == handle.result_run_id
+    phone_ack = next(
+        e
+        for e in history
+        if e.event == "AlertAcknowledged" and e.details["partner_id"] == "opferbeauftragte"
+    )
+    assert phone_ack.ctx.channel is ActorChannel.PHONE
+    assert phone_ack.ctx.on_behalf_of == "opferbeauftragte"
+    assert phone_ack.ctx.actor.partner_id == "opferhilfe-sachsen"
+    alerts = [e for e in history if e.event == "AlertSent"]
+    assert all(e.ctx.channel is ActorChannel.SYSTEM and e.details["delivered"] for e in alerts)
+
+    description = await handle.describe()
+    assert description.status is WorkflowExecutionStatus.COMPLETED
+    assert (
+        description.typed_search_attributes.get(
+            __import__("workflows.incident_response").incident_response.PHASE_KEY
+        )
+        == "closed"
+    )
+
+
+async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unreachable(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration(deadlines={"ack": 1.5, "escalation_step": 1}))
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    for partner_id in ("opferbeauftragte", "opferhilfe-sachsen", "raa-sachsen"):
+        await ack(handle, partner_id)
+
+    status = await eventually(
+        lambda: stack.status(handle),
+        lambda s: s.phase is Phase.COORDINATING,
+        what="weisser-ring to be given up as unreachable",
+    )
+    silent = next(p for p in status.partners if p.partner_id == "weisser-ring")
+    assert silent.state is AlertState.UNREACHABLE
+    assert silent.step is EscalationStep.COMMISSIONER
+    assert any("unreachable" in item for item in status.open_items)
+
+    recipients = [str(m["To"]) for m in stack.mails()]
+    assert "landesvorsitz@weisser-ring.example.org" in recipients  # deputy
+    escalation_to_office = [
+        m
+        for m in stack.mails()
+        if str(m["To"]) == "lagedienst@opferbeauftragte.example.org"
+        and "WEISSER RING" in m.get_content()
+    ]
+    assert len(escalation_to_office) == 1
+
+    names = event_names(stack, handle.id)
+    escalations = [
+        e.details["to_step"] for e in stack.history(handle.id) if e.event == "AlertEscalated"
+    ]
+    assert escalations == ["deputy", "commissioner"]
+    assert names.count("PartnerUnreachable") == 1
+
+    late = await ack(handle, "weisser-ring")
+    assert late.late
+    assert not late.duplicate
+    again = await ack(handle, "weisser-ring")
+    assert again.duplicate
+    assert event_names(stack, handle.id).count("AlertAcknowledged") == 4
+    status = await stack.status(handle)
+    assert (
+        next(p for p in status.partners if p.partner_id == "weisser-ring").state
+        is AlertState.ACKNOWLEDGED
+    )
+
+
+async def test_refused_updates_change_nothing(stack: Stack) -> None:
+    handle = await stack.declare(declaration())
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    await ack(handle, "weisser-ring")
+    before_status = await stack.status(handle)
+    before_events = event_names(stack, handle.id)
+
+    with pytest.raises(WorkflowUpdateFailedError) as outside_remit:
+        await update(
+            handle,
+            "assign_need_category",
+            AssignNeedCategory(
+                actor=staff("opferbeauftragte"),
+                category=NeedCategory.MEDICAL,
+                partner_id="weisser-ring",
+            ),
+        )
+    assert "outside the remit of 'weisser-ring'" in str(outside_remit.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError, match="") as unknown:
+        await ack(handle, "feuerwehr-dresden", actor=staff("opferbeauftragte"))
+    assert "unknown partner 'feuerwehr-dresden'" in str(unknown.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as wrong_phase:
+        await update(
+            handle,
+            "record_reflection",
+            RecordReflection(actor=staff("opferbeauftragte"), findings=["zu früh"]),
+        )
+    assert "cannot record the reflection in phase 'alerting'" in str(wrong_phase.value.cause)
+    duplicate = await ack(handle, "weisser-ring")
+    assert duplicate.duplicate
+
+    assert await stack.status(handle) == before_status
+    assert event_names(stack, handle.id) == before_events
+    history = await handle.fetch_history()
+    update_events = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(update_events) == 2  # the first and the duplicate acknowledgement only
+
+
+@pytest.mark.parametrize(
+    ("bad", "fields"),
+    [
+        ({"region": "dresden-neustadt"}, ["region"]),
+        ({"occurred_at": "gestern abend", "kind": "amok"}, ["occurred_at", "kind"]),
+        (
+            {"title": None, "declared_by": {"partner_id": "opferbeauftragte"}},
+            ["title", "declared_by.staff_ref"],
+        ),
+    ],
+    ids=["unknown-region", "bad-date-and-kind", "missing-fields"],
+)
+async def test_an_invalid_declaration_fails_the_workflow_at_once_naming_every_field(
+    stack: Stack, bad: dict[str, Any], fields: list[str]
+) -> None:
+    data = declaration(**bad)
+    if bad.get("title", "") is None:
+        del data["title"]
+    handle = await stack.declare(data)
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "InvalidDeclarationError"
+    for name in fields:
+        assert f"{name}:" in cause.message
+    history = await handle.fetch_history()
+    task_failures = [
+        e for e in history.events if e.HasField("workflow_task_failed_event_attributes")
+    ]
+    assert task_failures == []
+    assert stack.mails() == []
+
+
+async def test_call_off_ends_the_incident_and_stops_the_escalation(stack: Stack) -> None:
+    handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 30}))
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    result = await update(
+        handle,
+        "call_off",
+        CallOff(actor=staff("opferbeauftragte"), reason="Fehlalarm: Übung der Polizei"),
+    )
+    assert result.phase is Phase.CALLED_OFF
+    outcome = await handle.result()
+    assert outcome.phase is Phase.CALLED_OFF
+    assert outcome.reason == "Fehlalarm: Übung der Polizei"
+    names = event_names(stack, handle.id)
+    assert names[-1] == "CalledOff"
+    assert "PartnerUnreachable" not in names
+    with pytest.raises(Exception, match=r"completed|not found|closed"):
+        await ack(handle, "weisser-ring")
+
+
+async def test_status_query_reports_deadlines_and_time_to_acknowledge(stack: Stack) -> None:
+    handle = await stack.declare(declaration())
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    result = await ack(handle, "raa-sachsen")
+    status: IncidentStatus = await stack.status(handle)
+    raa = next(p for p in status.partners if p.partner_id == "raa-sachsen")
+    assert raa.seconds_to_acknowledge == result.seconds_to_acknowledge
+    assert raa.alerted_at is not None
+    pending = next(p for p in status.partners if p.partner_id == "opferhilfe-sachsen")
+    assert pending.state is AlertState.PENDING
+    assert pending.deadline_at is not None
+    assert pending.deadline_at - pending.alerted_at <= timedelta(seconds=61)  # type: ignore[operator]  # alerted_at asserted above for raa; set for all once alerted
+    assert status.agreement_version is not None
