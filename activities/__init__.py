@@ -1,0 +1,1 @@
+"""Side effects of the procedure: record into the domain, notify partners, render reports."""

@@ -1,0 +1,392 @@
+"""Notifications to partners' contact points: render the German message, deliver it once.
+
+`render_notification` turns one step of the procedure (an alert, an escalation, a due reflection)
+into an `OutgoingMessage`: German plain text for people, a JSON payload for machines, both saying
+what happened, what is asked and how to answer. `Notifier.deliver` sends it by e-mail (SMTP) or
+webhook (HTTP POST) and raises `DeliveryError` for every failure. Delivery is synchronous: it runs
+in a thread-pool activity. The caller's deterministic `message_id` becomes the e-mail Message-ID
+and the webhook's Idempotency-Key, so a retried step lets the receiver drop the duplicate.
+
+Messages name organisations and staff references only, never people (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import smtplib
+import ssl
+import textwrap
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.agreement import ContactPoint
+from contracts.vocabulary import (
+    COMMISSIONER_PARTNER_ID,
+    INCIDENT_KIND_LABELS_DE,
+    REGION_LABELS_DE,
+    ContactChannel,
+    EscalationStep,
+    IncidentKind,
+    NotificationPurpose,
+    Region,
+)
+from settings import Settings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MESSAGE_ID_DOMAIN = "lotse.example.org"
+PAYLOAD_SCHEMA = "lotse.notification/1"
+ACKNOWLEDGE_UPDATE = "acknowledge_alert"
+REFLECTION_UPDATE = "record_reflection"
+STAFF_PLACEHOLDER = "<Ihre Kennung>"
+PARTNER_PLACEHOLDER = "<Kennung Ihres Partners>"
+
+# A dot-atom that is valid as the left part of a Message-ID and as a file name.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_=+-]+(?:\.[A-Za-z0-9_=+-]+)*")
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_=+.-]+")
+
+
+class OutgoingMessage(BaseModel):
+    """One rendered notification, ready to be delivered to any channel.
+
+    `message_id` is given by the caller and must be the same on every retry of the same step;
+    `payload` is JSON-safe and is what a webhook receives (with `subject` and `body` added).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    subject: str
+    body: str
+    payload: dict[str, Any]
+    sent_at: AwareDatetime = Field(description="When the step was taken: the e-mail Date.")
+
+
+class DeliveryError(Exception):
+    """A message did not reach its contact point; the text names the target and the problem."""
+
+    def __init__(self, target: str, problem: str) -> None:
+        # Both parts in args, so the exception survives pickling and Temporal's failure encoding.
+        super().__init__(target, problem)
+        self.target = target
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.problem}"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def format_berlin(moment: datetime) -> str:
+    """German wall-clock time in Berlin, e.g. `28.11.2026, 21:15 Uhr`; refuses naive times."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; Lotse only shows aware times")
+    return moment.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+def render_notification(
+    *,
+    incident_key: str,
+    title: str,
+    kind: IncidentKind,
+    region: Region,
+    location: str,
+    occurred_at: datetime,
+    sent_at: datetime,
+    partner_id: str,
+    partner_name: str,
+    purpose: NotificationPurpose,
+    step: EscalationStep,
+    message_id: str,
+    ui_url: str,
+    task_queue: str,
+    addressed_to: str | None = None,
+    namespace: str = "default",
+) -> OutgoingMessage:
+    """The German message for one partner at one step of one incident.
+
+    `partner_id`/`partner_name` is the partner the step is about: the alerted partner, or, for an
+    escalation, the partner that has not acknowledged. `addressed_to` is a staff reference for a
+    "z. Hd." line (an escalation to the declaring operator).
+    """
+    workflow_url = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
+    workflow_url += quote(incident_key, safe="")
+    answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url)
+    facts = [
+        ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
+        ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
+        ("Wann", format_berlin(occurred_at)),
+        ("Lage", incident_key),
+        ("Partner", f"{partner_name} ({partner_id})"),
+    ]
+    body = _body(
+        addressed_to=addressed_to,
+        request=_request_text(purpose, step, partner_name),
+        facts=facts,
+        answer_lines=answer["lines"],
+        sent_at=sent_at,
+        message_id=message_id,
+        task_queue=task_queue,
+    )
+    payload: dict[str, Any] = {
+        "schema": PAYLOAD_SCHEMA,
+        "message_id": message_id,
+        "incident_id": incident_key,
+        "title": title,
+        "kind": kind.value,
+        "region": region.value,
+        "location": location,
+        "occurred_at": _iso_utc(occurred_at),
+        "sent_at": _iso_utc(sent_at),
+        "partner_id": partner_id,
+        "partner_name": partner_name,
+        "purpose": purpose.value,
+        "step": step.value,
+        "addressed_to": addressed_to,
+        "task_queue": task_queue,
+        "how_to_respond": answer["machine"],
+    }
+    return OutgoingMessage(
+        message_id=message_id,
+        subject=f"[Lotse] Großschadenlage: {title} – {_subject_request(purpose, partner_name)}",
+        body=body,
+        payload=payload,
+        sent_at=sent_at,
+    )
+
+
+def _subject_request(purpose: NotificationPurpose, partner_name: str) -> str:
+    if purpose is NotificationPurpose.ESCALATION:
+        return f"Eskalation: {partner_name} hat die Alarmierung nicht bestätigt"
+    if purpose is NotificationPurpose.REFLECTION_DUE:
+        return "Reflexion fällig"
+    return "Bitte Alarmierung bestätigen"
+
+
+def _request_text(purpose: NotificationPurpose, step: EscalationStep, partner_name: str) -> str:
+    if purpose is NotificationPurpose.REFLECTION_DUE:
+        return (
+            "Die akute Phase dieser Lage ist beendet, die Reflexion der getroffenen Maßnahmen "
+            "ist jetzt fällig. Bitte halten Sie die Reflexion ab und erfassen Sie die "
+            "Erkenntnisse und vereinbarten Maßnahmen."
+        )
+    if purpose is NotificationPurpose.ALERT:
+        return (
+            "Nach der Kooperationsvereinbarung werden Sie über diese Großschadenlage alarmiert. "
+            "Bitte bestätigen Sie die Alarmierung umgehend."
+        )
+    missing = f"{partner_name} hat die Alarmierung nicht fristgerecht bestätigt."
+    if step is EscalationStep.COMMISSIONER:
+        return (
+            f"{missing} Bitte kümmern Sie sich darum: Nehmen Sie Kontakt mit {partner_name} auf "
+            "und sorgen Sie dafür, dass die Alarmierung bestätigt wird. Sie können die "
+            "Bestätigung auch im Auftrag des Partners erfassen."
+        )
+    return (
+        f"{missing} Sie erhalten diese Nachricht als Vertretung. Bitte kümmern Sie sich um die "
+        f"Lage und bestätigen Sie die Alarmierung für {partner_name}."
+    )
+
+
+def _how_to_answer(
+    incident_key: str,
+    partner_id: str,
+    purpose: NotificationPurpose,
+    step: EscalationStep,
+    workflow_url: str,
+) -> dict[str, Any]:
+    """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command."""
+    actor_partner = _acting_partner(partner_id, purpose, step)
+    actor = {"partner_id": actor_partner, "staff_ref": STAFF_PLACEHOLDER}
+    if purpose is NotificationPurpose.REFLECTION_DUE:
+        update, heading, cli = REFLECTION_UPDATE, "So erfassen Sie die Reflexion:", None
+        update_input: dict[str, Any] = {
+            "findings": ["<Erkenntnis>"],
+            "measures": ["<vereinbarte Maßnahme>"],
+            "actor": actor,
+        }
+    else:
+        update, heading = ACKNOWLEDGE_UPDATE, "So bestätigen Sie die Alarmierung:"
+        update_input = {"partner_id": partner_id, "actor": actor}
+        cli = f"lotse incident ack {incident_key} --partner {partner_id} --staff <Kennung>"
+    lines = [
+        heading,
+        "",
+        "1. In der Temporal-Oberfläche:",
+        f"   {workflow_url}",
+        f"   Workflow öffnen, „Send an Update“ wählen, Update „{update}“ mit diesem JSON senden:",
+        f"   {json.dumps(update_input, ensure_ascii=False)}",
+    ]
+    if cli is not None:
+        lines += ["", "2. Über die Kommandozeile:", f"   {cli}"]
+    lines += ["", "Geben Sie als Kennung Ihre Dienstkennung oder Rolle an, keinen Namen."]
+    machine = {
+        "workflow_id": incident_key,
+        "ui_url": workflow_url,
+        "update": update,
+        "update_input": update_input,
+        "cli": cli,
+    }
+    return {"lines": lines, "machine": machine}
+
+
+def _acting_partner(partner_id: str, purpose: NotificationPurpose, step: EscalationStep) -> str:
+    """Who records the answer: the partner itself, or the Commissioner's office on its behalf."""
+    if purpose is not NotificationPurpose.ESCALATION or step is not EscalationStep.COMMISSIONER:
+        return partner_id
+    # The office's own last step goes to the declaring operator, whose partner we do not know.
+    return PARTNER_PLACEHOLDER if partner_id == COMMISSIONER_PARTNER_ID else COMMISSIONER_PARTNER_ID
+
+
+def _body(
+    *,
+    addressed_to: str | None,
+    request: str,
+    facts: list[tuple[str, str]],
+    answer_lines: list[str],
+    sent_at: datetime,
+    message_id: str,
+    task_queue: str,
+) -> str:
+    width = max(len(label) for label, _ in facts) + 2
+    lines = ["Lotse – Koordinierung der Unterstützung nach Großschadenlagen", ""]
+    if addressed_to:
+        lines += [f"z. Hd. {addressed_to}", ""]
+    # Plain-text mail readers do not wrap; 72 columns read well everywhere.
+    lines += [textwrap.fill(request, width=72), ""]
+    lines += [f"{label + ':':<{width}}{value}" for label, value in facts]
+    lines += ["", *answer_lines, ""]
+    lines += [
+        "--",
+        f"Gesendet: {format_berlin(sent_at)} · Nachrichten-ID: {message_id}",
+        f"Automatisch erzeugt von Lotse (Task Queue „{task_queue}“). Bitte nicht antworten.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _iso_utc(moment: datetime) -> str:
+    format_berlin(moment)  # the same refusal of naive times as in the text
+    return moment.astimezone(UTC).isoformat()
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def mail_message_id(message_id: str) -> str:
+    """The e-mail Message-ID for a Lotse message id: the same id always gives the same header."""
+    if _SAFE_ID.fullmatch(message_id):
+        left = message_id
+    else:
+        # Keep it readable, and a digest keeps two ids that differ only in odd characters apart.
+        cleaned = _UNSAFE_ID_CHARS.sub("-", message_id).strip(".-") or "lotse"
+        cleaned = re.sub(r"\.{2,}", ".", cleaned)
+        digest = hashlib.sha256(message_id.encode()).hexdigest()[:12]
+        left = f"{cleaned}.{digest}"
+    return f"<{left}@{MESSAGE_ID_DOMAIN}>"
+
+
+class Notifier:
+    """Delivers an `OutgoingMessage` to one contact point; built once with the `Settings`.
+
+    `deliver` returns only when the receiving server accepted the message; otherwise it raises
+    `DeliveryError`. It keeps no state, so it is safe to call from several threads.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def deliver(self, contact: ContactPoint, message: OutgoingMessage) -> None:
+        if contact.channel is ContactChannel.EMAIL:
+            self._send_mail(contact.address, message)
+        else:
+            self._post_webhook(contact.address, message)
+
+    def compose_mail(self, address: str, message: OutgoingMessage) -> EmailMessage:
+        """The e-mail exactly as it is sent; identical for every retry of the same message."""
+        mail = EmailMessage()
+        mail["From"] = formataddr(("Lotse", self._settings.smtp_sender))
+        mail["To"] = address
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(message.sent_at.astimezone(BERLIN))
+        mail["Message-ID"] = mail_message_id(message.message_id)
+        # RFC 3834: automatic replies (holiday notices) must not answer an alert.
+        mail["Auto-Submitted"] = "auto-generated"
+        mail["X-Lotse-Message-Id"] = message.message_id
+        mail.set_content(message.body, charset="utf-8")
+        return mail
+
+    def _send_mail(self, address: str, message: OutgoingMessage) -> None:
+        settings = self._settings
+        target = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+        mail = self.compose_mail(address, message)
+        try:
+            with smtplib.SMTP(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+            ) as smtp:
+                if settings.smtp_starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.smtp_username:
+                    smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as error:
+            replies = "; ".join(
+                f"{code} {_decode(reply)}" for code, reply in error.recipients.values()
+            )
+            raise DeliveryError(target, f"refused the recipient {address}: {replies}") from None
+        except smtplib.SMTPResponseException as error:
+            reply = _decode(error.smtp_error)
+            raise DeliveryError(target, f"refused the message: {error.smtp_code} {reply}") from None
+        except smtplib.SMTPException as error:
+            # smtplib reports a read timeout as a disconnection; name the timeout instead.
+            if isinstance(error.__context__, TimeoutError):
+                raise DeliveryError(target, _no_answer(settings.smtp_timeout_seconds)) from None
+            raise DeliveryError(target, f"failed: {type(error).__name__}: {error}") from None
+        except TimeoutError:
+            raise DeliveryError(target, _no_answer(settings.smtp_timeout_seconds)) from None
+        except OSError as error:
+            # Refused connections, DNS and TLS failures are all OSErrors.
+            raise DeliveryError(
+                target, f"is unreachable: {type(error).__name__}: {error}"
+            ) from None
+
+    def _post_webhook(self, url: str, message: OutgoingMessage) -> None:
+        target = f"webhook {url}"
+        document = {**message.payload, "subject": message.subject, "body": message.body}
+        headers = {"Idempotency-Key": message.message_id, "X-Lotse-Message-Id": message.message_id}
+        try:
+            response = httpx.post(
+                url,
+                json=document,
+                headers=headers,
+                timeout=self._settings.webhook_timeout_seconds,
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            raise DeliveryError(target, f"is not a usable URL: {error}") from None
+        except httpx.TimeoutException as error:
+            problem = _no_answer(self._settings.webhook_timeout_seconds)
+            raise DeliveryError(target, f"{problem} ({type(error).__name__})") from None
+        except httpx.HTTPError as error:
+            raise DeliveryError(
+                target, f"is unreachable: {type(error).__name__}: {error}"
+            ) from None
+        if not response.is_success:
+            raise DeliveryError(
+                target, f"answered {response.status_code} {response.reason_phrase}".rstrip()
+            )
+
+
+def _no_answer(seconds: float) -> str:
+    return f"did not answer within {seconds:g} s"
+
+
+def _decode(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply

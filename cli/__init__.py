@@ -1,0 +1,1 @@
+"""The `lotse` command line: dev stack, operator, auditor and privacy commands."""
