@@ -77,7 +77,15 @@ class Settings(BaseSettings):
         return self.data_dir / "mail"
 
     def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing library's settings for the configured store."""
+        """The eventsourcing library's settings for the configured store.
+
+        The library looks up `<APPLICATION NAME>_<KEY>` before `<KEY>`, in the process
+        environment too; our application is called Lotse, so every key is given with the
+        `LOTSE_` prefix here, or a stray `LOTSE_POSTGRES_…` variable would override these.
+        """
+        return {f"LOTSE_{key}": value for key, value in self._event_store_keys().items()}
+
+    def _event_store_keys(self) -> dict[str, str]:
         if self.store == "postgres":
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",

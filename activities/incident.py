@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -211,7 +212,7 @@ class IncidentActivities:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for registration with the worker."""
         return [
             self.record_declaration,

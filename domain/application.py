@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import AggregateEvent, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
@@ -92,13 +92,14 @@ class LotseApplication(Application[UUID]):
 
     def _agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
         try:
-            agreement = self.repository.get(ids.agreement_id(agreement_key), version=version)
+            found: object = self.repository.get(ids.agreement_id(agreement_key), version=version)
         except AggregateNotFoundError:
             raise AgreementNotFoundError(
                 f"agreement '{agreement_key}' has not been loaded (run `lotse agreement load`)"
             ) from None
-        assert isinstance(agreement, Agreement)
-        return agreement
+        if not isinstance(found, Agreement):
+            raise TypeError(f"aggregate for agreement '{agreement_key}' is a {type(found)}")
+        return found
 
     # --- incident -------------------------------------------------------------------------
 
@@ -139,11 +140,12 @@ class LotseApplication(Application[UUID]):
 
     def incident(self, incident_key: str, version: int | None = None) -> Incident:
         try:
-            incident = self.repository.get(ids.incident_id(incident_key), version=version)
+            found: object = self.repository.get(ids.incident_id(incident_key), version=version)
         except AggregateNotFoundError:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
-        assert isinstance(incident, Incident)
-        return incident
+        if not isinstance(found, Incident):
+            raise TypeError(f"aggregate for incident '{incident_key}' is a {type(found)}")
+        return found
 
     def agreement_of(self, incident: Incident) -> Agreement:
         """The agreement exactly as it was when the incident was declared."""
@@ -263,7 +265,7 @@ class LotseApplication(Application[UUID]):
 
     def incident_keys(self) -> list[str]:
         """The ids of every declared incident, oldest first."""
-        topic = get_topic(Incident.Declared)
+        topic = get_topic(Incident.Declared)  # type: ignore[attr-defined]  # made by @event at runtime
         keys: list[str] = []
         for notification in self._notifications(topics=[topic]):
             event = self.mapper.to_domain_event(notification)
@@ -281,6 +283,8 @@ class LotseApplication(Application[UUID]):
 
 
 def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:
+    if not isinstance(event, AggregateEvent):
+        raise TypeError(f"unexpected event type in an incident's history: {type(event)}")
     attributes = dict(event.__dict__)
     ctx = attributes.pop("ctx")
     for envelope_field in ("originator_id", "originator_version", "timestamp", "originator_topic"):

@@ -1,4 +1,4 @@
-"""Deterministic aggregate ids from natural keys (uuid5), so a retried command finds its aggregate."""
+"""Deterministic aggregate ids from natural keys (uuid5): a retried command finds its aggregate."""
 
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ class PydanticModelAsDict(Transcoding):
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.type = model
+        self._model = model
         self.name = f"pydantic:{model.__module__}.{model.__qualname__}"
 
     def encode(self, obj: BaseModel) -> dict[str, Any]:
         return obj.model_dump(mode="json")
 
     def decode(self, data: dict[str, Any]) -> BaseModel:
-        return self.type.model_validate(data)
+        return self._model.model_validate(data)

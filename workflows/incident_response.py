@@ -90,7 +90,7 @@ class InvalidDeclarationError(Exception):
     """
 
 
-class Refused(Exception):
+class UpdateRefusedError(Exception):
     """An update that the current state does not allow; the message is for the operator."""
 
 
@@ -424,9 +424,9 @@ class IncidentResponse:
         if request.received_at is not None:
             assert self._alerting_started_at is not None
             if request.received_at > workflow.now():
-                raise Refused("received_at lies in the future")
+                raise UpdateRefusedError("received_at lies in the future")
             if request.received_at < self._alerting_started_at:
-                raise Refused("received_at lies before the alert was sent")
+                raise UpdateRefusedError("received_at lies before the alert was sent")
 
     def _check_report_needs(self, request: ReportNeeds) -> None:
         self._check_phase("report needs", NEEDS_OPEN)
@@ -439,7 +439,7 @@ class IncidentResponse:
         partner = self._alerts[request.partner_id].partner
         if request.category not in partner.categories:
             covered = ", ".join(partner.categories)
-            raise Refused(
+            raise UpdateRefusedError(
                 f"'{request.category}' is outside the remit of '{partner.partner_id}' "
                 f"(covers: {covered}); the agreement creates no new responsibilities"
             )
@@ -451,12 +451,14 @@ class IncidentResponse:
     def _check_partner(self, partner_id: str) -> None:
         if partner_id not in self._alerts:
             known = ", ".join(self._alerts)
-            raise Refused(f"unknown partner '{partner_id}'; partners of this incident: {known}")
+            raise UpdateRefusedError(
+                f"unknown partner '{partner_id}'; partners of this incident: {known}"
+            )
 
     def _check_acting_partner(self, actor: Actor) -> None:
         if actor.partner_id not in self._alerts:
             known = ", ".join(self._alerts)
-            raise Refused(
+            raise UpdateRefusedError(
                 f"actor.partner_id '{actor.partner_id}' is not a partner of this incident's "
                 f"agreement; partners: {known}"
             )
@@ -464,7 +466,7 @@ class IncidentResponse:
     def _check_phase(self, action: str, allowed: set[Phase] | frozenset[Phase]) -> None:
         if self._phase not in allowed:
             allowed_words = ", ".join(sorted(allowed))
-            raise Refused(
+            raise UpdateRefusedError(
                 f"cannot {action} in phase '{self._phase}' ({PHASE_LABELS_DE[self._phase]}); "
                 f"allowed in: {allowed_words}"
             )
@@ -476,7 +478,7 @@ class IncidentResponse:
             return
         try:
             check()
-        except Refused as refusal:
+        except UpdateRefusedError as refusal:
             raise ValueError(str(refusal)) from None
 
     def _handling(self, check: Any) -> _Handling:
@@ -514,7 +516,7 @@ class IncidentResponse:
         receipt: DeliveryReceipt | None = None
         detail = ""
         try:
-            receipt = await workflow.execute_activity(
+            receipt = await workflow.execute_activity_method(
                 IncidentActivities.deliver_notification,
                 DeliverNotificationInput(
                     incident_id=self._incident_id,
@@ -557,7 +559,7 @@ class IncidentResponse:
     async def _record(self, activity: Any, data: Any) -> Any:
         """Run one store activity; a domain refusal surfaces as a typed ApplicationError."""
         try:
-            return await workflow.execute_activity(
+            return await workflow.execute_activity_method(
                 activity,
                 data,
                 start_to_close_timeout=RECORD_TIMEOUT,
@@ -624,7 +626,7 @@ class IncidentResponse:
 
     def _require_declaration(self) -> IncidentDeclaration:
         if self._declaration is None:
-            raise Refused("the declaration has not been read yet")
+            raise UpdateRefusedError("the declaration has not been read yet")
         return self._declaration
 
     def _enter(self, phase: Phase) -> None:
@@ -699,9 +701,9 @@ class _Handling:
         await owner._lock.acquire()
         try:
             self._check()
-        except Refused as refusal:
+        except UpdateRefusedError as refusal:
             owner._lock.release()
-            raise ApplicationError(str(refusal), type="Refused", non_retryable=True) from None
+            raise ApplicationError(str(refusal), type="UpdateRefused", non_retryable=True) from None
 
     async def __aexit__(self, *exc: object) -> None:
         self._owner._lock.release()

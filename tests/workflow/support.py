@@ -93,16 +93,16 @@ class Stack:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T] | T],
-    until: Callable[[T], bool],
+    probe: Callable[[], Any],
+    until: Callable[[Any], bool],
     within: float = 20.0,
     what: str = "condition",
-) -> T:
+) -> Any:
     """Poll `probe` until `until(result)` holds; fail naming `what` and the last value."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         result = probe()
-        value: T = await result if isinstance(result, Awaitable) else result  # type: ignore[assignment]  # the probe is either sync or async
+        value = await result if isinstance(result, Awaitable) else result
         if until(value):
             return value
         if asyncio.get_running_loop().time() > deadline:
