@@ -117,6 +117,7 @@ class IncidentActivities:
             ui_url=self._settings.temporal_ui_url,
             task_queue=self._settings.task_queue,
             addressed_to=addressed_to,
+            namespace=self._settings.temporal_namespace,
         )
         try:
             self._notifier.deliver(contact, message)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli.smtp_sink import MailSink
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from tests.workflow.support import (
+    SHIPPED_AGREEMENT,
     TEMPORAL_BINARY,
     Stack,
     free_port,
@@ -23,7 +24,7 @@ from tests.workflow.support import (
     make_settings,
     terminate_if_running,
 )
-from worker import build_application, build_worker
+from worker import ACTIVITY_THREADS, build_application, build_worker
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +42,21 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
-    settings = make_settings(tmp_path, free_port(), f"victim-support-test-{uuid.uuid4().hex}")
+def agreement_path() -> Path:
+    """The agreement the stack's worker runs under; a test module may override it."""
+    return SHIPPED_AGREEMENT
+
+
+@pytest.fixture
+async def stack(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, agreement_path: Path
+) -> AsyncIterator[Stack]:
+    settings = make_settings(
+        tmp_path,
+        free_port(),
+        f"victim-support-test-{uuid.uuid4().hex}",
+        agreement_file=agreement_path,
+    )
     sink = MailSink(settings.mail_dir, port=settings.smtp_port)
     sink.start()
     worker_app = build_application(settings)
@@ -50,7 +64,7 @@ async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncItera
     reader_app = build_application(settings)
     stack = Stack(temporal_env.client, settings, reader_app, settings.mail_dir)
     try:
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
             async with build_worker(temporal_env.client, settings, worker_app, pool):
                 yield stack
                 for handle in stack.handles:

@@ -110,13 +110,16 @@ async def eventually(
         await asyncio.sleep(0.1)
 
 
+SHIPPED_AGREEMENT = REPO_ROOT / "agreements" / "saxony.toml"
+
+
 def make_settings(tmp_path: Path, smtp_port: int, task_queue: str, **extra: Any) -> Settings:
+    extra.setdefault("agreement_file", SHIPPED_AGREEMENT)
     return Settings(
         temporal_address="unused-in-tests",
         task_queue=task_queue,
         data_dir=tmp_path,
         store="sqlite",
-        agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
         smtp_port=smtp_port,
         delivery_max_attempts=2,
         delivery_initial_interval_seconds=0.2,
