@@ -248,6 +248,21 @@ class DeclarationRecorded(Message):
     delivery: DeliveryPolicy
 
 
+class IncidentCarryOver(Message):
+    """What one run of `IncidentResponse` hands to the next when Temporal suggests
+    continue-as-new (needs keep arriving for weeks; the history must stay far below its limit).
+
+    Only taken once alerting is over, so no escalation timer has to be carried."""
+
+    declaration: IncidentDeclaration
+    recorded: DeclarationRecorded
+    phase: Phase
+    alerting_started_at: AwareDatetime
+    partners: list[PartnerAlertStatus]
+    needs: list[NeedTotal]
+    reflection_due_at: AwareDatetime | None = None
+
+
 class DeliverNotificationInput(Message):
     """Send one message about one incident to one partner's contact point at one step."""
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         DeclarationRecorded,
         DeliverNotificationInput,
         DeliveryReceipt,
+        IncidentCarryOver,
         IncidentDeclaration,
         IncidentOutcome,
         IncidentStatus,
@@ -80,6 +81,8 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 NEEDS_OPEN = frozenset({Phase.ALERTING, Phase.COORDINATING})
 REFLECTION_OPEN = frozenset({Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 SYSTEM_STAFF_REF = "lotse-system"
+CARRY_OVER = "carry_over"
+CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 
 
 class InvalidDeclarationError(Exception):
@@ -108,6 +111,16 @@ class _AlertTrack:
         self.seconds_to_acknowledge: float | None = None
         self.delivery_failures = 0
 
+    @classmethod
+    def restored(cls, partner: PartnerProcedure, status: PartnerAlertStatus) -> _AlertTrack:
+        track = cls(partner)
+        track.state, track.step = status.state, status.step
+        track.alerted_at, track.deadline_at = status.alerted_at, status.deadline_at
+        track.acknowledged_at, track.late = status.acknowledged_at, status.late
+        track.seconds_to_acknowledge = status.seconds_to_acknowledge
+        track.delivery_failures = status.delivery_failures
+        return track
+
     @property
     def settled(self) -> bool:
         return self.state in (AlertState.ACKNOWLEDGED, AlertState.UNREACHABLE)
@@ -129,29 +142,23 @@ class IncidentResponse:
         self._reflection_due_at: datetime | None = None
         self._call_off_reason: str | None = None
         self._lock = asyncio.Lock()
+        if CARRY_OVER in declaration:
+            self._restore(IncidentCarryOver.model_validate(declaration[CARRY_OVER]))
 
     # --- the procedure --------------------------------------------------------------------
 
     @workflow.run
     async def run(self, declaration: dict[str, Any]) -> IncidentOutcome:
-        self._declaration = self._validated(declaration)
-        self._show()
-        self._recorded = await self._record_declaration()
-        self._alerts = {p.partner_id: _AlertTrack(p) for p in self._recorded.partners}
-        self._alerting_started_at = workflow.now()
-        self._show()
-
-        alerting = asyncio.gather(*(self._alert(track) for track in self._alerts.values()))
-        await workflow.wait_condition(lambda: self._all_settled() or self._ended())
-        if not self._ended():
-            self._enter(Phase.COORDINATING)
-
-        await workflow.wait_condition(lambda: self._phase is not Phase.COORDINATING)
-        if self._phase is Phase.AWAITING_REFLECTION:
-            await self._await_reflection()
-
-        await workflow.wait_condition(lambda: self._ended())
-        await alerting
+        if self._recorded is None:
+            await self._declare_and_alert(declaration)
+        while not self._ended():
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new({CARRY_OVER: self._carry_over().model_dump(mode="json")})
+            if self._phase is Phase.AWAITING_REFLECTION:
+                await self._await_reflection()
+            else:
+                await self._phase_change()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return IncidentOutcome(
             incident_id=workflow.info().workflow_id,
@@ -161,6 +168,26 @@ class IncidentResponse:
             ],
             reason=self._call_off_reason,
         )
+
+    async def _phase_change(self) -> None:
+        """Wait until an update moves the phase on, or the history asks for a new run."""
+        phase = self._phase
+        await workflow.wait_condition(
+            lambda: self._phase is not phase or self._should_continue_as_new()
+        )
+
+    async def _declare_and_alert(self, raw: dict[str, Any]) -> None:
+        """Record the declaration, then alert every partner at once until each has
+        acknowledged or its escalation is exhausted."""
+        self._declaration = self._validated(raw)
+        self._show()
+        self._recorded = await self._record_declaration()
+        self._alerts = {p.partner_id: _AlertTrack(p) for p in self._recorded.partners}
+        self._alerting_started_at = workflow.now()
+        self._show()
+        await asyncio.gather(*(self._alert(track) for track in self._alerts.values()))
+        if not self._ended():
+            self._enter(Phase.COORDINATING)
 
     async def _alert(self, track: _AlertTrack) -> None:
         """Alert one partner; escalate on durable timers until it acknowledges."""
@@ -216,7 +243,10 @@ class IncidentResponse:
         wait = max(self._reflection_due_at - workflow.now(), timedelta(0))
         try:
             await workflow.wait_condition(
-                lambda: self._phase is not Phase.AWAITING_REFLECTION, timeout=wait
+                lambda: (
+                    self._phase is not Phase.AWAITING_REFLECTION or self._should_continue_as_new()
+                ),
+                timeout=wait,
             )
             return
         except TimeoutError:
@@ -483,6 +513,43 @@ class IncidentResponse:
 
     def _handling(self, check: Any) -> _Handling:
         return _Handling(self, check)
+
+    # --- continue-as-new ------------------------------------------------------------------
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            self._phase in CONTINUABLE
+            and not self._lock.locked()
+            and workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _carry_over(self) -> IncidentCarryOver:
+        assert self._recorded is not None
+        assert self._alerting_started_at is not None
+        status = self.status()
+        return IncidentCarryOver(
+            declaration=self._require_declaration(),
+            recorded=self._recorded,
+            phase=self._phase,
+            alerting_started_at=self._alerting_started_at,
+            partners=status.partners,
+            needs=status.needs,
+            reflection_due_at=self._reflection_due_at,
+        )
+
+    def _restore(self, carried: IncidentCarryOver) -> None:
+        self._declaration = carried.declaration
+        self._recorded = carried.recorded
+        self._phase = carried.phase
+        self._alerting_started_at = carried.alerting_started_at
+        procedures = {p.partner_id: p for p in carried.recorded.partners}
+        self._alerts = {
+            s.partner_id: _AlertTrack.restored(procedures[s.partner_id], s)
+            for s in carried.partners
+        }
+        self._needs = {n.category: dict(n.by_region) for n in carried.needs}
+        self._assignments = {n.category: n.assigned_to for n in carried.needs if n.assigned_to}
+        self._reflection_due_at = carried.reflection_due_at
 
     # --- helpers --------------------------------------------------------------------------
 

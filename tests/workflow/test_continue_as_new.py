@@ -1,0 +1,151 @@
+"""Needs keep arriving for weeks: when Temporal suggests it, the incident continues as new with
+its whole state, so the history limits are never reached. A dev server of its own suggests
+continue-as-new after 40 events, so that a short test crosses several runs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from cli.smtp_sink import MailSink
+from contracts.messages import (
+    AcknowledgeAlert,
+    AcknowledgementResult,
+    Actor,
+    AssignNeedCategory,
+    CloseAcutePhase,
+    IncidentOutcome,
+    IncidentStatus,
+    NeedReport,
+    PhaseResult,
+    RecordReflection,
+    ReportNeeds,
+)
+from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, NeedCategory, Phase, Region
+from tests.workflow.support import (
+    TEMPORAL_BINARY,
+    declaration,
+    eventually,
+    free_port,
+    load_agreement,
+    make_settings,
+)
+from worker import ACTIVITY_THREADS, build_application, build_worker
+
+PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+REPORTS = 12
+
+
+@pytest.fixture
+async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_BINARY),
+        data_converter=pydantic_data_converter,
+        search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=40",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+def someone(partner_id: str = "opferhilfe-sachsen") -> Actor:
+    return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
+
+
+async def test_a_long_incident_continues_as_new_without_losing_state(
+    small_history_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = small_history_env.client
+    settings = make_settings(tmp_path, free_port(), f"victim-support-can-{uuid.uuid4().hex}")
+    app = build_application(settings)
+    load_agreement(app, settings)
+    with (
+        MailSink(settings.mail_dir, port=settings.smtp_port),
+        ThreadPoolExecutor(ACTIVITY_THREADS) as pool,
+    ):
+        async with build_worker(client, settings, app, pool):
+            handle = await client.start_workflow(
+                "IncidentResponse",
+                declaration(),
+                id=f"can-{uuid.uuid4().hex[:8]}",
+                task_queue=settings.task_queue,
+                result_type=IncidentOutcome,
+            )
+            first_run = handle.result_run_id
+            for partner_id in PARTNERS:
+                await handle.execute_update(
+                    "acknowledge_alert",
+                    AcknowledgeAlert(partner_id=partner_id, actor=someone(partner_id)),
+                    result_type=AcknowledgementResult,
+                )
+            for _ in range(REPORTS):
+                await handle.execute_update(
+                    "report_needs",
+                    ReportNeeds(
+                        actor=someone(),
+                        needs=[
+                            NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=1)
+                        ],
+                    ),
+                    result_type=PhaseResult,
+                )
+            await handle.execute_update(
+                "assign_need_category",
+                AssignNeedCategory(
+                    actor=someone("opferbeauftragte"),
+                    category=NeedCategory.LEGAL,
+                    partner_id="opferhilfe-sachsen",
+                ),
+                result_type=PhaseResult,
+            )
+            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
+            description = await latest.describe()
+            assert description.run_id != first_run  # it did continue as new
+
+            status = await latest.query("status", result_type=IncidentStatus)
+            assert status.phase is Phase.COORDINATING
+            assert [(n.category, n.count, n.assigned_to) for n in status.needs] == [
+                (NeedCategory.LEGAL, REPORTS, "opferhilfe-sachsen")
+            ]
+            assert {
+                p.partner_id: p.seconds_to_acknowledge is not None for p in status.partners
+            } == {p: True for p in PARTNERS}
+            duplicate = await latest.execute_update(
+                "acknowledge_alert",
+                AcknowledgeAlert(partner_id="raa-sachsen", actor=someone("raa-sachsen")),
+                result_type=AcknowledgementResult,
+            )
+            assert duplicate.duplicate
+
+            await latest.execute_update(
+                "close_acute_phase",
+                CloseAcutePhase(actor=someone("opferbeauftragte")),
+                result_type=PhaseResult,
+            )
+            await eventually(
+                lambda: latest.query("status", result_type=IncidentStatus),
+                lambda s: s.phase is Phase.REFLECTION_DUE,
+                what="the reflection to become due in a later run",
+            )
+            await latest.execute_update(
+                "record_reflection",
+                RecordReflection(actor=someone("opferbeauftragte"), findings=["Lange Lage"]),
+                result_type=PhaseResult,
+            )
+            outcome = await latest.result()
+    assert outcome.phase is Phase.CLOSED
+    names = [e.event for e in app.history(handle.id)]
+    assert names.count("NeedsReported") == REPORTS
+    assert names.count("Declared") == 1
+    assert names[-1] == "Closed"
+    app.close()
