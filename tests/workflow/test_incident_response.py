@@ -144,6 +144,11 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
         what="the reflection to become due",
     )
     await eventually(stack.mails, lambda m: len(m) >= 8, what="four reflection-due e-mails")
+    await eventually(
+        lambda: event_names(stack, handle.id),
+        lambda names: names.count("AlertSent") == 8,
+        what="the reflection-due notices to be recorded",
+    )
 
     closed = await update(
         handle,
