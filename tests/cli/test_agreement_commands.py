@@ -1,0 +1,92 @@
+"""`lotse agreement load|show`, and a Temporal that cannot be reached: no server needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import Result
+
+from tests.cli.support import cli_environment, invoke
+from tests.workflow.support import free_port
+
+PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+
+
+def one_error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_loading_the_same_agreement_twice_records_it_once(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path)
+
+    first = invoke(env, "agreement", "load")
+    second = invoke(env, "agreement", "load")
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[0] == (
+        "agreement kooperation-opferhilfe-sachsen loaded: version 6"
+    )
+    for partner in PARTNERS:
+        assert f"  partner joined: {partner}" in first.stdout
+    assert second.exit_code == 0, second.output
+    assert second.stdout == "agreement kooperation-opferhilfe-sachsen unchanged (version 6)\n"
+
+
+def test_agreement_show_lists_each_partner_with_remit_deadline_and_contacts(
+    tmp_path: Path,
+) -> None:
+    env = cli_environment(tmp_path)
+    invoke(env, "agreement", "load")
+
+    result = invoke(env, "agreement", "show")
+
+    assert result.exit_code == 0, result.output
+    assert "Kooperationsvereinbarung zur Unterstützung von Betroffenen" in result.stdout
+    assert "label 2021-01 · version 6 · escalation step 30 min" in result.stdout
+    for partner in PARTNERS:
+        assert partner in result.stdout
+    assert "email: landesbuero@weisser-ring.example.org" in result.stdout
+    assert "financial, legal, psychosocial, information" in result.stdout
+
+
+def test_agreement_show_at_an_unknown_version_is_one_error_line(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path)
+    invoke(env, "agreement", "load")
+
+    result = invoke(env, "agreement", "show", "--version", "99")
+
+    assert one_error_line(result) == (
+        "error: agreement 'kooperation-opferhilfe-sachsen' has no version 99 (latest: 6)"
+    )
+
+
+def test_a_broken_agreement_file_is_one_error_line_naming_the_field(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('agreement_id = "x-y"\ntitle = "T"\n', encoding="utf-8")
+
+    result = invoke(cli_environment(tmp_path), "agreement", "load", str(broken))
+
+    line = one_error_line(result)
+    assert line.startswith(f"error: {broken}: ")
+    assert "partners: Field required" in line
+
+
+def test_an_agreement_never_loaded_is_one_error_line(tmp_path: Path) -> None:
+    result = invoke(cli_environment(tmp_path), "agreement", "show")
+
+    assert "has not been loaded (run `lotse agreement load`)" in one_error_line(result)
+
+
+def test_an_unreachable_temporal_is_one_clear_error_line(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    env = cli_environment(tmp_path, LOTSE_TEMPORAL_ADDRESS=address)
+
+    result = invoke(env, "incident", "status", "some-incident")
+
+    assert one_error_line(result) == (
+        f"error: cannot reach Temporal at {address} (is `make run` running?)"
+    )

@@ -1,0 +1,160 @@
+"""`lotse dev` as `make run` starts it: a real process with the real dev server, sink and worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.support import AGREEMENT_FILE, EXAMPLE_DECLARATION
+from tests.workflow.support import REPO_ROOT, TEMPORAL_BINARY, free_port
+
+LOTSE = Path(sys.executable).parent / "lotse"
+STARTUP_TIMEOUT = 60.0
+CLEAN_EXIT_TIMEOUT = 10.0
+
+
+def dev_environment(data_dir: Path, ui_port: int | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOTSE_")}
+    env.update(
+        LOTSE_DATA_DIR=str(data_dir),
+        LOTSE_AGREEMENT_FILE=str(AGREEMENT_FILE),
+        LOTSE_DEV_TEMPORAL_PORT=str(free_port()),
+        LOTSE_DEV_UI_PORT=str(ui_port or free_port()),
+        LOTSE_DEV_SMTP_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class Output:
+    """Collects a process's stdout lines in a thread, so the test can wait for one."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        self._thread = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
+        self._thread.start()
+
+    def wait_for(self, text: str, process: subprocess.Popen[str]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not any(text in line for line in list(self.lines)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"`lotse dev` never printed {text!r}; output: {''.join(self.lines)}")
+            time.sleep(0.1)
+
+    def finish(self) -> str:
+        """Everything printed, once the process has closed its stdout."""
+        self._thread.join(timeout=5)
+        return "".join(self.lines)
+
+
+@pytest.fixture
+def dev_stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], Output]]:
+    """`lotse dev` running until the test sends a signal (killed if the test fails first)."""
+    env = dev_environment(tmp_path)
+    process = subprocess.Popen(
+        [str(LOTSE), "dev"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    yield process, env, output
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def wait_for_mails(mail_dir: Path, count: int) -> list[Path]:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while len(mails := sorted(mail_dir.glob("*.eml"))) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"only {len(mails)} of {count} e-mails arrived in {mail_dir}")
+        time.sleep(0.2)
+    return mails
+
+
+def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
+    dev_stack: tuple[subprocess.Popen[str], dict[str, str], Output],
+) -> None:
+    process, env, output = dev_stack
+    address = f"127.0.0.1:{env['LOTSE_DEV_TEMPORAL_PORT']}"
+    output.wait_for(f"http://127.0.0.1:{env['LOTSE_DEV_UI_PORT']}", process)
+
+    subprocess.run(
+        [
+            str(TEMPORAL_BINARY), "workflow", "start", "--address", address,
+            "--type", "IncidentResponse", "--task-queue", "victim-support",
+            "--workflow-id", "uebung-dev", "--input-file", str(EXAMPLE_DECLARATION),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    mails = wait_for_mails(Path(env["LOTSE_DATA_DIR"]) / "mail", 4)
+    history = subprocess.run(
+        [str(LOTSE), "history", "uebung-dev", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    process.send_signal(signal.SIGTERM)
+    started_stopping = time.monotonic()
+    exit_code = process.wait(timeout=CLEAN_EXIT_TIMEOUT)
+    stopping_took = time.monotonic() - started_stopping
+    printed = output.finish()
+
+    assert len(mails) == 4
+    events = json.loads(history.stdout)
+    assert [e["event"] for e in events[:5]] == ["Declared"] + ["AlertSent"] * 4
+    assert events[0]["ctx"]["actor"] == {
+        "partner_id": "opferbeauftragte",
+        "staff_ref": "lagedienst-1",
+    }
+    assert events[0]["ctx"]["channel"] == "ui"
+    for alert in events[1:5]:
+        assert alert["ctx"]["actor"]["staff_ref"] == "lotse-system"
+        assert alert["ctx"]["channel"] == "system"
+        assert alert["details"]["delivered"] is True
+    assert exit_code == 0, printed
+    assert stopping_took < 5, f"stopping took {stopping_took:.1f}s"
+    assert printed.rstrip().endswith("stopped")
+    assert "Traceback" not in printed
+
+
+def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = subprocess.run(
+            [str(LOTSE), "dev"],
+            cwd=REPO_ROOT,
+            env=dev_environment(tmp_path, ui_port=port),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: port {port} (Temporal UI) is already in use — stop the other process "
+        "or set LOTSE_DEV_UI_PORT\n"
+    )
+    assert not (tmp_path / "temporal.db").exists()

@@ -1,0 +1,298 @@
+"""`lotse incident …` and `lotse history` against a real dev server, as an operator types them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import Result
+
+from contracts.messages import IncidentStatus
+from contracts.vocabulary import AlertState, Phase
+from tests.cli.support import EXAMPLE_DECLARATION, Lotse
+from tests.workflow.support import Stack, eventually
+
+PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+
+
+def new_id() -> str:
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+async def declare(lotse: Lotse, stack: Stack, incident_id: str) -> None:
+    """Declare the example incident and wait until every partner has been alerted."""
+    result = await lotse("incident", "declare", str(EXAMPLE_DECLARATION), "--id", incident_id)
+    assert result.exit_code == 0, result.output
+    stack.handles.append(stack.client.get_workflow_handle(incident_id))
+    await eventually(
+        lambda: alerts_sent(stack, incident_id), lambda sent: sent == 4, what="four alerts"
+    )
+
+
+def alerts_sent(stack: Stack, incident_id: str) -> int:
+    if incident_id not in stack.app.incident_keys():
+        return 0
+    return [entry.event for entry in stack.history(incident_id)].count("AlertSent")
+
+
+async def status(lotse: Lotse, incident_id: str) -> IncidentStatus:
+    result = await lotse("incident", "status", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    return IncidentStatus.model_validate_json(result.stdout)
+
+
+async def history(lotse: Lotse, incident_id: str) -> list[dict[str, Any]]:
+    result = await lotse("history", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    entries: list[dict[str, Any]] = json.loads(result.stdout)
+    return entries
+
+
+def one_error_line(result: Result) -> str:
+    """The single line a failing command prints, after checking it failed cleanly."""
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+async def test_a_declared_incident_shows_alerting_in_its_status(lotse: Lotse, stack: Stack) -> None:
+    incident_id = new_id()
+
+    declared = await lotse("incident", "declare", str(EXAMPLE_DECLARATION), "--id", incident_id)
+
+    assert declared.exit_code == 0, declared.output
+    assert f"declared incident {incident_id}" in declared.stdout
+    assert f"/namespaces/default/workflows/{incident_id}" in declared.stdout
+    stack.handles.append(stack.client.get_workflow_handle(incident_id))
+    table = await lotse("incident", "status", incident_id)
+    assert table.exit_code == 0, table.output
+    assert "phase alerting (Alarmierung läuft)" in table.stdout
+    assert "Übung: Anschlag auf den Striezelmarkt" in table.stdout
+    current = await eventually(
+        lambda: status(lotse, incident_id),
+        lambda s: len(s.partners) == 4 and all(p.alerted_at for p in s.partners),
+        what="four alerted partners",
+    )
+    assert current.phase is Phase.ALERTING
+    assert {p.state for p in current.partners} == {AlertState.PENDING}
+
+
+async def test_the_declaration_is_recorded_as_typed_on_the_command_line(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+
+    declared = (await history(lotse, incident_id))[0]
+
+    assert declared["event"] == "Declared"
+    assert declared["ctx"]["actor"] == {
+        "partner_id": "opferbeauftragte",
+        "staff_ref": "lagedienst-1",
+    }
+    assert declared["ctx"]["channel"] == "cli"
+
+
+async def test_an_acknowledgement_by_phone_is_printed_and_recorded_with_its_actor(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+    ack = (
+        "incident", "ack", incident_id, "--partner", "weisser-ring", "--staff", "lagedienst-1",
+        "--as", "opferbeauftragte", "--channel", "phone",
+    )  # fmt: skip
+
+    first = await lotse(*ack)
+    again = await lotse(*ack)
+
+    assert first.exit_code == 0, first.output
+    assert "weisser-ring acknowledged at" in first.stdout
+    assert "after the alert: in time" in first.stdout
+    assert "recorded by opferbeauftragte/lagedienst-1 on behalf of weisser-ring via phone" in (
+        first.stdout
+    )
+    assert again.exit_code == 0, again.output
+    assert "weisser-ring had already acknowledged" in again.stdout
+    acknowledged = [
+        e for e in await history(lotse, incident_id) if e["event"] == "AlertAcknowledged"
+    ]
+    assert len(acknowledged) == 1
+    assert acknowledged[0]["details"]["partner_id"] == "weisser-ring"
+    assert acknowledged[0]["ctx"]["actor"] == {
+        "partner_id": "opferbeauftragte",
+        "staff_ref": "lagedienst-1",
+    }
+    assert acknowledged[0]["ctx"]["on_behalf_of"] == "weisser-ring"
+    assert acknowledged[0]["ctx"]["channel"] == "phone"
+
+
+async def test_an_acknowledgement_for_an_unknown_partner_is_one_error_line(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+
+    result = await lotse(
+        "incident", "ack", incident_id, "--partner", "nobody", "--staff", "lagedienst-1"
+    )
+
+    line = one_error_line(result)
+    assert "unknown partner 'nobody'" in line
+    assert "weisser-ring" in line  # names the partners there are
+
+
+async def test_an_invalid_declaration_names_each_bad_field_and_starts_nothing(
+    lotse: Lotse, stack: Stack, temporal_env: WorkflowEnvironment, tmp_path: Any
+) -> None:
+    bad = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+    bad.update(kind="storm", region="atlantis", occurred_at="yesterday")
+    del bad["title"]
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps(bad), encoding="utf-8")
+    incident_id = new_id()
+
+    result = await lotse("incident", "declare", str(file), "--id", incident_id)
+
+    line = one_error_line(result)
+    assert line.startswith(f"error: invalid declaration in {file}: ")
+    for field in ("title", "kind", "region", "occurred_at"):
+        assert f"{field}: " in line
+    with pytest.raises(RPCError, match="not found"):
+        await temporal_env.client.get_workflow_handle(incident_id).describe()
+
+
+async def test_a_declaration_read_from_stdin_gets_an_id_from_time_and_region(
+    lotse: Lotse, stack: Stack
+) -> None:
+    data = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+    data["occurred_at"] = "2031-07-04T09:15:00+02:00"
+    expected_id = "20310704-0915-dresden"
+
+    first = await lotse("incident", "declare", "-", stdin=json.dumps(data))
+    second = await lotse("incident", "declare", "-", stdin=json.dumps(data))
+
+    assert first.exit_code == 0, first.output
+    stack.handles.append(stack.client.get_workflow_handle(expected_id))
+    assert f"declared incident {expected_id}" in first.stdout
+    assert "already in use" in one_error_line(second)
+
+
+async def test_history_lists_the_declaration_and_four_alerts_with_their_actors(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+
+    result = await lotse("history", incident_id)
+
+    assert result.exit_code == 0, result.output
+    rows = [
+        line for line in result.stdout.splitlines() if "Declared" in line or "AlertSent" in line
+    ]
+    assert len(rows) == 5
+    assert "│ Declared " in rows[0]
+    assert "│ opferbeauftragte/lagedienst-1 " in rows[0]
+    assert "│ cli " in rows[0]
+    for row in rows[1:]:
+        assert "│ opferbeauftragte/lotse-system " in row
+        assert "│ system " in row
+        assert "delivered: yes" in row
+    sent_to = {e["details"]["partner_id"] for e in (await history(lotse, incident_id))[1:]}
+    assert sent_to == set(PARTNERS)
+
+
+async def test_the_updates_move_the_incident_from_alerting_to_closed(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+    office = ("--staff", "lagedienst-1", "--as", "opferbeauftragte")
+
+    for partner in PARTNERS:
+        acked = await lotse("incident", "ack", incident_id, "--partner", partner, "--staff", "b-1")
+        assert acked.exit_code == 0, acked.output
+    needs = await lotse(
+        "incident", "needs", incident_id, "--need", "legal:dresden:12",
+        "--need", "psychosocial:dresden:40", *office,
+    )  # fmt: skip
+    outside = await lotse(
+        "incident", "assign", incident_id, "--category", "financial",
+        "--partner", "opferhilfe-sachsen", *office,
+    )  # fmt: skip
+    assigned = await lotse(
+        "incident", "assign", incident_id, "--category", "legal", "--partner", "weisser-ring",
+        *office,
+    )  # fmt: skip
+    closed = await lotse("incident", "close-acute", incident_id, "--note", "Lage beendet", *office)
+    reflected = await lotse(
+        "incident", "reflect", incident_id, "--finding", "Alarmierung kam an",
+        "--measure", "Erreichbarkeit prüfen", *office,
+    )  # fmt: skip
+
+    assert f"{incident_id}: phase coordinating (Bedarfsabstimmung)" in needs.stdout
+    assert "outside the remit of 'opferhilfe-sachsen'" in one_error_line(outside)
+    assert "phase coordinating" in assigned.stdout
+    assert "phase awaiting-reflection" in closed.stdout
+    assert "phase closed" in reflected.stdout
+    events = [e["event"] for e in await history(lotse, incident_id)]
+    assert events[-6:] == [
+        "NeedsReported",
+        "NeedCategoryAssigned",
+        "AcutePhaseClosed",
+        "ReflectionScheduled",
+        "ReflectionRecorded",
+        "Closed",
+    ]
+
+
+async def test_a_called_off_incident_takes_no_more_acknowledgements(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+
+    called_off = await lotse(
+        "incident", "call-off", incident_id, "--reason", "Fehlalarm",
+        "--staff", "lagedienst-1", "--as", "opferbeauftragte",
+    )  # fmt: skip
+    await eventually(
+        lambda: stack.client.get_workflow_handle(incident_id).describe(),
+        lambda d: d.status is not None and d.status.name == "COMPLETED",
+        what="the workflow to complete",
+    )
+    late_ack = await lotse(
+        "incident", "ack", incident_id, "--partner", "raa-sachsen", "--staff", "s-1"
+    )
+
+    assert "phase called-off (abgebrochen)" in called_off.stdout
+    assert f"incident '{incident_id}' has ended" in one_error_line(late_ack)
+
+
+async def test_an_unknown_incident_is_one_error_line(lotse: Lotse, stack: Stack) -> None:
+    missing = new_id()
+
+    from_temporal = await lotse("incident", "status", missing)
+    from_store = await lotse("history", missing)
+
+    assert one_error_line(from_temporal) == f"error: incident '{missing}' not found"
+    assert one_error_line(from_store) == f"error: no incident '{missing}' is recorded"
+
+
+async def test_incident_list_shows_each_declared_incident(lotse: Lotse, stack: Stack) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+
+    result = await lotse("incident", "list")
+
+    assert result.exit_code == 0, result.output
+    assert incident_id in result.stdout
+    assert "Übung: Anschlag auf den Striezelmarkt" in result.stdout
