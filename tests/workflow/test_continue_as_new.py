@@ -137,6 +137,11 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                 lambda s: s.phase is Phase.REFLECTION_DUE,
                 what="the reflection to become due in a later run",
             )
+            await eventually(
+                lambda: [e.event for e in app.history(handle.id)],
+                lambda names: names.count("AlertSent") == 8,
+                what="the reflection-due notices to be recorded",
+            )
             await latest.execute_update(
                 "record_reflection",
                 RecordReflection(actor=someone("opferbeauftragte"), findings=["Lange Lage"]),

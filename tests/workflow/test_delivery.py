@@ -77,7 +77,13 @@ async def test_a_failed_webhook_is_recorded_and_the_escalation_reaches_the_deput
     assert payload["step"] == "deputy"
     assert headers["Idempotency-Key"] == f"{handle.id}.escalation.deputy.weisser-ring"
 
-    history = stack.history(handle.id)
+    history = await eventually(
+        lambda: stack.history(handle.id),
+        lambda events: any(
+            e.event == "AlertSent" and e.details["step"] == "deputy" for e in events
+        ),
+        what="the deputy's delivery to be recorded",
+    )
     failed = [e for e in history if e.event == "AlertSent" and not e.details["delivered"]]
     assert len(failed) == 1
     assert failed[0].details["partner_id"] == "weisser-ring"
