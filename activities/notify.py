@@ -218,6 +218,8 @@ def _how_to_answer(
         update, heading = ACKNOWLEDGE_UPDATE, "So bestätigen Sie die Alarmierung:"
         update_input = {"partner_id": partner_id, "actor": actor}
         cli = f"lotse incident ack {incident_key} --partner {partner_id} --staff <Kennung>"
+        if actor_partner != partner_id:  # the recipient acknowledges for the silent partner
+            cli += f" --as {actor_partner}"
     lines = [
         heading,
         "",

@@ -338,7 +338,7 @@ def test_escalation_to_the_commissioner_asks_to_reach_the_partner() -> None:
     assert "Nehmen Sie Kontakt mit Opferhilfe Sachsen e.V. auf" in text
     # The office records the acknowledgement on the partner's behalf.
     assert '"actor": {"partner_id": "opferbeauftragte"' in text
-    assert "--partner opferhilfe-sachsen" in text
+    assert "--partner opferhilfe-sachsen --staff <Kennung> --as opferbeauftragte" in text
 
 
 def test_escalation_to_the_declaring_operator_is_addressed_to_the_staff_reference() -> None:
