@@ -80,7 +80,10 @@ async def test_a_failed_webhook_is_recorded_and_the_escalation_reaches_the_deput
     history = await eventually(
         lambda: stack.history(handle.id),
         lambda events: any(
-            e.event == "AlertSent" and e.details["step"] == "deputy" for e in events
+            e.event == "AlertSent"
+            and e.details["step"] == "deputy"
+            and e.details["partner_id"] == "weisser-ring"
+            for e in events
         ),
         what="the deputy's delivery to be recorded",
     )
