@@ -211,6 +211,8 @@ class IncidentResponse:
                         to_step=step,
                     ),
                 )
+                if track.settled or self._ended():  # answered while the escalation was recorded
+                    return
             purpose = (
                 NotificationPurpose.ALERT
                 if step is EscalationStep.PRIMARY

@@ -17,6 +17,7 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from contracts.messages import (
@@ -331,7 +332,7 @@ async def test_an_invalid_declaration_fails_the_workflow_at_once_naming_every_fi
 
 
 async def test_call_off_ends_the_incident_and_stops_the_escalation(stack: Stack) -> None:
-    handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 30}))
+    handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 1}))
     await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
     result = await update(
         handle,
@@ -342,10 +343,16 @@ async def test_call_off_ends_the_incident_and_stops_the_escalation(stack: Stack)
     outcome = await handle.result()
     assert outcome.phase is Phase.CALLED_OFF
     assert outcome.reason == "Fehlalarm: Übung der Polizei"
+    assert outcome.unreachable_partners == []
+
     names = event_names(stack, handle.id)
-    assert names[-1] == "CalledOff"
+    after_call_off = names[names.index("CalledOff") + 1 :]
+    # A delivery already under way is still recorded; no new escalation step starts.
+    assert set(after_call_off) <= {"AlertSent"}
+    escalations = [e for e in stack.history(handle.id) if e.event == "AlertEscalated"]
+    assert all(e.details["to_step"] == "deputy" for e in escalations)
     assert "PartnerUnreachable" not in names
-    with pytest.raises(Exception, match=r"completed|not found|closed"):
+    with pytest.raises(RPCError, match="already completed"):
         await ack(handle, "weisser-ring")
 
 
