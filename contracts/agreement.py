@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -86,9 +87,12 @@ class AgreementTerms(_Strict):
     )
     partners: list[PartnerTerms] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _partners_are_unique_and_commissioner_present(self) -> Self:
-        ids = [partner.id for partner in self.partners]
+    @field_validator("partners")
+    @classmethod
+    def _partners_are_unique_and_commissioner_present(
+        cls, partners: list[PartnerTerms]
+    ) -> list[PartnerTerms]:
+        ids = [partner.id for partner in partners]
         duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
         if duplicates:
             raise ValueError(f"partner ids must be unique; repeated: {', '.join(duplicates)}")
@@ -97,7 +101,7 @@ class AgreementTerms(_Strict):
                 f"the Commissioner's office ('{COMMISSIONER_PARTNER_ID}') must be a partner: "
                 "it is the last escalation step"
             )
-        return self
+        return partners
 
     def partner(self, partner_id: str) -> PartnerTerms:
         for partner in self.partners:

@@ -161,7 +161,7 @@ def test_a_duplicate_partner_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         AgreementFileError,
         match=refusal(
-            path, "(top level)", "partner ids must be unique; repeated: opferhilfe-sachsen"
+            path, "partners", "partner ids must be unique; repeated: opferhilfe-sachsen"
         ),
     ):
         load_agreement_file(path)
@@ -173,7 +173,7 @@ def test_an_agreement_without_the_commissioners_office_is_refused(tmp_path: Path
     with pytest.raises(
         AgreementFileError,
         match=refusal(
-            path, "(top level)", "the Commissioner's office ('opferbeauftragte') must be a partner"
+            path, "partners", "the Commissioner's office ('opferbeauftragte') must be a partner"
         ),
     ):
         load_agreement_file(path)
