@@ -23,13 +23,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.agreement import ContactPoint
 from contracts.vocabulary import (
+    BERLIN,
     COMMISSIONER_PARTNER_ID,
     INCIDENT_KIND_LABELS_DE,
     REGION_LABELS_DE,
@@ -41,7 +41,6 @@ from contracts.vocabulary import (
 )
 from settings import Settings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MESSAGE_ID_DOMAIN = "lotse.example.org"
 PAYLOAD_SCHEMA = "lotse.notification/1"
 ACKNOWLEDGE_UPDATE = "acknowledge_alert"

@@ -6,7 +6,17 @@ is a value the domain accepts (DESIGN.md §3).
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+"""Times shown to people are Berlin wall-clock times; loaded here, outside the workflow sandbox."""
+
+
+def berlin_time(moment: datetime) -> str:
+    """`05.12.2026 17:40` in Europe/Berlin, for messages and the UI's details."""
+    return f"{moment.astimezone(BERLIN):%d.%m.%Y %H:%M}"
 
 
 class Region(StrEnum):

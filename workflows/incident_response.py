@@ -69,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationPurpose,
         Phase,
         Region,
+        berlin_time,
     )
 
 PHASE_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_PHASE)
@@ -733,7 +734,7 @@ class IncidentResponse:
                 items.append(f"{name}: unreachable — every escalation step is exhausted")
             elif not track.settled and not self._ended():
                 due = (
-                    f" (deadline {track.deadline_at:%Y-%m-%d %H:%M} UTC)"
+                    f" (deadline {berlin_time(track.deadline_at)} Berlin time)"
                     if track.deadline_at
                     else ""
                 )
@@ -749,7 +750,7 @@ class IncidentResponse:
             items.append("close the acute phase when it is over (update close_acute_phase)")
         if self._phase in REFLECTION_OPEN and self._reflection_due_at is not None:
             items.append(
-                f"reflection due {self._reflection_due_at:%Y-%m-%d %H:%M} UTC "
+                f"reflection due {berlin_time(self._reflection_due_at)} Berlin time "
                 "(update record_reflection)"
             )
         return items

@@ -160,9 +160,7 @@ def test_a_duplicate_partner_id_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(
         AgreementFileError,
-        match=refusal(
-            path, "partners", "partner ids must be unique; repeated: opferhilfe-sachsen"
-        ),
+        match=refusal(path, "partners", "partner ids must be unique; repeated: opferhilfe-sachsen"),
     ):
         load_agreement_file(path)
 

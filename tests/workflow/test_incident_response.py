@@ -40,6 +40,7 @@ from contracts.vocabulary import (
     NeedCategory,
     Phase,
     Region,
+    berlin_time,
 )
 from tests.workflow.support import Stack, declaration, eventually
 from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
@@ -369,3 +370,7 @@ async def test_status_query_reports_deadlines_and_time_to_acknowledge(stack: Sta
     assert pending.deadline_at is not None
     assert pending.deadline_at - pending.alerted_at <= timedelta(seconds=61)  # type: ignore[operator]  # alerted_at asserted above for raa; set for all once alerted
     assert status.agreement_version is not None
+    assert (
+        f"{pending.name}: alert not acknowledged, step primary "
+        f"(deadline {berlin_time(pending.deadline_at)} Berlin time)"
+    ) in status.open_items
