@@ -223,7 +223,11 @@ class IncidentResponse:
             track.deadline_at = workflow.now() + wait
             self._show()
             try:
-                await workflow.wait_condition(lambda: track.settled or self._ended(), timeout=wait)
+                await workflow.wait_condition(
+                    lambda: track.settled or self._ended(),
+                    timeout=wait,
+                    timeout_summary=f"{step} deadline {track.partner.partner_id}",
+                )
             except TimeoutError:
                 continue
             return
@@ -250,6 +254,7 @@ class IncidentResponse:
                     self._phase is not Phase.AWAITING_REFLECTION or self._should_continue_as_new()
                 ),
                 timeout=wait,
+                timeout_summary="reflection wait",
             )
             return
         except TimeoutError:
@@ -596,6 +601,7 @@ class IncidentResponse:
                     message_id=message_id,
                     sent_at=workflow.now(),
                 ),
+                summary=f"{purpose} {step} → {track.partner.partner_id}",
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(
                     initial_interval=delivery.initial_interval,
@@ -633,6 +639,7 @@ class IncidentResponse:
                 activity,
                 data,
                 start_to_close_timeout=RECORD_TIMEOUT,
+                summary=_summary(activity, data),
                 retry_policy=RECORD_RETRY,
             )
         except ActivityError as error:
@@ -754,6 +761,12 @@ class IncidentResponse:
                 "(update record_reflection)"
             )
         return items
+
+
+def _summary(activity: Any, data: Any) -> str:
+    """What the UI's timeline shows for a store activity: its name and the partner, if any."""
+    partner_id = getattr(data, "partner_id", None)
+    return f"{activity.__name__} {partner_id}" if partner_id else str(activity.__name__)
 
 
 class _Handling:
