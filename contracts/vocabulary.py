@@ -121,6 +121,10 @@ PHASE_LABELS_DE: dict[Phase, str] = {
 }
 
 FINAL_PHASES: frozenset[Phase] = frozenset({Phase.CLOSED, Phase.CALLED_OFF})
+NEEDS_OPEN_PHASES: frozenset[Phase] = frozenset({Phase.ALERTING, Phase.COORDINATING})
+"""Needs may be reported and assigned until the acute phase is closed."""
+REFLECTION_PHASES: frozenset[Phase] = frozenset({Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
+"""The reflection may be recorded once the acute phase is closed, also before it is due."""
 
 
 class ActorChannel(StrEnum):

@@ -16,7 +16,9 @@ from contracts.agreement import PartnerTerms
 from contracts.messages import CommandContext, NeedReport
 from contracts.vocabulary import (
     FINAL_PHASES,
+    NEEDS_OPEN_PHASES,
     PHASE_LABELS_DE,
+    REFLECTION_PHASES,
     AlertState,
     EscalationStep,
     NeedCategory,
@@ -25,9 +27,6 @@ from contracts.vocabulary import (
 )
 from domain import ids
 from domain.errors import OutsideRemitError, PhaseNotAllowedError, UnknownPartnerError
-
-NEEDS_OPEN_PHASES = frozenset({Phase.ALERTING, Phase.COORDINATING})
-REFLECTION_PHASES = frozenset({Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 
 
 class PartnerAlert:

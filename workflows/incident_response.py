@@ -58,7 +58,9 @@ with workflow.unsafe.imports_passed_through():
         FINAL_PHASES,
         INCIDENT_WORKFLOW_TYPE,
         NEED_CATEGORY_LABELS_DE,
+        NEEDS_OPEN_PHASES,
         PHASE_LABELS_DE,
+        REFLECTION_PHASES,
         SEARCH_ATTRIBUTE_KIND,
         SEARCH_ATTRIBUTE_PHASE,
         SEARCH_ATTRIBUTE_REGION,
@@ -79,8 +81,6 @@ REGION_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_REGION)
 DEFAULT_REFLECTION_AFTER = timedelta(weeks=6)
 RECORD_TIMEOUT = timedelta(seconds=10)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(30))
-NEEDS_OPEN = frozenset({Phase.ALERTING, Phase.COORDINATING})
-REFLECTION_OPEN = frozenset({Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 SYSTEM_STAFF_REF = "lotse-system"
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
@@ -376,7 +376,7 @@ class IncidentResponse:
     )
     async def record_reflection(self, request: RecordReflection) -> PhaseResult:
         async with self._handling(
-            lambda: self._check_phase("record the reflection", REFLECTION_OPEN)
+            lambda: self._check_phase("record the reflection", REFLECTION_PHASES)
         ):
             await self._record(
                 IncidentActivities.record_reflection,
@@ -392,7 +392,7 @@ class IncidentResponse:
 
     @record_reflection.validator
     def _validate_reflection(self, request: RecordReflection) -> None:
-        self._validate_now(lambda: self._check_phase("record the reflection", REFLECTION_OPEN))
+        self._validate_now(lambda: self._check_phase("record the reflection", REFLECTION_PHASES))
 
     @workflow.update(description="Call the incident off: a false alarm or a duplicate declaration.")
     async def call_off(self, request: CallOff) -> PhaseResult:
@@ -457,7 +457,7 @@ class IncidentResponse:
 
     def _check_acknowledge(self, request: AcknowledgeAlert) -> None:
         self._check_partner(request.partner_id)
-        self._check_phase("acknowledge an alert", NEEDS_OPEN | REFLECTION_OPEN)
+        self._check_phase("acknowledge an alert", NEEDS_OPEN_PHASES | REFLECTION_PHASES)
         self._check_acting_partner(request.actor)
         if request.received_at is not None:
             assert self._alerting_started_at is not None
@@ -467,11 +467,11 @@ class IncidentResponse:
                 raise UpdateRefusedError("received_at lies before the alert was sent")
 
     def _check_report_needs(self, request: ReportNeeds) -> None:
-        self._check_phase("report needs", NEEDS_OPEN)
+        self._check_phase("report needs", NEEDS_OPEN_PHASES)
         self._check_acting_partner(request.actor)
 
     def _check_assign(self, request: AssignNeedCategory) -> None:
-        self._check_phase("assign a need category", NEEDS_OPEN)
+        self._check_phase("assign a need category", NEEDS_OPEN_PHASES)
         self._check_acting_partner(request.actor)
         self._check_partner(request.partner_id)
         partner = self._alerts[request.partner_id].partner
@@ -746,7 +746,7 @@ class IncidentResponse:
                     else ""
                 )
                 items.append(f"{name}: alert not acknowledged, step {track.step}{due}")
-        if self._phase in NEEDS_OPEN:
+        if self._phase in NEEDS_OPEN_PHASES:
             for category, by_region in self._needs.items():
                 if category not in self._assignments:
                     items.append(
@@ -755,7 +755,7 @@ class IncidentResponse:
                     )
         if self._phase is Phase.COORDINATING:
             items.append("close the acute phase when it is over (update close_acute_phase)")
-        if self._phase in REFLECTION_OPEN and self._reflection_due_at is not None:
+        if self._phase in REFLECTION_PHASES and self._reflection_due_at is not None:
             items.append(
                 f"reflection due {berlin_time(self._reflection_due_at)} Berlin time "
                 "(update record_reflection)"
