@@ -241,7 +241,10 @@ def ready_message(settings: Settings) -> list[str]:
     example = _shown(EXAMPLE_DECLARATION)
     default_port = settings.dev_temporal_port == 7233
     address = "" if default_port else f" --address {settings.temporal_address}"
-    lotse = "lotse" if default_port else f"LOTSE_TEMPORAL_ADDRESS={settings.temporal_address} lotse"
+    cli = _shown(Path(sys.executable).parent / "lotse")
+    lotse = (
+        str(cli) if default_port else f"LOTSE_TEMPORAL_ADDRESS={settings.temporal_address} {cli}"
+    )
     return [
         "",
         "Lotse dev stack is running (Ctrl-C stops it).",
@@ -258,7 +261,7 @@ def ready_message(settings: Settings) -> list[str]:
         f"or in the UI: Start Workflow → type {INCIDENT_WORKFLOW_TYPE}, task queue "
         f"{settings.task_queue}, input = contents of {example}",
         f"or: {lotse} incident declare {example} --id {suggested_id}",
-        f"then: {lotse} incident status {suggested_id} · lotse history {suggested_id}",
+        f"then: {lotse} incident status {suggested_id} · {lotse} history {suggested_id}",
         "",
     ]
 
