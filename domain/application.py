@@ -122,6 +122,7 @@ class LotseApplication(Application[UUID]):
                 f"incident '{incident_key}' was already declared; choose another incident id"
             )
         agreement = self._agreement(agreement_key)
+        agreement.partner(declaration.declared_by.partner_id)  # only a partner may declare
         incident = Incident(
             incident_key=incident_key,
             title=declaration.title,

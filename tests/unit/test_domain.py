@@ -212,6 +212,18 @@ def test_declaring_under_an_agreement_that_was_never_loaded_is_refused(
         app.declare_incident(INCIDENT, declaration(), "nirgends", make_ctx())
 
 
+def test_a_declaration_by_someone_outside_the_agreement_is_refused_and_records_nothing(
+    app: LotseApplication, agreement_key: str, make_ctx: MakeCtx
+) -> None:
+    stranger = declaration().model_copy(
+        update={"declared_by": Actor(partner_id="feuerwehr-dresden", staff_ref="elw-1")}
+    )
+
+    with pytest.raises(UnknownPartnerError, match="'feuerwehr-dresden' is not a partner"):
+        app.declare_incident(INCIDENT, stranger, agreement_key, make_ctx())
+    assert app.incident_keys() == []
+
+
 def test_a_repeated_declaration_with_the_same_command_id_returns_the_first_and_records_nothing(
     app: LotseApplication, agreement_key: str, make_ctx: MakeCtx
 ) -> None:

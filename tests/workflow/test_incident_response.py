@@ -332,6 +332,21 @@ async def test_an_invalid_declaration_fails_the_workflow_at_once_naming_every_fi
     assert stack.mails() == []
 
 
+async def test_a_declaration_by_someone_outside_the_agreement_fails_with_its_reason(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(
+        declaration(declared_by={"partner_id": "feuerwehr-dresden", "staff_ref": "elw-1"})
+    )
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "UnknownPartnerError"
+    assert "'feuerwehr-dresden' is not a partner of the agreement" in cause.message
+    assert stack.mails() == []
+
+
 async def test_call_off_ends_the_incident_and_stops_the_escalation(stack: Stack) -> None:
     handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 1}))
     await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
