@@ -347,6 +347,20 @@ async def test_a_declaration_by_someone_outside_the_agreement_fails_with_its_rea
     assert stack.mails() == []
 
 
+async def test_an_incident_id_cannot_be_declared_twice(stack: Stack) -> None:
+    first = await stack.declare(declaration())
+    await update(first, "call_off", CallOff(actor=staff("opferbeauftragte"), reason="Dublette"))
+    await first.result()
+
+    again = await stack.declare(declaration(), incident_id=first.id)
+    with pytest.raises(WorkflowFailureError) as failure:
+        await again.result()
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "IncidentAlreadyDeclaredError"
+    assert f"incident '{first.id}' was already declared" in failure.value.cause.message
+    assert event_names(stack, first.id).count("Declared") == 1
+
+
 async def test_call_off_ends_the_incident_and_stops_the_escalation(stack: Stack) -> None:
     handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 1}))
     await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
