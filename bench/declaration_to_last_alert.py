@@ -14,7 +14,6 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
@@ -24,10 +23,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.bare import BareRoundTrip, noop
+from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink
 from contracts.agreement import load_agreement_file
-from contracts.messages import Actor, CommandContext
-from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, ActorChannel
+from contracts.messages import Actor
+from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from domain.application import LotseApplication
 from domain.errors import IncidentNotFoundError
 from settings import Settings
@@ -76,13 +76,8 @@ async def declaration_to_last_alert(
 ) -> list[float]:
     worker_app = build_application(settings)
     reader = build_application(settings)
-    ctx = CommandContext(
-        command_id=f"bench-{uuid.uuid4()}",
-        actor=Actor(partner_id="opferbeauftragte", staff_ref="bench-1"),
-        channel=ActorChannel.CLI,
-        business_time=datetime.now(UTC),
-    )
-    worker_app.load_agreement(load_agreement_file(settings.agreement_file), ctx)
+    terms = load_agreement_file(settings.agreement_file)
+    load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="bench-1"))
     timings = []
     async with build_worker(client, settings, worker_app, pool):
         for _ in range(runs):

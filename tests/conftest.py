@@ -177,7 +177,7 @@ async def stack(
     sink = MailSink(settings.mail_dir, port=settings.smtp_port)
     sink.start()
     worker_app = build_application(settings)
-    load_agreement(worker_app, settings)
+    load_agreement(settings)
     reader_app = build_application(settings)
     stack = Stack(temporal_env.client, settings, reader_app, settings.mail_dir)
     try:

@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,16 +15,15 @@ from typing import Any, TypeVar
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
+from cli.agreement import load_into_store
 from cli.smtp_sink import read_mailbox
 from contracts.agreement import load_agreement_file
 from contracts.messages import (
     Actor,
-    CommandContext,
     IncidentDeclaration,
     IncidentOutcome,
     IncidentStatus,
 )
-from contracts.vocabulary import ActorChannel
 from domain.application import HistoryEntry, LotseApplication
 from settings import Settings
 from workflows.incident_response import IncidentResponse
@@ -128,14 +126,10 @@ def make_settings(tmp_path: Path, smtp_port: int, task_queue: str, **extra: Any)
     )
 
 
-def load_agreement(app: LotseApplication, settings: Settings) -> None:
-    ctx = CommandContext(
-        command_id=f"load-{uuid.uuid4()}",
-        actor=Actor(partner_id="opferbeauftragte", staff_ref="test-setup"),
-        channel=ActorChannel.CLI,
-        business_time=datetime.now(UTC),
-    )
-    app.load_agreement(load_agreement_file(settings.agreement_file), ctx)
+def load_agreement(settings: Settings) -> None:
+    """Load the settings' agreement file into the settings' store, as `lotse agreement load`."""
+    terms = load_agreement_file(settings.agreement_file)
+    load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="test-setup"))
 
 
 async def terminate_if_running(handle: WorkflowHandle[Any, Any]) -> None:

@@ -68,7 +68,7 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
     client = small_history_env.client
     settings = make_settings(tmp_path, free_port(), f"victim-support-can-{uuid.uuid4().hex}")
     app = build_application(settings)
-    load_agreement(app, settings)
+    load_agreement(settings)
     with (
         MailSink(settings.mail_dir, port=settings.smtp_port),
         ThreadPoolExecutor(ACTIVITY_THREADS) as pool,

@@ -64,7 +64,7 @@ async def test_the_reflection_becomes_due_six_weeks_after_the_acute_phase_by_def
 ) -> None:
     settings = make_settings(tmp_path, free_port(), f"victim-support-weeks-{uuid.uuid4().hex}")
     app = build_application(settings)
-    load_agreement(app, settings)
+    load_agreement(settings)
     data: dict[str, Any] = declaration()
     del data["deadlines"]  # the agreement's deadlines and the default reflection wait
     with (

@@ -28,7 +28,6 @@ from tests.workflow.support import (
     load_agreement,
     make_settings,
 )
-from worker import build_application
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +35,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def crash_settings(tmp_path: Path) -> Iterator[Settings]:
     settings = make_settings(tmp_path, free_port(), f"victim-support-crash-{uuid.uuid4().hex}")
-    app = build_application(settings)
-    load_agreement(app, settings)
-    app.close()
+    load_agreement(settings)
     with MailSink(settings.mail_dir, port=settings.smtp_port):
         yield settings
 
