@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import sys
 import tempfile
@@ -96,25 +97,33 @@ async def declaration_to_last_alert(
     return timings
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def describe(name: str, timings: list[float]) -> str:
     ms = sorted(t * 1000 for t in timings)
     p90 = ms[int(0.9 * (len(ms) - 1))]
     return f"{name}: median {statistics.median(ms):.1f} ms, p90 {p90:.1f} ms, n={len(ms)}"
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, persistent: bool) -> None:
     temporal = Path(sys.executable).parent / "temporal"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal),
-        data_converter=pydantic_data_converter,
-        search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
-    )
     with tempfile.TemporaryDirectory() as data_dir:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(temporal),
+            data_converter=pydantic_data_converter,
+            search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
+            dev_server_database_filename=f"{data_dir}/temporal.db" if persistent else None,
+        )
         settings = Settings(
             data_dir=Path(data_dir),
             task_queue=f"bench-lotse-{uuid.uuid4().hex}",
             agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
-            smtp_port=18025,
+            smtp_port=free_port(),
         )
         try:
             with (
@@ -126,6 +135,7 @@ async def main(runs: int) -> None:
                 lotse = await declaration_to_last_alert(env.client, settings, runs, pool)
         finally:
             await env.shutdown()
+    print(f"dev server state: {'SQLite file (as make run)' if persistent else 'in memory'}")
     print(describe("bare workflow round trip (baseline)", bare))
     print(describe("declaration → 4th alert delivered and recorded", lotse))
     ratio = statistics.median(lotse) / statistics.median(bare)
@@ -135,4 +145,8 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument(
+        "--persistent", action="store_true", help="dev server state in a file, as `make run` has"
+    )
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.runs, arguments.persistent))
