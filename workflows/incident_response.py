@@ -132,7 +132,10 @@ class IncidentResponse:
     """One incident: alert, acknowledge, escalate, coordinate, reflect."""
 
     @workflow.init
-    def __init__(self, declaration: dict[str, Any]) -> None:
+    def __init__(self, declaration: Any = None) -> None:
+        # `Any` and a default: whatever an operator pastes into the UI (nothing, a string, a
+        # list) must reach the validation below and fail the workflow with a message, not fail
+        # the decoding, which Temporal would retry for ever.
         self._declaration: IncidentDeclaration | None = None
         self._recorded: DeclarationRecorded | None = None
         self._phase = Phase.ALERTING
@@ -143,13 +146,13 @@ class IncidentResponse:
         self._reflection_due_at: datetime | None = None
         self._call_off_reason: str | None = None
         self._lock = asyncio.Lock()
-        if CARRY_OVER in declaration:
+        if isinstance(declaration, dict) and CARRY_OVER in declaration:
             self._restore(IncidentCarryOver.model_validate(declaration[CARRY_OVER]))
 
     # --- the procedure --------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, declaration: dict[str, Any]) -> IncidentOutcome:
+    async def run(self, declaration: Any = None) -> IncidentOutcome:
         if self._recorded is None:
             await self._declare_and_alert(declaration)
         while not self._ended():
@@ -177,7 +180,7 @@ class IncidentResponse:
             lambda: self._phase is not phase or self._should_continue_as_new()
         )
 
-    async def _declare_and_alert(self, raw: dict[str, Any]) -> None:
+    async def _declare_and_alert(self, raw: Any) -> None:
         """Record the declaration, then alert every partner at once until each has
         acknowledged or its escalation is exhausted."""
         self._declaration = self._validated(raw)
@@ -561,7 +564,7 @@ class IncidentResponse:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _validated(self, raw: dict[str, Any]) -> IncidentDeclaration:
+    def _validated(self, raw: Any) -> IncidentDeclaration:
         try:
             return IncidentDeclaration.model_validate(raw)
         except ValidationError as error:

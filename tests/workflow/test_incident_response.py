@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -330,6 +331,28 @@ async def test_an_invalid_declaration_fails_the_workflow_at_once_naming_every_fi
     ]
     assert task_failures == []
     assert stack.mails() == []
+
+
+@pytest.mark.parametrize(
+    "pasted", [None, "Anschlag am Altmarkt", ["dresden"]], ids=["nothing", "text", "list"]
+)
+async def test_an_input_that_is_no_declaration_at_all_fails_the_workflow_at_once(
+    stack: Stack, pasted: Any
+) -> None:
+    start_args = [] if pasted is None else [pasted]
+    handle = await stack.client.start_workflow(
+        "IncidentResponse",
+        args=start_args,
+        id=f"not-a-declaration-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "InvalidDeclarationError"
+    assert "(top level): Input should be a valid dictionary" in failure.value.cause.message
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
 
 
 async def test_a_declaration_by_someone_outside_the_agreement_fails_with_its_reason(
