@@ -18,7 +18,6 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.incident import IncidentActivities
@@ -26,6 +25,7 @@ from activities.notify import Notifier
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from domain.application import LotseApplication
 from settings import Settings
+from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
 
 log = logging.getLogger("lotse.worker")
@@ -45,7 +45,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -33,6 +32,7 @@ from domain.application import LotseApplication
 from domain.errors import IncidentNotFoundError
 from settings import Settings
 from worker import ACTIVITY_THREADS, build_application, build_worker
+from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DECLARATION = {
@@ -115,7 +115,7 @@ async def main(runs: int, persistent: bool) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(temporal),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
             dev_server_database_filename=f"{data_dir}/temporal.db" if persistent else None,
         )

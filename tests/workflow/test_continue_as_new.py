@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.smtp_sink import MailSink
@@ -38,6 +37,7 @@ from tests.workflow.support import (
     make_settings,
 )
 from worker import ACTIVITY_THREADS, build_application, build_worker
+from workflows.converter import data_converter
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 REPORTS = 12
@@ -47,7 +47,7 @@ REPORTS = 12
 async def small_history_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_BINARY),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
         dev_server_extra_args=[
             "--dynamic-config-value",

@@ -16,7 +16,6 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
@@ -44,6 +43,7 @@ from contracts.vocabulary import (
     berlin_time,
 )
 from tests.workflow.support import Stack, declaration, eventually
+from workflows.converter import data_converter
 from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
@@ -196,9 +196,9 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
     assert all(e.ctx.channel is ActorChannel.SYSTEM and e.details["delivered"] for e in alerts)
 
     temporal_history = await handle.fetch_history()
-    await Replayer(
-        workflows=[IncidentResponse], data_converter=pydantic_data_converter
-    ).replay_workflow(temporal_history)
+    await Replayer(workflows=[IncidentResponse], data_converter=data_converter).replay_workflow(
+        temporal_history
+    )
     if target := os.environ.get("LOTSE_RECORD_HISTORY"):
         # How tests/histories/*.json are made: run this test with the variable set.
         await asyncio.to_thread(Path(target).write_text, temporal_history.to_json(), "utf-8")
@@ -297,6 +297,26 @@ async def test_refused_updates_change_nothing(stack: Stack) -> None:
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
     assert len(update_events) == 2  # the first and the duplicate acknowledgement only
+
+
+async def test_a_malformed_update_is_refused_naming_the_field_and_the_incident_goes_on(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration())
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            "acknowledge_alert", {"partner_id": "weisser-ring", "actor": {"partner_id": "x"}}
+        )
+
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.message == (
+        "invalid AcknowledgeAlert: actor.partner_id: String should match pattern "
+        "'^[a-z][a-z0-9-]{1,62}$'; actor.staff_ref: Field required"
+    )
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
+    assert (await ack(handle, "weisser-ring")).duplicate is False
 
 
 @pytest.mark.parametrize(

