@@ -39,6 +39,7 @@ from contracts.messages import (
     RecordUnreachableInput,
 )
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep, IncidentKind, Region
+from domain.agreement import Agreement
 from domain.application import LotseApplication
 from domain.errors import DomainError
 from domain.incident import Incident
@@ -100,7 +101,7 @@ class IncidentActivities:
             incident = self._app.incident(data.incident_id)
             agreement = self._app.agreement_of(incident)
             partner = agreement.partner(data.partner_id)
-            contact, addressed_to = self._contact_for(incident, data)
+            contact, addressed_to = _contact_for(incident, agreement, data)
         message = render_notification(
             incident_key=data.incident_id,
             title=incident.title,
@@ -126,21 +127,6 @@ class IncidentActivities:
         return DeliveryReceipt(
             channel=contact.channel, contact=contact.address, message_id=data.message_id
         )
-
-    def _contact_for(
-        self, incident: Incident, data: DeliverNotificationInput
-    ) -> tuple[ContactPoint, str | None]:
-        """Who receives a step: the partner's own contact points, then the Commissioner's
-        office; for the office itself the last step goes to the declaring operator's partner."""
-        agreement = self._app.agreement_of(incident)
-        if data.step is EscalationStep.PRIMARY:
-            return agreement.partner(data.partner_id).primary, None
-        if data.step is EscalationStep.DEPUTY:
-            return agreement.partner(data.partner_id).deputy, None
-        if data.partner_id != COMMISSIONER_PARTNER_ID:
-            return agreement.partner(COMMISSIONER_PARTNER_ID).primary, None
-        declarer = incident.declared_by
-        return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
 
     @activity.defn(name="record_notification")
     def record_notification(self, data: RecordNotificationInput) -> None:
@@ -235,3 +221,18 @@ class IncidentActivities:
         info = activity.info()
         if self._settings.crash_after_commit_in == info.activity_type and info.attempt == 1:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _contact_for(
+    incident: Incident, agreement: Agreement, data: DeliverNotificationInput
+) -> tuple[ContactPoint, str | None]:
+    """Who receives a step: the partner's own contact points, then the Commissioner's
+    office; for the office itself the last step goes to the declaring operator's partner."""
+    if data.step is EscalationStep.PRIMARY:
+        return agreement.partner(data.partner_id).primary, None
+    if data.step is EscalationStep.DEPUTY:
+        return agreement.partner(data.partner_id).deputy, None
+    if data.partner_id != COMMISSIONER_PARTNER_ID:
+        return agreement.partner(COMMISSIONER_PARTNER_ID).primary, None
+    declarer = incident.declared_by
+    return agreement.partner(declarer.partner_id).primary, declarer.staff_ref

@@ -257,6 +257,41 @@ async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unre
     )
 
 
+async def test_the_commissioners_own_last_escalation_goes_to_the_declaring_operator(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(
+        declaration(
+            declared_by={"partner_id": "opferhilfe-sachsen", "staff_ref": "bereitschaft-7"},
+            deadlines={"ack": 1, "escalation_step": 1},
+        )
+    )
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    for partner_id in ("opferhilfe-sachsen", "weisser-ring", "raa-sachsen"):
+        await ack(handle, partner_id)
+    await eventually(
+        lambda: stack.status(handle),
+        lambda s: s.phase is Phase.COORDINATING,
+        what="the Commissioner's office to be given up as unreachable",
+    )
+    to_declarer = [
+        m
+        for m in stack.mails()
+        if str(m["To"]) == "bereitschaft@opferhilfe-sachsen.example.org"
+        and "z. Hd. bereitschaft-7" in m.get_content()
+    ]
+    assert len(to_declarer) == 1
+    assert "Opferbeauftragte der Sächsischen Staatsregierung" in to_declarer[0].get_content()
+    commissioner_steps = [
+        e
+        for e in stack.history(handle.id)
+        if e.event == "AlertSent" and e.details["step"] == "commissioner"
+    ]
+    assert [e.details["contact"] for e in commissioner_steps] == [
+        "bereitschaft@opferhilfe-sachsen.example.org"
+    ]
+
+
 async def test_refused_updates_change_nothing(stack: Stack) -> None:
     handle = await stack.declare(declaration())
     await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
