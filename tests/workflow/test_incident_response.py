@@ -107,6 +107,11 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
     status = await stack.status(handle)
     assert status.phase is Phase.COORDINATING
     assert {p.state for p in status.partners} == {AlertState.ACKNOWLEDGED}
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(PHASE_KEY) == "coordinating"
+    metadata = await handle.query("__temporal_workflow_metadata")
+    assert metadata.current_details.startswith("**Phase:** coordinating — Bedarfsabstimmung")
+    assert "close the acute phase when it is over" in metadata.current_details
 
     await update(
         handle,
