@@ -112,6 +112,11 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
     metadata = await handle.query("__temporal_workflow_metadata")
     assert metadata.current_details.startswith("**Phase:** coordinating — Bedarfsabstimmung")
     assert "close the acute phase when it is over" in metadata.current_details
+    # Temporal stores these unencrypted: phase, kind, region, partner names; no staff reference.
+    ours = {pair.key.name for pair in description.typed_search_attributes} - {"BuildIds"}
+    assert ours == {"IncidentPhase", "IncidentKind", "IncidentRegion"}
+    assert "lagedienst-1" not in metadata.current_details
+    assert "bereitschaft" not in metadata.current_details
 
     await update(
         handle,
