@@ -7,9 +7,9 @@ environment anywhere else.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.vocabulary import TASK_QUEUE
@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     # Tests only: the worker kills itself right after the store committed inside this activity,
     # before the activity reports back to Temporal (proves resumption without duplicates).
     crash_after_commit_in: str = ""
+
+    @model_validator(mode="after")
+    def _retry_intervals_are_ordered(self) -> Self:
+        if self.delivery_maximum_interval_seconds < self.delivery_initial_interval_seconds:
+            raise ValueError(
+                "LOTSE_DELIVERY_MAXIMUM_INTERVAL_SECONDS must not be below "
+                "LOTSE_DELIVERY_INITIAL_INTERVAL_SECONDS"
+            )
+        return self
 
     @property
     def event_store_path(self) -> Path:

@@ -8,6 +8,7 @@ the command id makes the retry change nothing twice.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -44,6 +45,8 @@ from domain.application import LotseApplication
 from domain.errors import DomainError
 from domain.incident import Incident
 from settings import Settings
+
+log = logging.getLogger("lotse.activities")
 
 
 @contextmanager
@@ -123,22 +126,30 @@ class IncidentActivities:
         try:
             self._notifier.deliver(contact, message)
         except DeliveryError as error:
-            raise ApplicationError(str(error), type="DeliveryFailed") from None
-        return DeliveryReceipt(
-            channel=contact.channel, contact=contact.address, message_id=data.message_id
-        )
+            # The full text (with the address) goes to the worker's log; Temporal's history
+            # and the record get the problem without the address.
+            log.warning("delivery of %s failed: %s", data.message_id, error)
+            raise ApplicationError(
+                f"{contact.channel} to the {data.step} contact: {_without(error.problem, contact)}",
+                type="DeliveryFailed",
+            ) from None
+        return DeliveryReceipt(channel=contact.channel, message_id=data.message_id)
 
     @activity.defn(name="record_notification")
     def record_notification(self, data: RecordNotificationInput) -> None:
+        """Record a delivery or its final failure, with the contact looked up here, so that
+        no address travels through Temporal."""
         with domain_refusals_are_final():
+            incident = self._app.incident(data.incident_id)
+            contact, _ = _contact_for(incident, self._app.agreement_of(incident), data)
             self._app.record_notification(
                 data.incident_id,
                 data.partner_id,
                 data.purpose,
                 data.step,
                 data.message_id,
-                data.channel,
-                data.contact,
+                contact.channel,
+                contact.address,
                 data.delivered,
                 data.detail,
                 data.ctx,
@@ -224,7 +235,9 @@ class IncidentActivities:
 
 
 def _contact_for(
-    incident: Incident, agreement: Agreement, data: DeliverNotificationInput
+    incident: Incident,
+    agreement: Agreement,
+    data: DeliverNotificationInput | RecordNotificationInput,
 ) -> tuple[ContactPoint, str | None]:
     """Who receives a step: the partner's own contact points, then the Commissioner's
     office; for the office itself the last step goes to the declaring operator's partner."""
@@ -236,3 +249,8 @@ def _contact_for(
         return agreement.partner(COMMISSIONER_PARTNER_ID).primary, None
     declarer = incident.declared_by
     return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
+
+
+def _without(problem: str, contact: ContactPoint) -> str:
+    """The problem text with the contact's address taken out."""
+    return problem.replace(contact.address, f"<{contact.channel} address>")

@@ -43,6 +43,15 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Internal(Message):
+    """Base of activity inputs and results and of the continue-as-new carry-over.
+
+    They live in the histories of incidents that run for weeks, across deployments: a field
+    that a newer version no longer has is ignored instead of failing the replay."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 class Actor(Message):
     """Who acted: a partner and a staff reference or role (not a name)."""
 
@@ -72,9 +81,11 @@ class CommandContext(Message):
 class DeadlineOverrides(Message):
     """Deadlines for this incident that replace the agreement's (ISO 8601 or seconds)."""
 
-    ack: timedelta | None = Field(default=None, gt=timedelta(0))
-    escalation_step: timedelta | None = Field(default=None, gt=timedelta(0))
-    reflection_after: timedelta | None = Field(default=None, gt=timedelta(0))
+    ack: timedelta | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    escalation_step: timedelta | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    reflection_after: timedelta | None = Field(
+        default=None, gt=timedelta(0), le=timedelta(days=366)
+    )
 
 
 class IncidentDeclaration(Message):
@@ -218,7 +229,7 @@ class IncidentStatus(Message):
 # --- activities -----------------------------------------------------------------------------
 
 
-class PartnerProcedure(Message):
+class PartnerProcedure(Internal):
     """What the workflow needs to know of a partner (no contact data)."""
 
     partner_id: PartnerId
@@ -227,7 +238,7 @@ class PartnerProcedure(Message):
     ack_deadline: timedelta
 
 
-class DeliveryPolicy(Message):
+class DeliveryPolicy(Internal):
     """How hard a notification is retried before its failure is recorded."""
 
     max_attempts: int = Field(ge=1, le=20)
@@ -235,20 +246,20 @@ class DeliveryPolicy(Message):
     maximum_interval: timedelta
 
 
-class RecordDeclarationInput(Message):
+class RecordDeclarationInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     declaration: IncidentDeclaration
 
 
-class DeclarationRecorded(Message):
+class DeclarationRecorded(Internal):
     agreement_version: int
     partners: list[PartnerProcedure]
     escalation_step: timedelta
     delivery: DeliveryPolicy
 
 
-class IncidentCarryOver(Message):
+class IncidentCarryOver(Internal):
     """What one run of `IncidentResponse` hands to the next when Temporal suggests
     continue-as-new (needs keep arriving for weeks; the history must stay far below its limit).
 
@@ -260,10 +271,11 @@ class IncidentCarryOver(Message):
     alerting_started_at: AwareDatetime
     partners: list[PartnerAlertStatus]
     needs: list[NeedTotal]
+    assignments: dict[NeedCategory, PartnerId] = Field(default_factory=dict)
     reflection_due_at: AwareDatetime | None = None
 
 
-class DeliverNotificationInput(Message):
+class DeliverNotificationInput(Internal):
     """Send one message about one incident to one partner's contact point at one step."""
 
     incident_id: IncidentId
@@ -278,13 +290,14 @@ class DeliverNotificationInput(Message):
     )
 
 
-class DeliveryReceipt(Message):
+class DeliveryReceipt(Internal):
+    """That a message went out, over which channel (the address stays out of Temporal)."""
+
     channel: ContactChannel
-    contact: str
     message_id: str
 
 
-class RecordNotificationInput(Message):
+class RecordNotificationInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     partner_id: PartnerId
@@ -292,12 +305,11 @@ class RecordNotificationInput(Message):
     step: EscalationStep
     message_id: str
     channel: ContactChannel | None
-    contact: str | None
     delivered: bool
     detail: str = ""
 
 
-class RecordAcknowledgementInput(Message):
+class RecordAcknowledgementInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     partner_id: PartnerId
@@ -305,54 +317,54 @@ class RecordAcknowledgementInput(Message):
     seconds_to_acknowledge: float
 
 
-class RecordEscalationInput(Message):
+class RecordEscalationInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     partner_id: PartnerId
     to_step: EscalationStep
 
 
-class RecordUnreachableInput(Message):
+class RecordUnreachableInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     partner_id: PartnerId
 
 
-class RecordNeedsInput(Message):
+class RecordNeedsInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     needs: list[NeedReport]
 
 
-class RecordAssignmentInput(Message):
+class RecordAssignmentInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     category: NeedCategory
     partner_id: PartnerId
 
 
-class CloseAcutePhaseInput(Message):
+class CloseAcutePhaseInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     note: str | None = None
     reflection_due_at: AwareDatetime
 
 
-class IncidentStepInput(Message):
+class IncidentStepInput(Internal):
     """A step that needs nothing but its context: the reflection has become due."""
 
     ctx: CommandContext
     incident_id: IncidentId
 
 
-class RecordReflectionInput(Message):
+class RecordReflectionInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     findings: list[str]
     measures: list[str]
 
 
-class RecordCallOffInput(Message):
+class RecordCallOffInput(Internal):
     ctx: CommandContext
     incident_id: IncidentId
     reason: str

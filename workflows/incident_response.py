@@ -80,7 +80,9 @@ REGION_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_REGION)
 
 DEFAULT_REFLECTION_AFTER = timedelta(weeks=6)
 RECORD_TIMEOUT = timedelta(seconds=10)
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(30))
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 SYSTEM_STAFF_REF = "lotse-system"
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
@@ -146,15 +148,25 @@ class IncidentResponse:
         self._reflection_due_at: datetime | None = None
         self._call_off_reason: str | None = None
         self._lock = asyncio.Lock()
-        if isinstance(declaration, dict) and CARRY_OVER in declaration:
-            self._restore(IncidentCarryOver.model_validate(declaration[CARRY_OVER]))
+        self._restore_problem: str | None = None
+        if workflow.info().continued_run_id and isinstance(declaration, dict):
+            # Only a run that continues an earlier one takes a carry-over; a fresh start with
+            # a `carry_over` field is an invalid declaration like any other.
+            try:
+                self._restore(IncidentCarryOver.model_validate(declaration.get(CARRY_OVER)))
+            except ValidationError as error:
+                self._restore_problem = "; ".join(describe_validation_error(error))
 
     # --- the procedure --------------------------------------------------------------------
 
     @workflow.run
     async def run(self, declaration: Any = None) -> IncidentOutcome:
+        if self._restore_problem is not None:
+            raise InvalidDeclarationError(f"invalid carry-over: {self._restore_problem}")
         if self._recorded is None:
             await self._declare_and_alert(declaration)
+        else:
+            self._show()  # a continued run: the UI's details start empty
         while not self._ended():
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -195,13 +207,13 @@ class IncidentResponse:
 
     async def _alert(self, track: _AlertTrack) -> None:
         """Alert one partner; escalate on durable timers until it acknowledges."""
-        assert self._recorded is not None
+        assert self._alerting_started_at is not None
         ladder = [
             (EscalationStep.PRIMARY, self._ack_deadline(track.partner)),
             (EscalationStep.DEPUTY, self._escalation_step()),
             (EscalationStep.COMMISSIONER, self._escalation_step()),
         ]
-        for step, wait in ladder:
+        for step, allowed in ladder:
             if track.settled or self._ended():
                 return
             if step is not EscalationStep.PRIMARY:
@@ -222,8 +234,14 @@ class IncidentResponse:
                 if step is EscalationStep.PRIMARY
                 else NotificationPurpose.ESCALATION
             )
-            await self._notify(track, purpose, step)
-            track.deadline_at = workflow.now() + wait
+            delivered = await self._notify(track, purpose, step)
+            if not delivered:
+                continue  # nobody can answer a message that never arrived: next step at once
+            # The first deadline runs from the alert going out to everyone, the others from
+            # their own escalation step.
+            start = self._alerting_started_at if step is EscalationStep.PRIMARY else workflow.now()
+            track.deadline_at = start + allowed
+            wait = max(track.deadline_at - workflow.now(), timedelta(0))
             self._show()
             try:
                 await workflow.wait_condition(
@@ -446,11 +464,14 @@ class IncidentResponse:
             needs=[
                 NeedTotal(
                     category=category,
-                    count=sum(by_region.values()),
-                    by_region=dict(by_region),
+                    count=sum(self._needs.get(category, {}).values()),
+                    by_region=dict(self._needs.get(category, {})),
                     assigned_to=self._assignments.get(category),
                 )
-                for category, by_region in self._needs.items()
+                for category in [
+                    *self._needs,
+                    *(c for c in self._assignments if c not in self._needs),
+                ]
             ],
             open_items=self._open_items(),
             reflection_due_at=self._reflection_due_at,
@@ -545,6 +566,7 @@ class IncidentResponse:
             alerting_started_at=self._alerting_started_at,
             partners=status.partners,
             needs=status.needs,
+            assignments=dict(self._assignments),
             reflection_due_at=self._reflection_due_at,
         )
 
@@ -558,8 +580,8 @@ class IncidentResponse:
             s.partner_id: _AlertTrack.restored(procedures[s.partner_id], s)
             for s in carried.partners
         }
-        self._needs = {n.category: dict(n.by_region) for n in carried.needs}
-        self._assignments = {n.category: n.assigned_to for n in carried.needs if n.assigned_to}
+        self._needs = {n.category: dict(n.by_region) for n in carried.needs if n.by_region}
+        self._assignments = dict(carried.assignments)
         self._reflection_due_at = carried.reflection_due_at
 
     # --- helpers --------------------------------------------------------------------------
@@ -586,8 +608,9 @@ class IncidentResponse:
 
     async def _notify(
         self, track: _AlertTrack, purpose: NotificationPurpose, step: EscalationStep
-    ) -> None:
-        """Deliver one message (retried within the bounded policy), then record the result."""
+    ) -> bool:
+        """Deliver one message (retried within the bounded policy), then record the result;
+        say whether it was delivered."""
         assert self._recorded is not None
         delivery = self._recorded.delivery
         message_id = f"{self._incident_id}.{purpose}.{step}.{track.partner.partner_id}"
@@ -629,11 +652,11 @@ class IncidentResponse:
                 step=step,
                 message_id=message_id,
                 channel=receipt.channel if receipt else None,
-                contact=receipt.contact if receipt else None,
                 delivered=receipt is not None,
                 detail=detail,
             ),
         )
+        return receipt is not None
 
     async def _record(self, activity: Any, data: Any) -> Any:
         """Run one store activity; a domain refusal surfaces as a typed ApplicationError."""

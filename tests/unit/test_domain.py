@@ -16,8 +16,10 @@ from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedR
 from contracts.vocabulary import (
     ActorChannel,
     AlertState,
+    EscalationStep,
     IncidentKind,
     NeedCategory,
+    NotificationPurpose,
     Phase,
     Region,
 )
@@ -294,6 +296,42 @@ def test_an_acknowledgement_applied_twice_with_the_same_command_id_records_one_e
 
     events = [entry.event for entry in app.history(incident_key)]
     assert events == ["Declared", "AlertAcknowledged"]
+
+
+@pytest.mark.parametrize("command", ["report_needs", "record_notification", "call_off"])
+def test_a_command_retried_with_the_same_command_id_records_once(
+    app: LotseApplication, incident_key: str, make_ctx: MakeCtx, command: str
+) -> None:
+    """Commands whose second application would otherwise add to the record (counts add up,
+    notifications repeat, a call-off is refused): only the command id keeps them single."""
+    ctx = make_ctx()
+    apply = {
+        "report_needs": lambda: app.report_needs(
+            incident_key,
+            [NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=3)],
+            ctx,
+        ),
+        "record_notification": lambda: app.record_notification(
+            incident_key,
+            "weisser-ring",
+            NotificationPurpose.ALERT,
+            EscalationStep.PRIMARY,
+            "m-1",
+            "email",
+            "landesbuero@weisser-ring.example.org",
+            True,
+            "",
+            ctx,
+        ),
+        "call_off": lambda: app.call_off(incident_key, "Fehlalarm", ctx),
+    }[command]
+
+    apply()
+    apply()  # the activity's retry after a lost response
+
+    events = [entry.event for entry in app.history(incident_key)]
+    assert len(events) == 2
+    assert app.incident(incident_key).needs.get("legal", {}).get("leipzig", 3) == 3
 
 
 def test_a_second_acknowledgement_of_an_acknowledged_partner_records_nothing(

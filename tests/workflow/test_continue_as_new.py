@@ -88,8 +88,30 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                     AcknowledgeAlert(partner_id=partner_id, actor=someone(partner_id)),
                     result_type=AcknowledgementResult,
                 )
+            # Alerting took more than 40 events: the run continues as new as soon as it is
+            # over, before any further update. What the UI shows now comes from the new run.
+            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
+            await eventually(
+                latest.describe,
+                lambda d: d.run_id != first_run,
+                what="the run to continue as new",
+            )
+            metadata = await latest.query("__temporal_workflow_metadata")
+            assert metadata.current_details.startswith("**Phase:** coordinating")
+
+            # Assigned before any need of the category is reported: must survive the next run.
+            await latest.execute_update(
+                "assign_need_category",
+                AssignNeedCategory(
+                    actor=someone("opferbeauftragte"),
+                    category=NeedCategory.FINANCIAL,
+                    partner_id="weisser-ring",
+                ),
+                result_type=PhaseResult,
+            )
+            second_run = (await latest.describe()).run_id
             for _ in range(REPORTS):
-                await handle.execute_update(
+                await latest.execute_update(
                     "report_needs",
                     ReportNeeds(
                         actor=someone(),
@@ -99,6 +121,7 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                     ),
                     result_type=PhaseResult,
                 )
+            assert (await latest.describe()).run_id != second_run  # and once more
             await handle.execute_update(
                 "assign_need_category",
                 AssignNeedCategory(
@@ -108,14 +131,12 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                 ),
                 result_type=PhaseResult,
             )
-            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
-            description = await latest.describe()
-            assert description.run_id != first_run  # it did continue as new
 
             status = await latest.query("status", result_type=IncidentStatus)
             assert status.phase is Phase.COORDINATING
             assert [(n.category, n.count, n.assigned_to) for n in status.needs] == [
-                (NeedCategory.LEGAL, REPORTS, "opferhilfe-sachsen")
+                (NeedCategory.LEGAL, REPORTS, "opferhilfe-sachsen"),
+                (NeedCategory.FINANCIAL, 0, "weisser-ring"),
             ]
             assert {
                 p.partner_id: p.seconds_to_acknowledge is not None for p in status.partners

@@ -373,8 +373,16 @@ async def test_a_malformed_update_is_refused_naming_the_field_and_the_incident_g
             {"title": None, "declared_by": {"partner_id": "opferbeauftragte"}},
             ["title", "declared_by.staff_ref"],
         ),
+        ({"deadlines": {"ack": "P3000000D", "reflection_after": "P5000D"}}, ["deadlines.ack"]),
+        ({"carry_over": {"phase": "closed"}}, ["carry_over"]),
     ],
-    ids=["unknown-region", "bad-date-and-kind", "missing-fields"],
+    ids=[
+        "unknown-region",
+        "bad-date-and-kind",
+        "missing-fields",
+        "deadline-beyond-a-day",
+        "forged-carry-over",
+    ],
 )
 async def test_an_invalid_declaration_fails_the_workflow_at_once_naming_every_field(
     stack: Stack, bad: dict[str, Any], fields: list[str]

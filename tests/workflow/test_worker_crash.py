@@ -73,7 +73,9 @@ async def workers() -> AsyncIterator[list[subprocess.Popen[bytes]]]:
             await wait_for_exit(process, 15)
 
 
-@pytest.mark.parametrize("crash_in", ["record_declaration", "record_acknowledgement"])
+@pytest.mark.parametrize(
+    "crash_in", ["record_declaration", "record_notification", "record_acknowledgement"]
+)
 async def test_a_worker_killed_after_the_commit_is_resumed_by_a_new_one_without_duplicates(
     temporal_env: WorkflowEnvironment,
     crash_settings: Settings,
@@ -105,6 +107,8 @@ async def test_a_worker_killed_after_the_commit_is_resumed_by_a_new_one_without_
         assert committed.count("Declared") == 1  # the commit happened before the crash
         if crash_in == "record_acknowledgement":
             assert committed.count("AlertAcknowledged") == 1
+        if crash_in == "record_notification":
+            assert committed.count("AlertSent") >= 1  # at least the one that killed the worker
 
         workers.append(spawn_worker(temporal_env, crash_settings))
         if crash_in == "record_acknowledgement":

@@ -1,0 +1,20 @@
+"""Settings refuse combinations that would only fail later, inside a running incident."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from settings import Settings
+
+
+def test_a_retry_maximum_below_the_first_interval_is_refused() -> None:
+    with pytest.raises(ValidationError, match="MAXIMUM_INTERVAL_SECONDS must not be below"):
+        Settings(delivery_initial_interval_seconds=30, delivery_maximum_interval_seconds=5)
+
+
+def test_the_event_store_keys_carry_the_application_prefix() -> None:
+    env = Settings(store="postgres", postgres_dbname="lotse_test").event_store_env()
+    assert env["LOTSE_PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["LOTSE_POSTGRES_DBNAME"] == "lotse_test"
+    assert not [key for key in env if not key.startswith("LOTSE_")]
