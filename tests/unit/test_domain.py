@@ -305,7 +305,7 @@ def test_a_command_retried_with_the_same_command_id_records_once(
     """Commands whose second application would otherwise add to the record (counts add up,
     notifications repeat, a call-off is refused): only the command id keeps them single."""
     ctx = make_ctx()
-    apply = {
+    apply: Callable[[], object] = {
         "report_needs": lambda: app.report_needs(
             incident_key,
             [NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=3)],
