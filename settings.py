@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     postgres_password: SecretStr = SecretStr("")
     postgres_dbname: str = "lotse"
     postgres_schema: str = Field(default="", description="Schema for the tables; empty: public")
+    postgres_connect_timeout_seconds: int = Field(default=10, ge=1, le=300)
 
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
                 "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
                 "POSTGRES_DBNAME": self.postgres_dbname,
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+                "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout_seconds),
             }
             if self.postgres_schema:
                 env["POSTGRES_SCHEMA"] = self.postgres_schema

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
+import psycopg
 import typer
+from eventsourcing.persistence import PersistenceError
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from temporalio.client import (
@@ -61,6 +63,10 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             fail(failure_message(error))
         except RPCError as error:
             fail(f"Temporal refused the request: {error.message}")
+        except (PersistenceError, psycopg.Error) as error:
+            fail(f"the event store cannot be used: {error}")
+        except OSError as error:
+            fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
 
     return run
 
@@ -123,7 +129,9 @@ def incident_errors(incident_id: str) -> Iterator[None]:
         raise CliError(f"incident '{incident_id}': {error}") from None
     except RPCTimeoutOrCancelledError:
         raise CliError(
-            f"incident '{incident_id}' did not answer in time — is a worker running (`make run`)?"
+            f"incident '{incident_id}' did not answer in time — is a worker running (`make run`)? "
+            "An update may still be applied once one runs: check `lotse incident status` "
+            "before repeating it"
         ) from None
     except RPCError as error:
         raise CliError(_rpc_message(incident_id, error)) from None
@@ -135,7 +143,11 @@ def _rpc_message(incident_id: str, error: RPCError) -> str:
             return f"incident '{incident_id}' has ended; its workflow takes no more updates"
         return f"incident '{incident_id}' not found"
     if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
-        return f"incident '{incident_id}' did not answer in time — is a worker running?"
+        return (
+            f"incident '{incident_id}' did not answer in time — is a worker running? "
+            "An update may still be applied once one runs: check `lotse incident status` "
+            "before repeating it"
+        )
     return f"incident '{incident_id}': Temporal refused the request: {error.message}"
 
 

@@ -110,7 +110,9 @@ async def start_incident(
             id=incident_id,
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=declaration.title,
+            # Temporal stores summaries unencrypted and the title is free text: kind and
+            # region only.
+            static_summary=f"{declaration.kind} · {declaration.region}",
         )
 
 

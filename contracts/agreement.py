@@ -136,6 +136,8 @@ def load_agreement_file(path: Path) -> AgreementTerms:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AgreementFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise AgreementFileError(f"{path}: cannot be read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise AgreementFileError(f"{path}: not valid TOML: {error}") from None
     try:

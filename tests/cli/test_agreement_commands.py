@@ -90,3 +90,31 @@ def test_an_unreachable_temporal_is_one_clear_error_line(tmp_path: Path) -> None
     assert one_error_line(result) == (
         f"error: cannot reach Temporal at {address} (is `make run` running?)"
     )
+
+
+def test_an_agreement_path_that_is_a_directory_is_one_error_line(tmp_path: Path) -> None:
+    result = invoke(cli_environment(tmp_path), "agreement", "load", str(tmp_path))
+
+    assert one_error_line(result) == f"error: {tmp_path}: cannot be read: Is a directory"
+
+
+def test_a_data_dir_that_is_a_file_is_one_error_line(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("", encoding="utf-8")
+
+    result = invoke(cli_environment(not_a_dir), "incident", "list")
+
+    assert one_error_line(result) == f"error: File exists: {not_a_dir}"
+
+
+def test_an_unreachable_postgresql_store_is_one_error_line(tmp_path: Path) -> None:
+    env = cli_environment(
+        tmp_path,
+        LOTSE_STORE="postgres",
+        LOTSE_POSTGRES_PORT=str(free_port()),
+        LOTSE_POSTGRES_CONNECT_TIMEOUT_SECONDS="1",
+    )
+
+    result = invoke(env, "incident", "list")
+
+    assert one_error_line(result).startswith("error: the event store cannot be used:")

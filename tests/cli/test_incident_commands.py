@@ -184,6 +184,9 @@ async def test_a_declaration_read_from_stdin_gets_an_id_from_time_and_region(
     stack.handles.append(stack.client.get_workflow_handle(expected_id))
     assert f"declared incident {expected_id}" in first.stdout
     assert "already in use" in one_error_line(second)
+    # The summary Temporal shows (and stores unencrypted) is not the free-text title.
+    described = await stack.client.get_workflow_handle(expected_id).describe()
+    assert await described.static_summary() == "terrorist · dresden"
 
 
 async def test_history_lists_the_declaration_and_four_alerts_with_their_actors(
