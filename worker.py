@@ -12,6 +12,7 @@ import signal
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -38,6 +39,17 @@ def build_application(settings: Settings) -> LotseApplication:
     """The event-sourced application on the configured store (SQLite file by default)."""
     if settings.store == "sqlite":
         settings.event_store_path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        # Fail here, clearly, rather than inside the library's constructor, which leaves a
+        # half-built connection pool behind for the garbage collector.
+        psycopg.connect(
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            user=settings.postgres_user,
+            password=settings.postgres_password.get_secret_value(),
+            dbname=settings.postgres_dbname,
+            connect_timeout=settings.postgres_connect_timeout_seconds,
+        ).close()
     return LotseApplication(env=settings.event_store_env())
 
 

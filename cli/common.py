@@ -64,7 +64,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         except RPCError as error:
             fail(f"Temporal refused the request: {error.message}")
         except (PersistenceError, psycopg.Error) as error:
-            fail(f"the event store cannot be used: {error}")
+            fail(f"the event store cannot be used: {' '.join(str(error).split())}")
         except OSError as error:
             fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
 
