@@ -241,17 +241,9 @@ class IncidentResponse:
             # their own escalation step.
             start = self._alerting_started_at if step is EscalationStep.PRIMARY else workflow.now()
             track.deadline_at = start + allowed
-            wait = max(track.deadline_at - workflow.now(), timedelta(0))
             self._show()
-            try:
-                await workflow.wait_condition(
-                    lambda: track.settled or self._ended(),
-                    timeout=wait,
-                    timeout_summary=f"{step} deadline {track.partner.partner_id}",
-                )
-            except TimeoutError:
-                continue
-            return
+            if await self._answered_within(track, step):
+                return
         if track.settled or self._ended():
             return
         track.state = AlertState.UNREACHABLE
@@ -264,6 +256,22 @@ class IncidentResponse:
                 partner_id=track.partner.partner_id,
             ),
         )
+
+    async def _answered_within(self, track: _AlertTrack, step: EscalationStep) -> bool:
+        """Wait on a durable timer until the step's deadline; whether the partner answered
+        (or the incident ended) in time. A deadline already past waits no further."""
+        assert track.deadline_at is not None
+        wait = track.deadline_at - workflow.now()
+        if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    lambda: track.settled or self._ended(),
+                    timeout=wait,
+                    timeout_summary=f"{step} deadline {track.partner.partner_id}",
+                )
+            except TimeoutError:
+                return False
+        return track.settled or self._ended()
 
     async def _await_reflection(self) -> None:
         """Durable wait for the reflection; then tell every partner that it is due."""
