@@ -15,7 +15,7 @@ from workflows.incident_response import IncidentResponse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-TEST_ONLY_VARIABLES = {"LOTSE_RECORD_HISTORY"}
+TEST_ONLY_VARIABLES = {"LOTSE_RECORD_HISTORIES"}
 
 
 def test_the_readme_opens_with_the_two_commands() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import os
 import socket
 import sys
 import uuid
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from cli.agreement import load_into_store
 from cli.smtp_sink import read_mailbox
@@ -141,3 +144,33 @@ async def terminate_if_running(handle: WorkflowHandle[Any, Any]) -> None:
 # Referenced so that the workflow module is imported (and its sandbox validated) at collection.
 assert IncidentResponse is not None
 assert IncidentDeclaration is not None
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> WorkflowHistory:
+    """The workflow's Temporal history; with LOTSE_RECORD_HISTORIES=DIR also written to
+    DIR/NAME.json. That is how tests/histories/*.json, the replay guard, are made."""
+    history = await handle.fetch_history()
+    if target := os.environ.get("LOTSE_RECORD_HISTORIES"):
+        path = Path(target) / f"{name}.json"
+        await asyncio.to_thread(path.write_text, history.to_json(), "utf-8")
+    return history
+
+
+def payload_texts(history: WorkflowHistory) -> str:
+    """Every payload in a Temporal history, decoded: what Temporal actually stores.
+
+    (`to_json()` keeps payloads base64-encoded, so searching it finds nothing.)"""
+    texts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "metadata" in node and isinstance(node.get("data"), str):
+                texts.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(history.to_json()))
+    return "\n".join(texts)

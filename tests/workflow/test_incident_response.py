@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +39,7 @@ from contracts.vocabulary import (
     Region,
     berlin_time,
 )
-from tests.workflow.support import Stack, declaration, eventually
+from tests.workflow.support import Stack, declaration, eventually, keep_history
 from workflows.converter import data_converter
 from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
 
@@ -205,13 +202,10 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
     alerts = [e for e in history if e.event == "AlertSent"]
     assert all(e.ctx.channel is ActorChannel.SYSTEM and e.details["delivered"] for e in alerts)
 
-    temporal_history = await handle.fetch_history()
+    temporal_history = await keep_history(handle, "incident_full")
     await Replayer(workflows=[IncidentResponse], data_converter=data_converter).replay_workflow(
         temporal_history
     )
-    if target := os.environ.get("LOTSE_RECORD_HISTORY"):
-        # How tests/histories/*.json are made: run this test with the variable set.
-        await asyncio.to_thread(Path(target).write_text, temporal_history.to_json(), "utf-8")
 
     description = await handle.describe()
     assert description.status is WorkflowExecutionStatus.COMPLETED
@@ -255,6 +249,7 @@ async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unre
     assert names.count("PartnerUnreachable") == 1
 
     late = await ack(handle, "weisser-ring")
+    await keep_history(handle, "incident_escalated")
     assert late.late
     assert not late.duplicate
     again = await ack(handle, "weisser-ring")
