@@ -8,8 +8,10 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
@@ -62,6 +64,16 @@ def someone(partner_id: str = "opferhilfe-sachsen") -> Actor:
     return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
 
 
+async def assign(handle: WorkflowHandle[Any, Any], category: NeedCategory, partner: str) -> None:
+    await handle.execute_update(
+        "assign_need_category",
+        AssignNeedCategory(
+            actor=someone("opferbeauftragte"), category=category, partner_id=partner
+        ),
+        result_type=PhaseResult,
+    )
+
+
 async def test_a_long_incident_continues_as_new_without_losing_state(
     small_history_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -100,15 +112,7 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
             assert metadata.current_details.startswith("**Phase:** coordinating")
 
             # Assigned before any need of the category is reported: must survive the next run.
-            await latest.execute_update(
-                "assign_need_category",
-                AssignNeedCategory(
-                    actor=someone("opferbeauftragte"),
-                    category=NeedCategory.FINANCIAL,
-                    partner_id="weisser-ring",
-                ),
-                result_type=PhaseResult,
-            )
+            await assign(latest, NeedCategory.FINANCIAL, "weisser-ring")
             second_run = (await latest.describe()).run_id
             for _ in range(REPORTS):
                 await latest.execute_update(
@@ -122,15 +126,7 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                     result_type=PhaseResult,
                 )
             assert (await latest.describe()).run_id != second_run  # and once more
-            await handle.execute_update(
-                "assign_need_category",
-                AssignNeedCategory(
-                    actor=someone("opferbeauftragte"),
-                    category=NeedCategory.LEGAL,
-                    partner_id="opferhilfe-sachsen",
-                ),
-                result_type=PhaseResult,
-            )
+            await assign(latest, NeedCategory.LEGAL, "opferhilfe-sachsen")
 
             status = await latest.query("status", result_type=IncidentStatus)
             assert status.phase is Phase.COORDINATING
