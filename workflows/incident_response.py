@@ -673,7 +673,7 @@ class IncidentResponse:
                 activity,
                 data,
                 start_to_close_timeout=RECORD_TIMEOUT,
-                summary=_summary(activity, data),
+                summary=_summary(data),
                 retry_policy=RECORD_RETRY,
             )
         except ActivityError as error:
@@ -797,10 +797,10 @@ class IncidentResponse:
         return items
 
 
-def _summary(activity: Any, data: Any) -> str:
-    """What the UI's timeline shows for a store activity: its name and the partner, if any."""
+def _summary(data: Any) -> str | None:
+    """What the UI's timeline shows beside a store activity's name: the partner, if any."""
     partner_id = getattr(data, "partner_id", None)
-    return f"{activity.__name__} {partner_id}" if partner_id else str(activity.__name__)
+    return str(partner_id) if partner_id else None
 
 
 class _Handling:
