@@ -124,6 +124,21 @@ class _AlertTrack:
         track.delivery_failures = status.delivery_failures
         return track
 
+    def status(self) -> PartnerAlertStatus:
+        """The query's view of this alert; `restored` reads it back after continue-as-new."""
+        return PartnerAlertStatus(
+            partner_id=self.partner.partner_id,
+            name=self.partner.name,
+            state=self.state,
+            step=self.step,
+            alerted_at=self.alerted_at,
+            deadline_at=self.deadline_at,
+            acknowledged_at=self.acknowledged_at,
+            late=self.late,
+            seconds_to_acknowledge=self.seconds_to_acknowledge,
+            delivery_failures=self.delivery_failures,
+        )
+
     @property
     def settled(self) -> bool:
         return self.state in (AlertState.ACKNOWLEDGED, AlertState.UNREACHABLE)
@@ -454,21 +469,7 @@ class IncidentResponse:
             region=declaration.region,
             phase=self._phase,
             agreement_version=self._recorded.agreement_version if self._recorded else None,
-            partners=[
-                PartnerAlertStatus(
-                    partner_id=pid,
-                    name=t.partner.name,
-                    state=t.state,
-                    step=t.step,
-                    alerted_at=t.alerted_at,
-                    deadline_at=t.deadline_at,
-                    acknowledged_at=t.acknowledged_at,
-                    late=t.late,
-                    seconds_to_acknowledge=t.seconds_to_acknowledge,
-                    delivery_failures=t.delivery_failures,
-                )
-                for pid, t in self._alerts.items()
-            ],
+            partners=[track.status() for track in self._alerts.values()],
             needs=[
                 NeedTotal(
                     category=category,

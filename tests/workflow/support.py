@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
@@ -33,7 +33,6 @@ from workflows.incident_response import IncidentResponse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPORAL_BINARY = Path(sys.executable).parent / "temporal"
-T = TypeVar("T")
 
 
 def free_port() -> int:
