@@ -129,8 +129,10 @@ class IncidentActivities:
             # The full text (with the address) goes to the worker's log; Temporal's history
             # and the record get the problem without the address.
             log.warning("delivery of %s failed: %s", data.message_id, error)
+            # The channel travels as the failure's detail: the workflow shows it in its status.
             raise ApplicationError(
                 f"{contact.channel} to the {data.step} contact: {_without(error.problem, contact)}",
+                contact.channel.value,
                 type="DeliveryFailed",
             ) from None
         return DeliveryReceipt(channel=contact.channel, message_id=data.message_id)
@@ -160,7 +162,12 @@ class IncidentActivities:
     def record_acknowledgement(self, data: RecordAcknowledgementInput) -> None:
         with domain_refusals_are_final():
             self._app.acknowledge_alert(
-                data.incident_id, data.partner_id, data.late, data.seconds_to_acknowledge, data.ctx
+                data.incident_id,
+                data.partner_id,
+                data.late,
+                data.seconds_to_acknowledge,
+                data.ctx,
+                received_at=data.received_at,
             )
         self._crash_here_if_asked()
 

@@ -168,10 +168,19 @@ def _subject_request(purpose: NotificationPurpose, partner_name: str) -> str:
         return f"Eskalation: {partner_name} hat die Alarmierung nicht bestätigt"
     if purpose is NotificationPurpose.REFLECTION_DUE:
         return "Reflexion fällig"
+    if purpose is NotificationPurpose.ALL_CLEAR:
+        return "Entwarnung: Lage abgebrochen"
     return "Bitte Alarmierung bestätigen"
 
 
 def _request_text(purpose: NotificationPurpose, step: EscalationStep, partner_name: str) -> str:
+    if purpose is NotificationPurpose.ALL_CLEAR:
+        about = "Ihre Alarmierung" if step is EscalationStep.PRIMARY else "die Eskalation"
+        return (
+            f"Entwarnung: Diese Lage wurde abgebrochen (z. B. Fehlalarm oder doppelte Meldung). "
+            f"{about.capitalize()} zu {partner_name} ist damit erledigt; es ist nichts mehr zu "
+            "tun, auch keine Bestätigung."
+        )
     if purpose is NotificationPurpose.REFLECTION_DUE:
         return (
             "Die akute Phase dieser Lage ist beendet, die Reflexion der getroffenen Maßnahmen "
@@ -206,6 +215,10 @@ def _how_to_answer(
     """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command."""
     actor_partner = _acting_partner(partner_id, purpose, step)
     actor = {"partner_id": actor_partner, "staff_ref": STAFF_PLACEHOLDER}
+    if purpose is NotificationPurpose.ALL_CLEAR:
+        lines = ["Die Lage ist in der Temporal-Oberfläche nachzulesen:", f"   {workflow_url}"]
+        machine: dict[str, Any] = {"workflow_id": incident_key, "ui_url": workflow_url}
+        return {"lines": lines, "machine": machine}
     if purpose is NotificationPurpose.REFLECTION_DUE:
         update, heading, cli = REFLECTION_UPDATE, "So erfassen Sie die Reflexion:", None
         update_input: dict[str, Any] = {

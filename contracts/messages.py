@@ -176,7 +176,24 @@ class AcknowledgementResult(Message):
 
 
 class PhaseResult(Message):
+    """What an update answers. Extra fields are ignored, so a client reading a richer result
+    (an `AssignmentResult`) as a plain `PhaseResult` still works."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     phase: Phase
+    duplicate: bool = Field(
+        default=False,
+        description="True when this update id was applied before; nothing was recorded again.",
+    )
+
+
+class AssignmentResult(PhaseResult):
+    """What an assignment did: `replaced` is the partner that held the category before."""
+
+    category: NeedCategory
+    partner_id: PartnerId
+    replaced: PartnerId | None = None
 
 
 class IncidentOutcome(Message):
@@ -191,17 +208,36 @@ class IncidentOutcome(Message):
 # --- query ----------------------------------------------------------------------------------
 
 
+class DeliveryTrouble(Message):
+    """A message of one escalation step that has not reached its contact yet; Lotse keeps
+    retrying it with growing pauses until it arrives or the partner answers."""
+
+    step: EscalationStep
+    channel: ContactChannel | None = None
+    since: datetime
+    detail: str = ""
+
+
 class PartnerAlertStatus(Message):
     partner_id: PartnerId
     name: str
     state: AlertState
     step: EscalationStep
-    alerted_at: datetime | None = None
+    alerted_at: datetime | None = Field(
+        default=None, description="When the first message reached one of its contacts."
+    )
     deadline_at: datetime | None = None
-    acknowledged_at: datetime | None = None
+    acknowledged_at: datetime | None = Field(
+        default=None, description="When the acknowledgement arrived (as received, e.g. by phone)."
+    )
+    entered_at: datetime | None = Field(
+        default=None, description="When the acknowledgement was entered into Lotse."
+    )
     late: bool = False
     seconds_to_acknowledge: float | None = None
-    delivery_failures: int = 0
+    delivery_failures: int = Field(default=0, description="Failed delivery rounds, all steps.")
+    delivered_steps: list[EscalationStep] = Field(default_factory=list)
+    delivery_trouble: list[DeliveryTrouble] = Field(default_factory=list)
 
 
 class NeedTotal(Message):
@@ -273,6 +309,11 @@ class IncidentCarryOver(Internal):
     needs: list[NeedTotal]
     assignments: dict[NeedCategory, PartnerId] = Field(default_factory=dict)
     reflection_due_at: AwareDatetime | None = None
+    applied_update_ids: list[str] = Field(
+        default_factory=list,
+        description="Recent update ids (newest last): a repeat after continue-as-new, which "
+        "Temporal no longer deduplicates, changes nothing.",
+    )
 
 
 class DeliverNotificationInput(Internal):
@@ -284,9 +325,9 @@ class DeliverNotificationInput(Internal):
     step: EscalationStep
     message_id: str
     sent_at: AwareDatetime
-    recipient_override: Actor | None = Field(
+    unanswered_since: AwareDatetime | None = Field(
         default=None,
-        description="Address the message to this partner's primary contact instead.",
+        description="For an escalation: since when the partner's alert has gone unanswered.",
     )
 
 
@@ -315,6 +356,9 @@ class RecordAcknowledgementInput(Internal):
     partner_id: PartnerId
     late: bool
     seconds_to_acknowledge: float
+    received_at: AwareDatetime | None = Field(
+        default=None, description="When it arrived; the context's business time is when entered."
+    )
 
 
 class RecordEscalationInput(Internal):

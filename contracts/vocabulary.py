@@ -161,6 +161,8 @@ class NotificationPurpose(StrEnum):
     ALERT = "alert"
     ESCALATION = "escalation"
     REFLECTION_DUE = "reflection-due"
+    ALL_CLEAR = "all-clear"
+    """The incident was called off: everyone who was alerted hears it ("Entwarnung")."""
 
 
 class AlertState(StrEnum):
@@ -169,7 +171,11 @@ class AlertState(StrEnum):
     PENDING = "pending"
     ACKNOWLEDGED = "acknowledged"
     ESCALATED = "escalated"
+    UNDELIVERABLE = "undeliverable"
+    """Every contact of the ladder was tried and no message reached any of them: Lotse keeps
+    trying. Not the partner's silence, and not settled."""
     UNREACHABLE = "unreachable"
+    """A message reached the partner's contacts and nobody answered before the last deadline."""
 
 
 COMMISSIONER_PARTNER_ID = "opferbeauftragte"

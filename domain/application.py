@@ -174,12 +174,20 @@ class LotseApplication(Application[UUID]):
         )
 
     def acknowledge_alert(
-        self, incident_key: str, partner_id: str, late: bool, seconds: float, ctx: CommandContext
+        self,
+        incident_key: str,
+        partner_id: str,
+        late: bool,
+        seconds: float,
+        ctx: CommandContext,
+        received_at: datetime | None = None,
     ) -> Incident:
         return self._command(
             incident_key,
             ctx,
-            lambda incident: incident.acknowledge_alert(partner_id, late, seconds, ctx),
+            lambda incident: incident.acknowledge_alert(
+                partner_id, late, seconds, ctx, received_at=received_at
+            ),
         )
 
     def escalate_alert(

@@ -36,6 +36,7 @@ class PartnerAlert:
         self.state = AlertState.PENDING
         self.step = EscalationStep.PRIMARY
         self.acknowledged_at: datetime | None = None
+        self.entered_at: datetime | None = None
         self.late = False
         self.seconds_to_acknowledge: float | None = None
         self.notifications_delivered = 0
@@ -116,9 +117,17 @@ class Incident(Aggregate):
         )
 
     def acknowledge_alert(
-        self, partner_id: str, late: bool, seconds_to_acknowledge: float, ctx: CommandContext
+        self,
+        partner_id: str,
+        late: bool,
+        seconds_to_acknowledge: float,
+        ctx: CommandContext,
+        received_at: datetime | None = None,
     ) -> None:
-        """Record an acknowledgement; a partner that already acknowledged changes nothing."""
+        """Record an acknowledgement; a partner that already acknowledged changes nothing.
+
+        `received_at` is when it arrived (a phone call taken earlier); the context's business
+        time is when it was entered. Both are kept."""
         self._check_partner(partner_id)
         self._check_phase("acknowledge an alert", NEEDS_OPEN_PHASES | REFLECTION_PHASES)
         if self.alerts[partner_id].state is AlertState.ACKNOWLEDGED:
@@ -127,6 +136,7 @@ class Incident(Aggregate):
             partner_id=partner_id,
             late=late,
             seconds_to_acknowledge=seconds_to_acknowledge,
+            received_at=received_at or ctx.business_time,
             ctx=ctx,
         )
 
@@ -230,11 +240,17 @@ class Incident(Aggregate):
 
     @event("AlertAcknowledged")
     def _alert_acknowledged(
-        self, partner_id: str, late: bool, seconds_to_acknowledge: float, ctx: CommandContext
+        self,
+        partner_id: str,
+        late: bool,
+        seconds_to_acknowledge: float,
+        ctx: CommandContext,
+        received_at: datetime | None = None,  # None in events recorded before it existed
     ) -> None:
         alert = self.alerts[partner_id]
         alert.state = AlertState.ACKNOWLEDGED
-        alert.acknowledged_at = ctx.business_time
+        alert.acknowledged_at = received_at or ctx.business_time
+        alert.entered_at = ctx.business_time
         alert.late = late
         alert.seconds_to_acknowledge = seconds_to_acknowledge
         self._end_alerting_when_settled()

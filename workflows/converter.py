@@ -11,12 +11,15 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverter,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
+    PayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
 
@@ -47,5 +50,30 @@ class LotsePayloadConverter(CompositePayloadConverter):
         )
 
 
-data_converter = DataConverter(payload_converter_class=LotsePayloadConverter)
+OPERATOR_FACING = frozenset({"InvalidDeclarationError", "InvalidInput", "UpdateRefused"})
+"""Failure types whose message is written for the operator (refusals, invalid input)."""
+
+
+class LotseFailureConverter(DefaultFailureConverter):
+    """Temporal's failure converter, without a Python stack trace under the operator's
+    message: refusals and final business failures are words for people, and the UI would
+    otherwise show the worker's traceback beneath them."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        node: Failure | None = failure
+        while node is not None:
+            info = (
+                node.application_failure_info if node.HasField("application_failure_info") else None
+            )
+            if info is not None and (info.type in OPERATOR_FACING or info.non_retryable):
+                node.stack_trace = ""
+            node = node.cause if node.HasField("cause") else None
+
+
+data_converter = DataConverter(
+    payload_converter_class=LotsePayloadConverter, failure_converter_class=LotseFailureConverter
+)
 """Use this on every client and worker of Lotse (it is Temporal's pydantic converter otherwise)."""

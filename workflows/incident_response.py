@@ -3,12 +3,19 @@
 Reads top to bottom as DESIGN.md §2: record the declaration, alert every partner at once and
 escalate on durable timers (`alerting`), coordinate needs (`coordinating`), wait for the
 reflection after the acute phase (`awaiting-reflection` → `reflection-due`), record it (`closed`).
-`call_off` ends it from any phase before `closed`.
+`call_off` ends it from any phase before `closed`, and everyone who was alerted hears so.
+
+An alert always reaches someone, or somebody sees at once that it did not: a message that cannot
+be delivered is retried with growing pauses for as long as the partner has not answered, shown
+as "Zustellung gestört" meanwhile, and the ladder only moves on because nobody answered a
+message that arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +28,12 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.incident import IncidentActivities
     from contracts.agreement import describe_validation_error
+    from contracts.checks import incident_id_problem, occurred_at_problem
     from contracts.messages import (
         AcknowledgeAlert,
         AcknowledgementResult,
         Actor,
+        AssignmentResult,
         AssignNeedCategory,
         CallOff,
         CloseAcutePhase,
@@ -39,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
         IncidentStatus,
         IncidentStepInput,
         NeedTotal,
-        PartnerAlertStatus,
         PartnerProcedure,
         PhaseResult,
         RecordAcknowledgementInput,
@@ -57,7 +65,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.vocabulary import (
         FINAL_PHASES,
         INCIDENT_WORKFLOW_TYPE,
-        NEED_CATEGORY_LABELS_DE,
         NEEDS_OPEN_PHASES,
         PHASE_LABELS_DE,
         REFLECTION_PHASES,
@@ -66,13 +73,15 @@ with workflow.unsafe.imports_passed_through():
         SEARCH_ATTRIBUTE_REGION,
         ActorChannel,
         AlertState,
+        ContactChannel,
         EscalationStep,
         NeedCategory,
         NotificationPurpose,
         Phase,
         Region,
-        berlin_time,
     )
+    from workflows import details
+    from workflows.alerts import AlertTrack
 
 PHASE_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_PHASE)
 KIND_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KIND)
@@ -83,9 +92,18 @@ RECORD_TIMEOUT = timedelta(seconds=10)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+DELIVERY_TIMEOUT = timedelta(seconds=30)
+MAX_REDELIVERY_PAUSE = timedelta(minutes=10)
+"""The longest pause between two delivery rounds of a failing message. Bounded so that a relay
+that comes back is used within minutes, and so that days of outage stay far below the history
+limit (about 8 events per round and step)."""
 SYSTEM_STAFF_REF = "lotse-system"
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
+REMEMBERED_UPDATES = 500
+UPDATE_COMMANDS = uuid.UUID("5f1d1c55-7c2b-4f7a-9a43-0b8f3c1d2e6a")
+"""Namespace of the command ids made from Temporal update ids (uuid5): the same update id always
+gives the same command id, so the record applies a repeated update once."""
 
 
 class InvalidDeclarationError(Exception):
@@ -100,48 +118,9 @@ class UpdateRefusedError(Exception):
     """An update that the current state does not allow; the message is for the operator."""
 
 
-class _AlertTrack:
-    """The workflow's view of one partner's alert."""
-
-    def __init__(self, partner: PartnerProcedure) -> None:
-        self.partner = partner
-        self.state = AlertState.PENDING
-        self.step = EscalationStep.PRIMARY
-        self.alerted_at: datetime | None = None
-        self.deadline_at: datetime | None = None
-        self.acknowledged_at: datetime | None = None
-        self.late = False
-        self.seconds_to_acknowledge: float | None = None
-        self.delivery_failures = 0
-
-    @classmethod
-    def restored(cls, partner: PartnerProcedure, status: PartnerAlertStatus) -> _AlertTrack:
-        track = cls(partner)
-        track.state, track.step = status.state, status.step
-        track.alerted_at, track.deadline_at = status.alerted_at, status.deadline_at
-        track.acknowledged_at, track.late = status.acknowledged_at, status.late
-        track.seconds_to_acknowledge = status.seconds_to_acknowledge
-        track.delivery_failures = status.delivery_failures
-        return track
-
-    def status(self) -> PartnerAlertStatus:
-        """The query's view of this alert; `restored` reads it back after continue-as-new."""
-        return PartnerAlertStatus(
-            partner_id=self.partner.partner_id,
-            name=self.partner.name,
-            state=self.state,
-            step=self.step,
-            alerted_at=self.alerted_at,
-            deadline_at=self.deadline_at,
-            acknowledged_at=self.acknowledged_at,
-            late=self.late,
-            seconds_to_acknowledge=self.seconds_to_acknowledge,
-            delivery_failures=self.delivery_failures,
-        )
-
-    @property
-    def settled(self) -> bool:
-        return self.state in (AlertState.ACKNOWLEDGED, AlertState.UNREACHABLE)
+def _refusal(message: str) -> ApplicationError:
+    """A refusal as the operator sees it: typed, final, and shown without a stack trace."""
+    return ApplicationError(message, type="UpdateRefused", non_retryable=True)
 
 
 @workflow.defn(name=INCIDENT_WORKFLOW_TYPE, failure_exception_types=[InvalidDeclarationError])
@@ -156,13 +135,17 @@ class IncidentResponse:
         self._declaration: IncidentDeclaration | None = None
         self._recorded: DeclarationRecorded | None = None
         self._phase = Phase.ALERTING
-        self._alerts: dict[str, _AlertTrack] = {}
+        self._alerts: dict[str, AlertTrack] = {}
         self._alerting_started_at: datetime | None = None
         self._needs: dict[NeedCategory, dict[Region, int]] = {}
         self._assignments: dict[NeedCategory, str] = {}
         self._reflection_due_at: datetime | None = None
         self._call_off_reason: str | None = None
         self._lock = asyncio.Lock()
+        self._deliveries: list[asyncio.Task[None]] = []
+        self._applied_updates: list[str] = []
+        self._shown_attributes = _current_attributes()
+        self._shown_details: str | None = None
         self._restore_problem: str | None = None
         if workflow.info().continued_run_id and isinstance(declaration, dict):
             # Only a run that continues an earlier one takes a carry-over; a fresh start with
@@ -190,6 +173,9 @@ class IncidentResponse:
                 await self._await_reflection()
             else:
                 await self._phase_change()
+        await asyncio.gather(*self._deliveries)
+        if self._phase is Phase.CALLED_OFF:
+            await self._give_all_clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return IncidentOutcome(
             incident_id=workflow.info().workflow_id,
@@ -213,53 +199,100 @@ class IncidentResponse:
         self._declaration = self._validated(raw)
         self._show()
         self._recorded = await self._record_declaration()
-        self._alerts = {p.partner_id: _AlertTrack(p) for p in self._recorded.partners}
+        self._alerts = {p.partner_id: AlertTrack(p) for p in self._recorded.partners}
         self._alerting_started_at = workflow.now()
         self._show()
         await asyncio.gather(*(self._alert(track) for track in self._alerts.values()))
         if not self._ended():
             self._enter(Phase.COORDINATING)
 
-    async def _alert(self, track: _AlertTrack) -> None:
-        """Alert one partner; escalate on durable timers until it acknowledges."""
-        assert self._alerting_started_at is not None
-        ladder = [
-            (EscalationStep.PRIMARY, self._ack_deadline(track.partner)),
+    async def _alert(self, track: AlertTrack) -> None:
+        """Alert one partner; escalate on durable timers until it acknowledges.
+
+        A step whose message could not be delivered hands over to the next contact at once
+        (nobody can answer a message that never arrived) and keeps being retried meanwhile."""
+        for step, allowed in self._ladder(track.partner):
+            if self._done(track):
+                return
+            if step is not EscalationStep.PRIMARY:
+                await self._escalate(track, step)
+                if self._done(track):  # answered while the escalation was recorded
+                    return
+            if await self._deliver_step(track, step, allowed) and await self._answered_in_time(
+                track, step
+            ):
+                return
+        await self._last_chance(track)
+
+    def _ladder(self, partner: PartnerProcedure) -> list[tuple[EscalationStep, timedelta]]:
+        """Each contact in turn, with the time it has to answer once the message arrived."""
+        return [
+            (EscalationStep.PRIMARY, self._ack_deadline(partner)),
             (EscalationStep.DEPUTY, self._escalation_step()),
             (EscalationStep.COMMISSIONER, self._escalation_step()),
         ]
-        for step, allowed in ladder:
-            if track.settled or self._ended():
-                return
-            if step is not EscalationStep.PRIMARY:
-                track.state, track.step = AlertState.ESCALATED, step
-                await self._record(
-                    IncidentActivities.record_escalation,
-                    RecordEscalationInput(
-                        ctx=self._system_ctx(),
-                        incident_id=self._incident_id,
-                        partner_id=track.partner.partner_id,
-                        to_step=step,
-                    ),
-                )
-                if track.settled or self._ended():  # answered while the escalation was recorded
-                    return
-            purpose = (
-                NotificationPurpose.ALERT
-                if step is EscalationStep.PRIMARY
-                else NotificationPurpose.ESCALATION
-            )
-            delivered = await self._notify(track, purpose, step)
-            if not delivered:
-                continue  # nobody can answer a message that never arrived: next step at once
+
+    async def _escalate(self, track: AlertTrack, step: EscalationStep) -> None:
+        track.state, track.step = AlertState.ESCALATED, step
+        self._show()
+        await self._record(
+            IncidentActivities.record_escalation,
+            RecordEscalationInput(
+                ctx=self._system_ctx(),
+                incident_id=self._incident_id,
+                partner_id=track.partner.partner_id,
+                to_step=step,
+            ),
+        )
+
+    async def _deliver_step(
+        self, track: AlertTrack, step: EscalationStep, allowed: timedelta
+    ) -> bool:
+        """Send the step's message; whether it arrived. One that did not is retried in the
+        background until it arrives or the partner answers."""
+        purpose = _purpose_of(step)
+        if await self._notify(track, purpose, step):
             # The first deadline runs from the alert going out to everyone, the others from
-            # their own escalation step.
-            start = self._alerting_started_at if step is EscalationStep.PRIMARY else workflow.now()
-            track.deadline_at = start + allowed
+            # their own message's arrival.
+            start = self._alerting_started_at if step is EscalationStep.PRIMARY else None
+            track.extend_deadline((start or workflow.now()) + allowed)
             self._show()
-            if await self._answered_within(track, step):
-                return
-        if track.settled or self._ended():
+            return True
+        self._deliveries.append(asyncio.create_task(self._redeliver(track, step, allowed)))
+        return False
+
+    async def _answered_in_time(self, track: AlertTrack, step: EscalationStep | str) -> bool:
+        """Wait on a durable timer until the deadline (which a late arrival elsewhere may push
+        back); whether the partner answered (or the incident ended) in time."""
+        while not self._done(track):
+            assert track.deadline_at is not None
+            wait = track.deadline_at - workflow.now()
+            if wait <= timedelta(0):
+                return False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._done(track),
+                    timeout=wait,
+                    timeout_summary=f"{step} deadline {track.partner.partner_id}",
+                )
+            except TimeoutError:
+                continue
+        return True
+
+    async def _last_chance(self, track: AlertTrack) -> None:
+        """Every contact was tried. Unreachable only once every message has arrived and the
+        last time to answer ran out: while a message still cannot be delivered, the partner is
+        shown with its delivery trouble (undeliverable while none arrived), not as silent."""
+        while not self._done(track):
+            if track.trouble:
+                if not track.delivered_steps:
+                    track.state = AlertState.UNDELIVERABLE
+                    self._show()
+                await self._trouble_changes(track)
+                continue
+            if not await self._answered_in_time(track, "last"):
+                break
+        if self._done(track):
             return
         track.state = AlertState.UNREACHABLE
         self._show()
@@ -272,21 +305,31 @@ class IncidentResponse:
             ),
         )
 
-    async def _answered_within(self, track: _AlertTrack, step: EscalationStep) -> bool:
-        """Wait on a durable timer until the step's deadline; whether the partner answered
-        (or the incident ended) in time. A deadline already past waits no further."""
-        assert track.deadline_at is not None
-        wait = track.deadline_at - workflow.now()
-        if wait > timedelta(0):
+    async def _trouble_changes(self, track: AlertTrack) -> None:
+        """Wait until a failing message arrives (or another starts failing), or it is over."""
+        failing = set(track.trouble)
+        await workflow.wait_condition(lambda: self._done(track) or set(track.trouble) != failing)
+
+    async def _redeliver(self, track: AlertTrack, step: EscalationStep, allowed: timedelta) -> None:
+        """Retry one undelivered step with growing pauses until it arrives, the partner has
+        answered or is settled, or the incident ends."""
+        assert self._recorded is not None
+        pause = self._recorded.delivery.maximum_interval
+        while True:
             try:
                 await workflow.wait_condition(
-                    lambda: track.settled or self._ended(),
-                    timeout=wait,
-                    timeout_summary=f"{step} deadline {track.partner.partner_id}",
+                    lambda: self._done(track),
+                    timeout=pause,
+                    timeout_summary=f"redelivery pause {step} {track.partner.partner_id}",
                 )
+                return
             except TimeoutError:
-                return False
-        return track.settled or self._ended()
+                pass
+            if await self._notify(track, _purpose_of(step), step, retry=True):
+                track.extend_deadline(workflow.now() + allowed)
+                self._show()
+                return
+            pause = min(pause * 2, MAX_REDELIVERY_PAUSE)
 
     async def _await_reflection(self) -> None:
         """Durable wait for the reflection; then tell every partner that it is due."""
@@ -318,49 +361,72 @@ class IncidentResponse:
             )
         )
 
+    async def _give_all_clear(self) -> None:
+        """ "Entwarnung": every contact that a message reached hears that it is called off."""
+        await asyncio.gather(
+            *(
+                self._notify(track, NotificationPurpose.ALL_CLEAR, step)
+                for track in self._alerts.values()
+                for step in list(track.delivered_steps)
+            )
+        )
+
     # --- updates --------------------------------------------------------------------------
 
     @workflow.update(
-        description="A partner acknowledges its alert (also on its behalf, e.g. by phone)."
+        description="A partner acknowledges its alert (also on its behalf, e.g. by phone). "
+        "Staff references are roles or numbers such as lagedienst-1, never names."
     )
     async def acknowledge_alert(self, request: AcknowledgeAlert) -> AcknowledgementResult:
-        async with self._handling(lambda: self._check_acknowledge(request)):
-            track = self._alerts[request.partner_id]
-            if track.state is AlertState.ACKNOWLEDGED:
-                return self._ack_result(track, duplicate=True)
-            assert self._alerting_started_at is not None
-            acknowledged_at = request.received_at or workflow.now()
-            seconds = max((acknowledged_at - self._alerting_started_at).total_seconds(), 0.0)
-            late = acknowledged_at > self._alerting_started_at + self._ack_deadline(track.partner)
-            await self._record(
-                IncidentActivities.record_acknowledgement,
-                RecordAcknowledgementInput(
-                    ctx=self._ctx(request.actor, request.channel, request.partner_id),
-                    incident_id=self._incident_id,
-                    partner_id=request.partner_id,
-                    late=late,
-                    seconds_to_acknowledge=seconds,
-                ),
-            )
-            track.state, track.acknowledged_at = AlertState.ACKNOWLEDGED, acknowledged_at
-            track.late, track.seconds_to_acknowledge = late, seconds
-            self._show()
-            return self._ack_result(track, duplicate=False)
+        ctx = self._update_ctx(request.actor, request.channel, request.partner_id)
+        await workflow.wait_condition(lambda: self._recorded is not None)
+        self._refuse_unless(lambda: self._check_acknowledge(request))
+        track = self._alerts[request.partner_id]
+        if track.state is AlertState.ACKNOWLEDGED:
+            return self._ack_result(track, duplicate=True)
+        assert self._alerting_started_at is not None
+        received_at = request.received_at or ctx.business_time
+        seconds = max((received_at - self._alerting_started_at).total_seconds(), 0.0)
+        late = received_at > self._alerting_started_at + self._ack_deadline(track.partner)
+        before = track.status()
+        # The answer counts when it arrived: the ladder stops now, even while the record
+        # below still waits for the store.
+        track.acknowledge(received_at, ctx.business_time, late, seconds)
+        self._show()
+        async with self._lock:
+            try:
+                await self._record(
+                    IncidentActivities.record_acknowledgement,
+                    RecordAcknowledgementInput(
+                        ctx=ctx,
+                        incident_id=self._incident_id,
+                        partner_id=request.partner_id,
+                        late=late,
+                        seconds_to_acknowledge=seconds,
+                        received_at=request.received_at,
+                    ),
+                )
+            except ApplicationError:
+                track.reset_to(before)  # the record refused it: the state must not claim it
+                self._show()
+                raise
+        self._remember_update()
+        return self._ack_result(track, duplicate=False)
 
     @acknowledge_alert.validator
     def _validate_acknowledge(self, request: AcknowledgeAlert) -> None:
         self._validate_now(lambda: self._check_acknowledge(request))
 
-    @workflow.update(description="Report counts of needs by category and region.")
+    @workflow.update(
+        description="Report counts of needs by category and region (counts only, no names)."
+    )
     async def report_needs(self, request: ReportNeeds) -> PhaseResult:
-        async with self._handling(lambda: self._check_report_needs(request)):
+        if self._is_repeat():
+            return PhaseResult(phase=self._phase, duplicate=True)
+        async with self._handling(request, lambda: self._check_report_needs(request)) as ctx:
             await self._record(
                 IncidentActivities.record_needs,
-                RecordNeedsInput(
-                    ctx=self._ctx(request.actor, request.channel),
-                    incident_id=self._incident_id,
-                    needs=request.needs,
-                ),
+                RecordNeedsInput(ctx=ctx, incident_id=self._incident_id, needs=request.needs),
             )
             for need in request.needs:
                 by_region = self._needs.setdefault(need.category, {})
@@ -372,21 +438,39 @@ class IncidentResponse:
     def _validate_report_needs(self, request: ReportNeeds) -> None:
         self._validate_now(lambda: self._check_report_needs(request))
 
-    @workflow.update(description="Give a need category to a partner whose remit covers it.")
-    async def assign_need_category(self, request: AssignNeedCategory) -> PhaseResult:
-        async with self._handling(lambda: self._check_assign(request)):
-            await self._record(
-                IncidentActivities.record_assignment,
-                RecordAssignmentInput(
-                    ctx=self._ctx(request.actor, request.channel),
-                    incident_id=self._incident_id,
-                    category=request.category,
-                    partner_id=request.partner_id,
-                ),
+    @workflow.update(
+        description="Give a need category to a partner whose remit covers it; says whom it "
+        "replaces."
+    )
+    async def assign_need_category(self, request: AssignNeedCategory) -> AssignmentResult:
+        if self._is_repeat():
+            return AssignmentResult(
+                phase=self._phase,
+                duplicate=True,
+                category=request.category,
+                partner_id=request.partner_id,
             )
-            self._assignments[request.category] = request.partner_id
-            self._show()
-            return PhaseResult(phase=self._phase)
+        async with self._handling(request, lambda: self._check_assign(request)) as ctx:
+            replaced = self._assignments.get(request.category)
+            if replaced != request.partner_id:
+                await self._record(
+                    IncidentActivities.record_assignment,
+                    RecordAssignmentInput(
+                        ctx=ctx,
+                        incident_id=self._incident_id,
+                        category=request.category,
+                        partner_id=request.partner_id,
+                    ),
+                )
+                self._assignments[request.category] = request.partner_id
+                self._show()
+            return AssignmentResult(
+                phase=self._phase,
+                duplicate=replaced == request.partner_id,
+                category=request.category,
+                partner_id=request.partner_id,
+                replaced=replaced if replaced != request.partner_id else None,
+            )
 
     @assign_need_category.validator
     def _validate_assign(self, request: AssignNeedCategory) -> None:
@@ -394,14 +478,14 @@ class IncidentResponse:
 
     @workflow.update(description="End the acute phase; the reflection is then scheduled.")
     async def close_acute_phase(self, request: CloseAcutePhase) -> PhaseResult:
-        async with self._handling(
-            lambda: self._check_phase("close the acute phase", {Phase.COORDINATING})
-        ):
-            due_at = workflow.now() + self._reflection_after()
+        if self._is_repeat():
+            return PhaseResult(phase=self._phase, duplicate=True)
+        async with self._handling(request, self._check_close) as ctx:
+            due_at = ctx.business_time + self._reflection_after()
             await self._record(
                 IncidentActivities.record_acute_phase_closed,
                 CloseAcutePhaseInput(
-                    ctx=self._ctx(request.actor, request.channel),
+                    ctx=ctx,
                     incident_id=self._incident_id,
                     note=request.note,
                     reflection_due_at=due_at,
@@ -413,19 +497,20 @@ class IncidentResponse:
 
     @close_acute_phase.validator
     def _validate_close(self, request: CloseAcutePhase) -> None:
-        self._validate_now(lambda: self._check_phase("close the acute phase", {Phase.COORDINATING}))
+        self._validate_now(self._check_close)
 
     @workflow.update(
-        description="Record the reflection's findings and measures; closes the incident."
+        description="Record the reflection's findings and measures (about the procedure, never "
+        "about people: no names, phone numbers or e-mail addresses); closes the incident."
     )
     async def record_reflection(self, request: RecordReflection) -> PhaseResult:
-        async with self._handling(
-            lambda: self._check_phase("record the reflection", REFLECTION_PHASES)
-        ):
+        if self._is_repeat():
+            return PhaseResult(phase=self._phase, duplicate=True)
+        async with self._handling(request, self._check_reflection) as ctx:
             await self._record(
                 IncidentActivities.record_reflection,
                 RecordReflectionInput(
-                    ctx=self._ctx(request.actor, request.channel),
+                    ctx=ctx,
                     incident_id=self._incident_id,
                     findings=list(request.findings),
                     measures=list(request.measures),
@@ -436,18 +521,19 @@ class IncidentResponse:
 
     @record_reflection.validator
     def _validate_reflection(self, request: RecordReflection) -> None:
-        self._validate_now(lambda: self._check_phase("record the reflection", REFLECTION_PHASES))
+        self._validate_now(self._check_reflection)
 
-    @workflow.update(description="Call the incident off: a false alarm or a duplicate declaration.")
+    @workflow.update(
+        description="Call the incident off (a false alarm or a duplicate declaration); everyone "
+        "who was alerted receives an all-clear."
+    )
     async def call_off(self, request: CallOff) -> PhaseResult:
-        async with self._handling(lambda: self._check_call_off(request)):
+        if self._is_repeat():
+            return PhaseResult(phase=self._phase, duplicate=True)
+        async with self._handling(request, lambda: self._check_call_off(request)) as ctx:
             await self._record(
                 IncidentActivities.record_call_off,
-                RecordCallOffInput(
-                    ctx=self._ctx(request.actor, request.channel),
-                    incident_id=self._incident_id,
-                    reason=request.reason,
-                ),
+                RecordCallOffInput(ctx=ctx, incident_id=self._incident_id, reason=request.reason),
             )
             self._call_off_reason = request.reason
             self._enter(Phase.CALLED_OFF)
@@ -462,6 +548,8 @@ class IncidentResponse:
     @workflow.query(description="Phase, each partner's alert, needs by category, open items.")
     def status(self) -> IncidentStatus:
         declaration = self._require_declaration()
+        partners = [track.status() for track in self._alerts.values()]
+        needs = self._need_totals()
         return IncidentStatus(
             incident_id=workflow.info().workflow_id,
             title=declaration.title,
@@ -469,22 +557,23 @@ class IncidentResponse:
             region=declaration.region,
             phase=self._phase,
             agreement_version=self._recorded.agreement_version if self._recorded else None,
-            partners=[track.status() for track in self._alerts.values()],
-            needs=[
-                NeedTotal(
-                    category=category,
-                    count=sum(self._needs.get(category, {}).values()),
-                    by_region=dict(self._needs.get(category, {})),
-                    assigned_to=self._assignments.get(category),
-                )
-                for category in [
-                    *self._needs,
-                    *(c for c in self._assignments if c not in self._needs),
-                ]
-            ],
-            open_items=self._open_items(),
+            partners=partners,
+            needs=needs,
+            open_items=details.open_items(self._phase, partners, needs, self._reflection_due_at),
             reflection_due_at=self._reflection_due_at,
         )
+
+    def _need_totals(self) -> list[NeedTotal]:
+        categories = [*self._needs, *(c for c in self._assignments if c not in self._needs)]
+        return [
+            NeedTotal(
+                category=category,
+                count=sum(self._needs.get(category, {}).values()),
+                by_region=dict(self._needs.get(category, {})),
+                assigned_to=self._assignments.get(category),
+            )
+            for category in categories
+        ]
 
     # --- checks (shared by validators and handlers) ---------------------------------------
 
@@ -515,6 +604,12 @@ class IncidentResponse:
                 f"(covers: {covered}); the agreement creates no new responsibilities"
             )
 
+    def _check_close(self) -> None:
+        self._check_phase("close the acute phase", {Phase.COORDINATING})
+
+    def _check_reflection(self) -> None:
+        self._check_phase("record the reflection", REFLECTION_PHASES)
+
     def _check_call_off(self, request: CallOff) -> None:
         self._check_phase("call off the incident", set(Phase) - FINAL_PHASES)
         self._check_acting_partner(request.actor)
@@ -542,18 +637,34 @@ class IncidentResponse:
                 f"allowed in: {allowed_words}"
             )
 
-    def _validate_now(self, check: Any) -> None:
+    def _validate_now(self, check: Callable[[], None]) -> None:
         """Validators refuse before anything is written; until the declaration is recorded
         they let the update through and the handler checks again once it is."""
         if self._recorded is None:
             return
+        self._refuse_unless(check)
+
+    def _refuse_unless(self, check: Callable[[], None]) -> None:
         try:
             check()
         except UpdateRefusedError as refusal:
-            raise ValueError(str(refusal)) from None
+            raise _refusal(str(refusal)) from None
 
-    def _handling(self, check: Any) -> _Handling:
-        return _Handling(self, check)
+    def _handling(self, request: Any, check: Callable[[], None]) -> _Handling:
+        return _Handling(self, self._update_ctx(request.actor, request.channel), check)
+
+    # --- update ids -----------------------------------------------------------------------
+
+    def _is_repeat(self) -> bool:
+        """Whether this update id was applied by an earlier run (Temporal deduplicates
+        update ids within one run only, not across continue-as-new)."""
+        info = workflow.current_update_info()
+        return info is not None and info.id in self._applied_updates
+
+    def _remember_update(self) -> None:
+        info = workflow.current_update_info()
+        if info is not None:
+            self._applied_updates = [*self._applied_updates, info.id][-REMEMBERED_UPDATES:]
 
     # --- continue-as-new ------------------------------------------------------------------
 
@@ -577,6 +688,7 @@ class IncidentResponse:
             needs=status.needs,
             assignments=dict(self._assignments),
             reflection_due_at=self._reflection_due_at,
+            applied_update_ids=list(self._applied_updates),
         )
 
     def _restore(self, carried: IncidentCarryOver) -> None:
@@ -586,21 +698,32 @@ class IncidentResponse:
         self._alerting_started_at = carried.alerting_started_at
         procedures = {p.partner_id: p for p in carried.recorded.partners}
         self._alerts = {
-            s.partner_id: _AlertTrack.restored(procedures[s.partner_id], s)
-            for s in carried.partners
+            s.partner_id: AlertTrack.restored(procedures[s.partner_id], s) for s in carried.partners
         }
         self._needs = {n.category: dict(n.by_region) for n in carried.needs if n.by_region}
         self._assignments = dict(carried.assignments)
         self._reflection_due_at = carried.reflection_due_at
+        self._applied_updates = list(carried.applied_update_ids)
 
     # --- helpers --------------------------------------------------------------------------
 
     def _validated(self, raw: Any) -> IncidentDeclaration:
+        """The declaration, or a workflow failure naming every problem, the id included."""
+        problems: list[str] = []
+        if id_problem := incident_id_problem(self._incident_id):
+            problems.append(f"workflow id {id_problem}")
+        declaration: IncidentDeclaration | None = None
         try:
-            return IncidentDeclaration.model_validate(raw)
+            declaration = IncidentDeclaration.model_validate(raw)
         except ValidationError as error:
-            problems = "; ".join(describe_validation_error(error))
-            raise InvalidDeclarationError(f"invalid declaration: {problems}") from None
+            problems += describe_validation_error(error)
+        if declaration is not None and (
+            when := occurred_at_problem(declaration.occurred_at, workflow.now())
+        ):
+            problems.append(when)
+        if problems or declaration is None:
+            raise InvalidDeclarationError(f"invalid declaration: {'; '.join(problems)}")
+        return declaration
 
     async def _record_declaration(self) -> DeclarationRecorded:
         declaration = self._require_declaration()
@@ -616,41 +739,25 @@ class IncidentResponse:
         return recorded
 
     async def _notify(
-        self, track: _AlertTrack, purpose: NotificationPurpose, step: EscalationStep
+        self,
+        track: AlertTrack,
+        purpose: NotificationPurpose,
+        step: EscalationStep,
+        retry: bool = False,
     ) -> bool:
-        """Deliver one message (retried within the bounded policy), then record the result;
-        say whether it was delivered."""
-        assert self._recorded is not None
-        delivery = self._recorded.delivery
+        """Deliver one message (one round, retried within the bounded policy), record what
+        happened, say whether it arrived. A repeated failure of the same message (`retry`) is
+        shown in the status but not recorded again; its arrival is."""
         message_id = f"{self._incident_id}.{purpose}.{step}.{track.partner.partner_id}"
-        receipt: DeliveryReceipt | None = None
-        detail = ""
-        try:
-            receipt = await workflow.execute_activity_method(
-                IncidentActivities.deliver_notification,
-                DeliverNotificationInput(
-                    incident_id=self._incident_id,
-                    partner_id=track.partner.partner_id,
-                    purpose=purpose,
-                    step=step,
-                    message_id=message_id,
-                    sent_at=workflow.now(),
-                ),
-                summary=f"{purpose} {step} → {track.partner.partner_id}",
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(
-                    initial_interval=delivery.initial_interval,
-                    maximum_interval=delivery.maximum_interval,
-                    maximum_attempts=delivery.max_attempts,
-                ),
-            )
-        except ActivityError as error:
-            detail = str(
-                error.cause.message if isinstance(error.cause, ApplicationError) else error
-            )
-            track.delivery_failures += 1
-        if purpose is not NotificationPurpose.REFLECTION_DUE and track.alerted_at is None:
-            track.alerted_at = workflow.now()
+        receipt, channel, detail = await self._attempt_delivery(track, purpose, step, message_id)
+        alerting = purpose in (NotificationPurpose.ALERT, NotificationPurpose.ESCALATION)
+        if alerting and receipt is not None:
+            track.delivered(step, workflow.now())
+        elif alerting:
+            track.delivery_failed(step, channel, workflow.now(), detail)
+        self._show()
+        if receipt is None and retry:
+            return False
         await self._record(
             IncidentActivities.record_notification,
             RecordNotificationInput(
@@ -660,12 +767,52 @@ class IncidentResponse:
                 purpose=purpose,
                 step=step,
                 message_id=message_id,
-                channel=receipt.channel if receipt else None,
+                channel=channel,
                 delivered=receipt is not None,
                 detail=detail,
             ),
         )
         return receipt is not None
+
+    async def _attempt_delivery(
+        self,
+        track: AlertTrack,
+        purpose: NotificationPurpose,
+        step: EscalationStep,
+        message_id: str,
+    ) -> tuple[DeliveryReceipt | None, ContactChannel | None, str]:
+        """One delivery round: the receipt, or the channel and problem of the failure."""
+        assert self._recorded is not None
+        delivery = self._recorded.delivery
+        unanswered_since = None
+        if purpose is NotificationPurpose.ESCALATION:
+            unanswered_since = track.alerted_at or self._alerting_started_at
+        try:
+            receipt: DeliveryReceipt = await workflow.execute_activity_method(
+                IncidentActivities.deliver_notification,
+                DeliverNotificationInput(
+                    incident_id=self._incident_id,
+                    partner_id=track.partner.partner_id,
+                    purpose=purpose,
+                    step=step,
+                    message_id=message_id,
+                    sent_at=workflow.now(),
+                    unanswered_since=unanswered_since,
+                ),
+                summary=f"{purpose} {step} → {track.partner.partner_id}",
+                start_to_close_timeout=DELIVERY_TIMEOUT,
+                retry_policy=RetryPolicy(
+                    initial_interval=delivery.initial_interval,
+                    maximum_interval=delivery.maximum_interval,
+                    maximum_attempts=delivery.max_attempts,
+                ),
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if not isinstance(cause, ApplicationError):
+                return None, None, str(cause or error)
+            return None, _channel_of(cause), cause.message
+        return receipt, receipt.channel, ""
 
     async def _record(self, activity: Any, data: Any) -> Any:
         """Run one store activity; a domain refusal surfaces as a typed ApplicationError."""
@@ -685,11 +832,15 @@ class IncidentResponse:
             raise
 
     def _ctx(
-        self, actor: Actor, channel: ActorChannel, for_partner: str | None = None
+        self,
+        actor: Actor,
+        channel: ActorChannel,
+        for_partner: str | None = None,
+        command_id: str | None = None,
     ) -> CommandContext:
         info = workflow.info()
         return CommandContext(
-            command_id=str(workflow.uuid4()),
+            command_id=command_id or str(workflow.uuid4()),
             actor=actor,
             on_behalf_of=for_partner if for_partner and for_partner != actor.partner_id else None,
             channel=channel,
@@ -697,6 +848,15 @@ class IncidentResponse:
             workflow_id=info.workflow_id,
             run_id=info.run_id,
         )
+
+    def _update_ctx(
+        self, actor: Actor, channel: ActorChannel, for_partner: str | None = None
+    ) -> CommandContext:
+        """The context of an update, taken when it is accepted: its time is the time it
+        arrived, and its command id follows from the update id, so a repeat is applied once."""
+        info = workflow.current_update_info()
+        command_id = f"update-{uuid.uuid5(UPDATE_COMMANDS, info.id)}" if info else None
+        return self._ctx(actor, channel, for_partner, command_id)
 
     def _system_ctx(self) -> CommandContext:
         declaration = self._require_declaration()
@@ -715,7 +875,7 @@ class IncidentResponse:
     def _reflection_after(self) -> timedelta:
         return self._require_declaration().deadlines.reflection_after or DEFAULT_REFLECTION_AFTER
 
-    def _ack_result(self, track: _AlertTrack, duplicate: bool) -> AcknowledgementResult:
+    def _ack_result(self, track: AlertTrack, duplicate: bool) -> AcknowledgementResult:
         assert track.acknowledged_at is not None
         assert track.seconds_to_acknowledge is not None
         return AcknowledgementResult(
@@ -726,8 +886,8 @@ class IncidentResponse:
             duplicate=duplicate,
         )
 
-    def _all_settled(self) -> bool:
-        return all(track.settled for track in self._alerts.values())
+    def _done(self, track: AlertTrack) -> bool:
+        return track.settled or self._ended()
 
     def _ended(self) -> bool:
         return self._phase in FINAL_PHASES
@@ -748,54 +908,49 @@ class IncidentResponse:
     def _show(self) -> None:
         """Keep the UI's search attributes and current details in step with the state.
 
-        Neither carries personal data: Temporal stores both unencrypted."""
+        Neither carries personal data: Temporal stores both unencrypted. A search attribute
+        is upserted only when its value changes (each upsert is an event in the history)."""
         declaration = self._declaration
         if declaration is None:
             return
-        workflow.upsert_search_attributes(
-            [
-                PHASE_KEY.value_set(self._phase.value),
-                KIND_KEY.value_set(declaration.kind.value),
-                REGION_KEY.value_set(declaration.region.value),
-            ]
-        )
-        lines = [f"**Phase:** {self._phase} — {PHASE_LABELS_DE[self._phase]}", ""]
-        open_items = self._open_items()
-        lines += (
-            ["**Open items:**", *[f"- {item}" for item in open_items]]
-            if open_items
-            else ["No open items."]
-        )
-        workflow.set_current_details("\n".join(lines))
+        wanted = {
+            PHASE_KEY.name: self._phase.value,
+            KIND_KEY.name: declaration.kind.value,
+            REGION_KEY.name: declaration.region.value,
+        }
+        changed = [
+            key.value_set(wanted[key.name])
+            for key in (PHASE_KEY, KIND_KEY, REGION_KEY)
+            if self._shown_attributes.get(key.name) != wanted[key.name]
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._shown_attributes = wanted
+        text = details.current_details(self.status()) if self._alerts else None
+        if text is not None and text != self._shown_details:
+            workflow.set_current_details(text)
+            self._shown_details = text
 
-    def _open_items(self) -> list[str]:
-        items: list[str] = []
-        for track in self._alerts.values():
-            name = track.partner.name
-            if track.state is AlertState.UNREACHABLE:
-                items.append(f"{name}: unreachable — every escalation step is exhausted")
-            elif not track.settled and not self._ended():
-                due = (
-                    f" (deadline {berlin_time(track.deadline_at)} Berlin time)"
-                    if track.deadline_at
-                    else ""
-                )
-                items.append(f"{name}: alert not acknowledged, step {track.step}{due}")
-        if self._phase in NEEDS_OPEN_PHASES:
-            for category, by_region in self._needs.items():
-                if category not in self._assignments:
-                    items.append(
-                        f"need '{category}' ({NEED_CATEGORY_LABELS_DE[category]}, "
-                        f"{sum(by_region.values())} people) is not assigned to a partner"
-                    )
-        if self._phase is Phase.COORDINATING:
-            items.append("close the acute phase when it is over (update close_acute_phase)")
-        if self._phase in REFLECTION_PHASES and self._reflection_due_at is not None:
-            items.append(
-                f"reflection due {berlin_time(self._reflection_due_at)} Berlin time "
-                "(update record_reflection)"
-            )
-        return items
+
+def _current_attributes() -> dict[str, str]:
+    """The search attributes this run started with (a continued run inherits them)."""
+    attributes = workflow.info().typed_search_attributes
+    found = {key.name: attributes.get(key) for key in (PHASE_KEY, KIND_KEY, REGION_KEY)}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def _purpose_of(step: EscalationStep) -> NotificationPurpose:
+    if step is EscalationStep.PRIMARY:
+        return NotificationPurpose.ALERT
+    return NotificationPurpose.ESCALATION
+
+
+def _channel_of(failure: ApplicationError) -> ContactChannel | None:
+    """The channel a failed delivery tried, which the activity gives as the failure's detail."""
+    for value in failure.details:
+        if value in tuple(ContactChannel):
+            return ContactChannel(value)
+    return None
 
 
 def _summary(data: Any) -> str | None:
@@ -807,21 +962,29 @@ def _summary(data: Any) -> str | None:
 class _Handling:
     """Serialises update handlers, waits for the declaration, and re-checks under the lock.
 
-    A refusal found here (the state changed since the validator ran) fails only the update."""
+    A refusal found here (the state changed since the validator ran) fails only the update.
+    The context was taken when the update arrived; a handler that completes remembers its
+    update id for repeats after continue-as-new."""
 
-    def __init__(self, owner: IncidentResponse, check: Any) -> None:
+    def __init__(
+        self, owner: IncidentResponse, ctx: CommandContext, check: Callable[[], None]
+    ) -> None:
         self._owner = owner
+        self._ctx = ctx
         self._check = check
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> CommandContext:
         owner = self._owner
         await workflow.wait_condition(lambda: owner._recorded is not None)
         await owner._lock.acquire()
         try:
-            self._check()
-        except UpdateRefusedError as refusal:
+            owner._refuse_unless(self._check)
+        except ApplicationError:
             owner._lock.release()
-            raise ApplicationError(str(refusal), type="UpdateRefused", non_retryable=True) from None
+            raise
+        return self._ctx
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self._owner._remember_update()
         self._owner._lock.release()

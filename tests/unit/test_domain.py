@@ -280,7 +280,24 @@ def test_every_event_carries_actor_channel_business_time_command_and_workflow(
         "partner_id": "weisser-ring",
         "late": False,
         "seconds_to_acknowledge": 420.0,
+        "received_at": (DECLARED_AT + timedelta(minutes=7)).isoformat(),
     }
+
+
+def test_an_acknowledgement_taken_by_phone_keeps_when_it_arrived_and_when_it_was_entered(
+    app: LotseApplication, agreement_key: str, make_ctx: MakeCtx
+) -> None:
+    app.declare_incident(INCIDENT, declaration(), agreement_key, make_ctx(DECLARED_AT))
+    phoned_at = DECLARED_AT + timedelta(minutes=5)
+    entered = make_ctx(DECLARED_AT + timedelta(minutes=40), on_behalf_of="weisser-ring")
+
+    app.acknowledge_alert(INCIDENT, "weisser-ring", False, 300.0, entered, received_at=phoned_at)
+
+    alert = app.incident(INCIDENT).alerts["weisser-ring"]
+    assert (alert.acknowledged_at, alert.entered_at) == (phoned_at, entered.business_time)
+    recorded = app.history(INCIDENT)[-1]
+    assert recorded.details["received_at"] == phoned_at.isoformat()
+    assert recorded.ctx.business_time == entered.business_time
 
 
 # --- acknowledgements ---------------------------------------------------------------------------

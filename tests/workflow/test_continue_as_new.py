@@ -109,7 +109,7 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                 what="the run to continue as new",
             )
             metadata = await latest.query("__temporal_workflow_metadata")
-            assert metadata.current_details.startswith("**Phase:** coordinating")
+            assert "**Phase:** coordinating" in metadata.current_details
 
             # Assigned before any need of the category is reported: must survive the next run.
             await assign(latest, NeedCategory.FINANCIAL, "weisser-ring")

@@ -107,8 +107,12 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
     description = await handle.describe()
     assert description.typed_search_attributes.get(PHASE_KEY) == "coordinating"
     metadata = await handle.query("__temporal_workflow_metadata")
-    assert metadata.current_details.startswith("**Phase:** coordinating — Bedarfsabstimmung")
-    assert "close the acute phase when it is over" in metadata.current_details
+    assert metadata.current_details.startswith(
+        "**Lage:** terroristischer Anschlag · Dresden\n**Phase:** coordinating — Bedarfsabstimmung"
+    )
+    assert "Akutphase beenden, sobald sie vorüber ist" in metadata.current_details
+    for partner in status.partners:  # every partner with its state, in German
+        assert f"- {partner.name}: bestätigt " in metadata.current_details
     # Temporal stores these unencrypted: phase, kind, region, partner names; no staff reference.
     ours = {pair.key.name for pair in description.typed_search_attributes} - {"BuildIds"}
     assert ours == {"IncidentPhase", "IncidentKind", "IncidentRegion"}
@@ -142,7 +146,10 @@ async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Sta
         NeedCategory.PSYCHOSOCIAL: (42, None),
         NeedCategory.FINANCIAL: (12, "weisser-ring"),
     }
-    assert any("psychosocial" in item and "not assigned" in item for item in status.open_items)
+    assert any(
+        "(psychosocial," in item and "keinem Partner zugewiesen" in item
+        for item in status.open_items
+    )
 
     closing = await update(
         handle, "close_acute_phase", CloseAcutePhase(actor=staff("opferbeauftragte"))
@@ -229,7 +236,7 @@ async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unre
     silent = next(p for p in status.partners if p.partner_id == "weisser-ring")
     assert silent.state is AlertState.UNREACHABLE
     assert silent.step is EscalationStep.COMMISSIONER
-    assert any("unreachable" in item for item in status.open_items)
+    assert any("nicht erreichbar" in item for item in status.open_items)
 
     recipients = [str(m["To"]) for m in stack.mails()]
     assert "landesvorsitz@weisser-ring.example.org" in recipients  # deputy
@@ -491,6 +498,6 @@ async def test_status_query_reports_deadlines_and_time_to_acknowledge(stack: Sta
     assert pending.deadline_at - pending.alerted_at <= timedelta(seconds=61)  # type: ignore[operator]  # alerted_at asserted above for raa; set for all once alerted
     assert status.agreement_version is not None
     assert (
-        f"{pending.name}: alert not acknowledged, step primary "
-        f"(deadline {berlin_time(pending.deadline_at)} Berlin time)"
+        f"{pending.name}: Alarmierung nicht bestätigt, Hauptkontakt "
+        f"(Frist {berlin_time(pending.deadline_at)})"
     ) in status.open_items

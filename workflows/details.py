@@ -1,0 +1,130 @@
+"""What people read about a running incident: open items and the UI's current details, in German.
+
+Pure functions of the workflow's state (no Temporal calls), so they are tested without a server.
+Times are Europe/Berlin. Nothing here names a person: partners are organisations, staff
+references never appear (Temporal stores the details unencrypted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.messages import DeliveryTrouble, IncidentStatus, NeedTotal, PartnerAlertStatus
+from contracts.vocabulary import (
+    COMMISSIONER_PARTNER_ID,
+    FINAL_PHASES,
+    INCIDENT_KIND_LABELS_DE,
+    NEED_CATEGORY_LABELS_DE,
+    NEEDS_OPEN_PHASES,
+    PHASE_LABELS_DE,
+    REFLECTION_PHASES,
+    REGION_LABELS_DE,
+    AlertState,
+    ContactChannel,
+    EscalationStep,
+    IncidentKind,
+    Phase,
+    Region,
+    berlin_time,
+)
+
+CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
+
+
+def summary(kind: IncidentKind, region: Region) -> str:
+    """`terrorist · dresden`: the static summary, no free text (Temporal stores it as is)."""
+    return f"{kind} · {region}"
+
+
+def step_label(step: EscalationStep, partner_id: str) -> str:
+    """Who a step reaches, in words."""
+    if step is EscalationStep.PRIMARY:
+        return "Hauptkontakt"
+    if step is EscalationStep.DEPUTY:
+        return "Vertretung"
+    if partner_id == COMMISSIONER_PARTNER_ID:
+        return "letzte Stufe (Lagezentrum)"
+    return "letzte Stufe (Opferbeauftragte)"
+
+
+def _at(moment: datetime | None) -> str:
+    return berlin_time(moment) if moment is not None else "—"
+
+
+def trouble_words(partner: PartnerAlertStatus, trouble: DeliveryTrouble) -> str:
+    """`Zustellung gestört: E-Mail an Vertretung seit 28.11.2026 17:10`."""
+    channel = CHANNEL_LABELS_DE.get(trouble.channel, "Kanal") if trouble.channel else "Kanal"
+    target = step_label(trouble.step, partner.partner_id)
+    return f"Zustellung gestört: {channel} an {target} seit {_at(trouble.since)}"
+
+
+def partner_state_words(partner: PartnerAlertStatus) -> str:
+    """Where one partner's alert stands, in one line."""
+    if partner.state is AlertState.ACKNOWLEDGED:
+        words = f"bestätigt {_at(partner.acknowledged_at)}"
+        if partner.entered_at and partner.entered_at != partner.acknowledged_at:
+            words += f" (erfasst {_at(partner.entered_at)})"
+        return words + (" – verspätet" if partner.late else " – fristgerecht")
+    if partner.state is AlertState.UNREACHABLE:
+        return "nicht erreichbar – auf keiner Eskalationsstufe eine Antwort"
+    if partner.state is AlertState.UNDELIVERABLE:
+        return "keine Nachricht zugestellt – alle Kanäle gestört, Lotse versucht es weiter"
+    deadline = f" (Frist {_at(partner.deadline_at)})" if partner.deadline_at else ""
+    if partner.state is AlertState.ESCALATED:
+        return f"eskaliert an {step_label(partner.step, partner.partner_id)}{deadline}"
+    return f"wartet auf Bestätigung{deadline}"
+
+
+def open_items(
+    phase: Phase,
+    partners: list[PartnerAlertStatus],
+    needs: list[NeedTotal],
+    reflection_due_at: datetime | None,
+) -> list[str]:
+    """What still needs someone's attention, most urgent first."""
+    ended = phase in FINAL_PHASES
+    items: list[str] = []
+    for partner in partners:
+        if partner.state is AlertState.ACKNOWLEDGED or ended:
+            continue
+        items += [f"{partner.name}: {trouble_words(partner, t)}" for t in partner.delivery_trouble]
+        if partner.state in (AlertState.UNREACHABLE, AlertState.UNDELIVERABLE):
+            items.append(f"{partner.name}: {partner_state_words(partner)}")
+        else:
+            items.append(
+                f"{partner.name}: Alarmierung nicht bestätigt, "
+                f"{step_label(partner.step, partner.partner_id)}"
+                + (f" (Frist {_at(partner.deadline_at)})" if partner.deadline_at else "")
+            )
+    if phase in NEEDS_OPEN_PHASES:
+        items += [
+            f"Bedarf „{NEED_CATEGORY_LABELS_DE[need.category]}“ ({need.category}, "
+            f"{need.count} Personen) ist keinem Partner zugewiesen"
+            for need in needs
+            if need.assigned_to is None and need.count
+        ]
+    if phase is Phase.COORDINATING:
+        items.append("Akutphase beenden, sobald sie vorüber ist (Update close_acute_phase)")
+    if phase in REFLECTION_PHASES and reflection_due_at is not None:
+        items.append(f"Reflexion fällig {_at(reflection_due_at)} (Update record_reflection)")
+    return items
+
+
+def current_details(status: IncidentStatus) -> str:
+    """The UI's *Current Details* (markdown): the incident, every partner, the open items."""
+    lines = [
+        f"**Lage:** {INCIDENT_KIND_LABELS_DE[status.kind]} · {REGION_LABELS_DE[status.region]}",
+        f"**Phase:** {status.phase} — {PHASE_LABELS_DE[status.phase]}",
+        "",
+        "**Partner** (Zeiten Europe/Berlin):",
+    ]
+    for partner in status.partners:
+        lines.append(f"- {partner.name}: {partner_state_words(partner)}")
+        if partner.state is not AlertState.ACKNOWLEDGED:
+            lines += [f"  - {trouble_words(partner, t)}" for t in partner.delivery_trouble]
+    lines.append("")
+    if status.open_items:
+        lines += ["**Offene Punkte:**", *[f"- {item}" for item in status.open_items]]
+    else:
+        lines.append("Keine offenen Punkte.")
+    return "\n".join(lines)
