@@ -179,7 +179,7 @@ async def stack(
     worker_app = build_application(settings)
     load_agreement(settings)
     reader_app = build_application(settings)
-    stack = Stack(temporal_env.client, settings, reader_app, settings.mail_dir)
+    stack = Stack(temporal_env.client, settings, reader_app, settings.mail_dir, sink=sink)
     try:
         with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
             async with build_worker(temporal_env.client, settings, worker_app, pool):

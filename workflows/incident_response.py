@@ -250,13 +250,7 @@ class IncidentResponse:
     ) -> bool:
         """Send the step's message; whether it arrived. One that did not is retried in the
         background until it arrives or the partner answers."""
-        purpose = _purpose_of(step)
-        if await self._notify(track, purpose, step):
-            # The first deadline runs from the alert going out to everyone, the others from
-            # their own message's arrival.
-            start = self._alerting_started_at if step is EscalationStep.PRIMARY else None
-            track.extend_deadline((start or workflow.now()) + allowed)
-            self._show()
+        if await self._notify(track, _purpose_of(step), step, answer_within=allowed):
             return True
         self._deliveries.append(asyncio.create_task(self._redeliver(track, step, allowed)))
         return False
@@ -325,9 +319,9 @@ class IncidentResponse:
                 return
             except TimeoutError:
                 pass
-            if await self._notify(track, _purpose_of(step), step, retry=True):
-                track.extend_deadline(workflow.now() + allowed)
-                self._show()
+            if await self._notify(
+                track, _purpose_of(step), step, retry=True, answer_within=allowed
+            ):
                 return
             pause = min(pause * 2, MAX_REDELIVERY_PAUSE)
 
@@ -744,15 +738,23 @@ class IncidentResponse:
         purpose: NotificationPurpose,
         step: EscalationStep,
         retry: bool = False,
+        answer_within: timedelta | None = None,
     ) -> bool:
         """Deliver one message (one round, retried within the bounded policy), record what
         happened, say whether it arrived. A repeated failure of the same message (`retry`) is
-        shown in the status but not recorded again; its arrival is."""
+        shown in the status but not recorded again; its arrival is.
+
+        A message that arrives gives the partner `answer_within` to answer: the first alert
+        from the moment the alerts went out to everyone, any other from its own arrival."""
         message_id = f"{self._incident_id}.{purpose}.{step}.{track.partner.partner_id}"
         receipt, channel, detail = await self._attempt_delivery(track, purpose, step, message_id)
         alerting = purpose in (NotificationPurpose.ALERT, NotificationPurpose.ESCALATION)
         if alerting and receipt is not None:
             track.delivered(step, workflow.now())
+            if answer_within is not None:
+                first_alert = step is EscalationStep.PRIMARY and not retry
+                start = self._alerting_started_at if first_alert else None
+                track.extend_deadline((start or workflow.now()) + answer_within)
         elif alerting:
             track.delivery_failed(step, channel, workflow.now(), detail)
         self._show()

@@ -19,7 +19,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from cli.agreement import load_into_store
-from cli.smtp_sink import read_mailbox
+from cli.smtp_sink import MailSink, read_mailbox
 from contracts.agreement import load_agreement_file
 from contracts.messages import (
     Actor,
@@ -67,6 +67,8 @@ class Stack:
     app: LotseApplication
     mail_dir: Path
     handles: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+    sink: MailSink | None = None
+    """The stack's SMTP relay: stop it to play a relay outage, start it to end one."""
 
     async def declare(
         self, data: dict[str, Any], incident_id: str | None = None
