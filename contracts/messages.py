@@ -288,6 +288,10 @@ class DeliverNotificationInput(Internal):
         default=None,
         description="Address the message to this partner's primary contact instead.",
     )
+    unanswered_since: AwareDatetime | None = Field(
+        default=None,
+        description="When the partner was first alerted, for an escalation that says since when.",
+    )
 
 
 class DeliveryReceipt(Internal):
