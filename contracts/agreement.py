@@ -127,10 +127,8 @@ class AgreementTerms(_Strict):
         # Partners come first in the model, so they are validated (or missing) by now.
         partners: list[PartnerTerms] = info.data.get("partners", [])
         for partner in partners:
-            if partner.id == COMMISSIONER_PARTNER_ID and final.contact.address in (
-                partner.primary.address,
-                partner.deputy.address,
-            ):
+            office = (partner.primary.address.casefold(), partner.deputy.address.casefold())
+            if partner.id == COMMISSIONER_PARTNER_ID and final.contact.address.casefold() in office:
                 raise ValueError(
                     f"'{final.contact.address}' is a contact point of the Commissioner's office "
                     f"('{COMMISSIONER_PARTNER_ID}'); the final escalation must reach someone "
