@@ -126,9 +126,9 @@ class AgreementTerms(_Strict):
     ) -> FinalEscalation:
         # Partners come first in the model, so they are validated (or missing) by now.
         partners: list[PartnerTerms] = info.data.get("partners", [])
-        for partner in partners:
-            office = (partner.primary.address.casefold(), partner.deputy.address.casefold())
-            if partner.id == COMMISSIONER_PARTNER_ID and final.contact.address.casefold() in office:
+        for office in (p for p in partners if p.id == COMMISSIONER_PARTNER_ID):
+            mailboxes = (office.primary.address.casefold(), office.deputy.address.casefold())
+            if final.contact.address.casefold() in mailboxes:
                 raise ValueError(
                     f"'{final.contact.address}' is a contact point of the Commissioner's office "
                     f"('{COMMISSIONER_PARTNER_ID}'); the final escalation must reach someone "
