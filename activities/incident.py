@@ -122,6 +122,7 @@ class IncidentActivities:
             task_queue=self._settings.task_queue,
             addressed_to=addressed_to,
             namespace=self._settings.temporal_namespace,
+            unanswered_since=data.unanswered_since,
         )
         try:
             self._notifier.deliver(contact, message)
@@ -246,16 +247,29 @@ def _contact_for(
     agreement: Agreement,
     data: DeliverNotificationInput | RecordNotificationInput,
 ) -> tuple[ContactPoint, str | None]:
-    """Who receives a step: the partner's own contact points, then the Commissioner's
-    office; for the office itself the last step goes to the declaring operator's partner."""
+    """Who receives a step, and the name of a recipient outside the partners (else None).
+
+    The partner's own contact points, then the Commissioner's office. Where that last step would
+    go to a contact point that has just not answered (always so for the office's own alert), it
+    goes to the agreement's final escalation contact instead."""
+    partner = agreement.partner(data.partner_id)
     if data.step is EscalationStep.PRIMARY:
-        return agreement.partner(data.partner_id).primary, None
+        return partner.primary, None
     if data.step is EscalationStep.DEPUTY:
-        return agreement.partner(data.partner_id).deputy, None
-    if data.partner_id != COMMISSIONER_PARTNER_ID:
-        return agreement.partner(COMMISSIONER_PARTNER_ID).primary, None
-    declarer = incident.declared_by
-    return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
+        return partner.deputy, None
+    office = agreement.partner(COMMISSIONER_PARTNER_ID).primary
+    final = agreement.final_escalation
+    if final is None:
+        # Terms recorded before the agreement named a final contact keep the rule they ran
+        # under, so a retried step of an older incident reaches and records the same contact.
+        if data.partner_id != COMMISSIONER_PARTNER_ID:
+            return office, None
+        declarer = incident.declared_by
+        return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
+    unanswered = {partner.primary.address.casefold(), partner.deputy.address.casefold()}
+    if office.address.casefold() in unanswered:
+        return final.contact, final.name
+    return office, None
 
 
 def _without(problem: str, contact: ContactPoint) -> str:

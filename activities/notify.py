@@ -46,7 +46,6 @@ PAYLOAD_SCHEMA = "lotse.notification/1"
 ACKNOWLEDGE_UPDATE = "acknowledge_alert"
 REFLECTION_UPDATE = "record_reflection"
 STAFF_PLACEHOLDER = "<Ihre Kennung>"
-PARTNER_PLACEHOLDER = "<Kennung Ihres Partners>"
 
 # A dot-atom that is valid as the left part of a Message-ID and as a file name.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_=+-]+(?:\.[A-Za-z0-9_=+-]+)*")
@@ -110,16 +109,28 @@ def render_notification(
     task_queue: str,
     addressed_to: str | None = None,
     namespace: str = "default",
+    unanswered_since: datetime | None = None,
 ) -> OutgoingMessage:
     """The German message for one partner at one step of one incident.
 
     `partner_id`/`partner_name` is the partner the step is about: the alerted partner, or, for an
-    escalation, the partner that has not acknowledged. `addressed_to` is a staff reference for a
-    "z. Hd." line (an escalation to the declaring operator).
+    escalation, the partner that has not acknowledged. `addressed_to` names a recipient outside
+    the partners, the agreement's final escalation contact: with it, the last escalation step
+    asks that recipient to reach the silent partner by phone (it cannot record anything itself).
+    `unanswered_since` is when the silent partner was first alerted, for "seit …" in the text.
     """
+    final = (
+        addressed_to is not None
+        and purpose is NotificationPurpose.ESCALATION
+        and step is EscalationStep.COMMISSIONER
+    )
+    since = None if unanswered_since is None else format_berlin(unanswered_since)
     workflow_url = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
     workflow_url += quote(incident_key, safe="")
-    answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url)
+    if final:
+        answer = _how_the_final_contact_helps(incident_key, partner_name, workflow_url)
+    else:
+        answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url)
     facts = [
         ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
         ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
@@ -129,7 +140,11 @@ def render_notification(
     ]
     body = _body(
         addressed_to=addressed_to,
-        request=_request_text(purpose, step, partner_name),
+        request=(
+            _final_request_text(partner_name, since)
+            if final
+            else _request_text(purpose, step, partner_name)
+        ),
         facts=facts,
         answer_lines=answer["lines"],
         sent_at=sent_at,
@@ -151,12 +166,18 @@ def render_notification(
         "purpose": purpose.value,
         "step": step.value,
         "addressed_to": addressed_to,
+        "unanswered_since": None if unanswered_since is None else _iso_utc(unanswered_since),
         "task_queue": task_queue,
         "how_to_respond": answer["machine"],
     }
     return OutgoingMessage(
         message_id=message_id,
-        subject=f"[Lotse] Großschadenlage: {title} – {_subject_request(purpose, partner_name)}",
+        subject=f"[Lotse] Großschadenlage: {title} – "
+        + (
+            _final_subject_request(partner_name, since)
+            if final
+            else _subject_request(purpose, partner_name)
+        ),
         body=body,
         payload=payload,
         sent_at=sent_at,
@@ -171,6 +192,25 @@ def _subject_request(purpose: NotificationPurpose, partner_name: str) -> str:
     if purpose is NotificationPurpose.ALL_CLEAR:
         return "Entwarnung: Lage abgebrochen"
     return "Bitte Alarmierung bestätigen"
+
+
+def _final_subject_request(partner_name: str, since: str | None) -> str:
+    return f"Letzte Eskalation: {partner_name} hat die Alarmierung {_since(since)}nicht bestätigt"
+
+
+def _since(since: str | None) -> str:
+    return "" if since is None else f"seit {since} "
+
+
+def _final_request_text(partner_name: str, since: str | None) -> str:
+    """For the final escalation contact: who is silent, since when, and what to do about it."""
+    return (
+        f"{partner_name} hat die Alarmierung {_since(since)}nicht bestätigt (weder "
+        "Kontaktstelle noch Vertretung). Sie erhalten diese Nachricht als letzte "
+        "Eskalationsstufe der Kooperationsvereinbarung. Bitte nehmen Sie telefonisch Kontakt "
+        f"mit {partner_name} auf und sorgen Sie dafür, dass die Alarmierung bestätigt und die "
+        "Bestätigung in Lotse erfasst wird."
+    )
 
 
 def _request_text(purpose: NotificationPurpose, step: EscalationStep, partner_name: str) -> str:
@@ -253,12 +293,41 @@ def _how_to_answer(
     return {"lines": lines, "machine": machine}
 
 
+def _how_the_final_contact_helps(
+    incident_key: str, partner_name: str, workflow_url: str
+) -> dict[str, Any]:
+    """The final escalation contact is no partner: it cannot record an acknowledgement, so the
+    message gives it no update and no command, only what to do and who records it."""
+    lines = [
+        "So geht es weiter:",
+        "",
+        f"1. Rufen Sie {partner_name} an und weisen Sie auf die unbestätigte "
+        f"Alarmierung zur Lage {incident_key} hin.",
+        f"2. Die Bestätigung erfasst {partner_name} dann selbst in Lotse, oder ein anderer "
+        "Partner der Kooperationsvereinbarung erfasst sie stellvertretend.",
+        "",
+        "Sie selbst müssen in Lotse nichts erfassen.",
+    ]
+    machine = {
+        "workflow_id": incident_key,
+        "ui_url": workflow_url,
+        "update": None,
+        "update_input": None,
+        "cli": None,
+    }
+    return {"lines": [_wrapped(line) for line in lines], "machine": machine}
+
+
+def _wrapped(line: str) -> str:
+    """A numbered line folded to 72 columns, continued under its text."""
+    return textwrap.fill(line, width=72, subsequent_indent="   ") if line else line
+
+
 def _acting_partner(partner_id: str, purpose: NotificationPurpose, step: EscalationStep) -> str:
     """Who records the answer: the partner itself, or the Commissioner's office on its behalf."""
     if purpose is not NotificationPurpose.ESCALATION or step is not EscalationStep.COMMISSIONER:
         return partner_id
-    # The office's own last step goes to the declaring operator, whose partner we do not know.
-    return PARTNER_PLACEHOLDER if partner_id == COMMISSIONER_PARTNER_ID else COMMISSIONER_PARTNER_ID
+    return COMMISSIONER_PARTNER_ID
 
 
 def _body(
@@ -274,7 +343,7 @@ def _body(
     width = max(len(label) for label, _ in facts) + 2
     lines = ["Lotse – Koordinierung der Unterstützung nach Großschadenlagen", ""]
     if addressed_to:
-        lines += [f"z. Hd. {addressed_to}", ""]
+        lines += [f"An: {addressed_to}", ""]
     # Plain-text mail readers do not wrap; 72 columns read well everywhere.
     lines += [textwrap.fill(request, width=72), ""]
     lines += [f"{label + ':':<{width}}{value}" for label, value in facts]

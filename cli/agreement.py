@@ -13,7 +13,6 @@ import typer
 from rich.table import Table
 
 from cli.common import (
-    CliError,
     cli_context,
     console,
     open_application,
@@ -41,9 +40,9 @@ def load_into_store(settings: Settings, terms: AgreementTerms, actor: Actor) -> 
 def describe_load(result: AgreementLoaded) -> list[str]:
     """What a load did, as lines for the operator."""
     if not result.changes:
-        return [f"agreement {result.agreement_key} unchanged (version {result.version})"]
+        return [f"agreement {result.agreement_key} unchanged (version {result.revision})"]
     return [
-        f"agreement {result.agreement_key} loaded: version {result.version}",
+        f"agreement {result.agreement_key} loaded: version {result.revision}",
         *(f"  {change}" for change in result.changes),
     ]
 
@@ -82,25 +81,37 @@ def load(
 def show(
     version: Annotated[
         int | None,
-        typer.Option("--version", min=1, help="Show the terms as they were at this version."),
+        typer.Option(
+            "--version",
+            min=1,
+            help="Show the terms as they were at this version (1 = the first load).",
+        ),
     ] = None,
 ) -> None:
-    """Show the agreement in force (or at --version): title, label and each partner's terms."""
+    """Show the agreement in force (or at --version): title, label, final escalation contact
+    and each partner's terms."""
     settings = Settings()
     with open_application(settings) as store:
-        agreement = store.agreement(settings.agreement_id, version)
-    if version is not None and agreement.version != version:
-        raise CliError(
-            f"agreement '{settings.agreement_id}' has no version {version} "
-            f"(latest: {agreement.version})"
-        )
+        if version is None:
+            agreement = store.agreement(settings.agreement_id)
+        else:
+            agreement = store.agreement_at_revision(settings.agreement_id, version)
     out = console()
     out.print(agreement.title)
     out.print(
         f"id {agreement.agreement_key} · label {agreement.label or '—'} · "
-        f"version {agreement.version} · escalation step {agreement.escalation_step_minutes} min"
+        f"version {agreement.revision} · escalation step {agreement.escalation_step_minutes} min"
     )
+    out.print(f"final escalation: {final_escalation_line(agreement)}")
     out.print(partners_table(agreement))
+
+
+def final_escalation_line(agreement: Agreement) -> str:
+    """Who is alerted last when the Commissioner's office itself does not answer."""
+    final = agreement.final_escalation
+    if final is None:
+        return "— (not named in this version: the declaring operator's partner is alerted)"
+    return f"{final.name} ({_contact(final.contact)})"
 
 
 def partners_table(agreement: Agreement) -> Table:

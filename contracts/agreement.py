@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -72,6 +73,18 @@ class PartnerTerms(_Strict):
     ack_deadline_minutes: int = Field(gt=0, le=24 * 60)
 
 
+class FinalEscalation(_Strict):
+    """Who is alerted last when the Commissioner's office itself does not answer.
+
+    Not a partner: an outside office (e.g. a ministry's situation centre) that reaches the
+    office by phone. Without it the office's own last escalation step would go back to the
+    mailbox that did not answer.
+    """
+
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200)]
+    contact: ContactPoint
+
+
 class AgreementTerms(_Strict):
     """The whole agreement file."""
 
@@ -86,6 +99,9 @@ class AgreementTerms(_Strict):
         description="How long each escalation step (deputy, then Commissioner) waits.",
     )
     partners: list[PartnerTerms] = Field(min_length=1)
+    final_escalation: FinalEscalation = Field(
+        description="The last escalation step when the Commissioner's office does not answer."
+    )
 
     @field_validator("partners")
     @classmethod
@@ -102,6 +118,23 @@ class AgreementTerms(_Strict):
                 "it is the last escalation step"
             )
         return partners
+
+    @field_validator("final_escalation")
+    @classmethod
+    def _final_escalation_is_not_the_office(
+        cls, final: FinalEscalation, info: ValidationInfo
+    ) -> FinalEscalation:
+        # Partners come first in the model, so they are validated (or missing) by now.
+        partners: list[PartnerTerms] = info.data.get("partners", [])
+        for office in (p for p in partners if p.id == COMMISSIONER_PARTNER_ID):
+            mailboxes = (office.primary.address.casefold(), office.deputy.address.casefold())
+            if final.contact.address.casefold() in mailboxes:
+                raise ValueError(
+                    f"'{final.contact.address}' is a contact point of the Commissioner's office "
+                    f"('{COMMISSIONER_PARTNER_ID}'); the final escalation must reach someone "
+                    "else when the office does not answer"
+                )
+        return final
 
     def partner(self, partner_id: str) -> PartnerTerms:
         for partner in self.partners:
@@ -143,5 +176,18 @@ def load_agreement_file(path: Path) -> AgreementTerms:
     try:
         return AgreementTerms.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(describe_validation_error(error))
+        problems = "; ".join(_explained(problem) for problem in describe_validation_error(error))
         raise AgreementFileError(f"{path}: {problems}") from None
+
+
+_MISSING_FINAL_ESCALATION = "final_escalation: Field required"
+
+
+def _explained(problem: str) -> str:
+    """A missing `[final_escalation]` table says what it is for: older files lack it."""
+    if problem != _MISSING_FINAL_ESCALATION:
+        return problem
+    return (
+        f"{problem}: add a [final_escalation] table with name and contact (e.g. a ministry's "
+        "situation centre); it is alerted when the Commissioner's office itself does not answer"
+    )

@@ -147,7 +147,8 @@ class EscalationStep(StrEnum):
     """Who is alerted, in order, while a partner has not acknowledged.
 
     `primary` and `deputy` are the partner's own contact points; `commissioner` is the
-    Commissioner's office (for the office itself: the declaring operator's partner contact).
+    Commissioner's office, or the agreement's final escalation contact where that would reach a
+    contact point that has just not answered (always so for the office's own alert).
     """
 
     PRIMARY = "primary"

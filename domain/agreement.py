@@ -1,9 +1,13 @@
 """The cooperation agreement as an aggregate: which terms were in force, and since when.
 
-Each load of the agreement file that changes anything records one event per changed partner and
-a closing `Revised`; a load of identical terms records nothing. The aggregate's version after a
-load is the *agreement version* that incidents record, so the terms any incident ran under can be
-replayed with `repository.get(id, version=…)`.
+Each load of the agreement file that changes anything records one event per changed partner (and
+one for a changed final escalation contact) and a closing `Revised`; a load of identical terms
+records nothing. Two numbers follow from that:
+
+- the *revision* (1 on the first load, +1 per load that changed anything) is what people call the
+  agreement's version: `lotse agreement load|show` print it, incidents record it;
+- the aggregate's version after a load is an internal detail that incidents also record, so the
+  terms any incident ran under can be replayed with `repository.get(id, version=…)`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from contracts.agreement import AgreementTerms, PartnerTerms
+from contracts.agreement import AgreementTerms, FinalEscalation, PartnerTerms
 from contracts.messages import CommandContext
 from domain import ids
 from domain.errors import UnknownPartnerError
@@ -33,6 +37,9 @@ class Agreement(Aggregate):
         self.digest = ""
         self.escalation_step_minutes = 0
         self.partners: dict[str, PartnerTerms] = {}
+        self.revision = 0
+        # None only for terms recorded before the agreement named a final escalation contact.
+        self.final_escalation: FinalEscalation | None = None
 
     # --- commands -------------------------------------------------------------------------
 
@@ -53,6 +60,13 @@ class Agreement(Aggregate):
         for partner_id in [pid for pid in self.partners if pid not in new_ids]:
             self._partner_left(partner_id=partner_id, ctx=ctx)
             changes.append(f"partner left: {partner_id}")
+        if terms.final_escalation != self.final_escalation:
+            self._final_escalation_set(final_escalation=terms.final_escalation, ctx=ctx)
+            contact = terms.final_escalation.contact
+            changes.append(
+                f"final escalation: {terms.final_escalation.name} ({contact.channel}: "
+                f"{contact.address})"
+            )
         self._revised(
             title=terms.title,
             label=terms.label,
@@ -88,6 +102,10 @@ class Agreement(Aggregate):
     def _partner_left(self, partner_id: str, ctx: CommandContext) -> None:
         del self.partners[partner_id]
 
+    @event("FinalEscalationSet")
+    def _final_escalation_set(self, final_escalation: FinalEscalation, ctx: CommandContext) -> None:
+        self.final_escalation = final_escalation
+
     @event("Revised")
     def _revised(
         self,
@@ -101,3 +119,4 @@ class Agreement(Aggregate):
         self.label = label
         self.digest = digest
         self.escalation_step_minutes = escalation_step_minutes
+        self.revision += 1

@@ -17,7 +17,13 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
-from contracts.agreement import AgreementTerms, ContactPoint, PartnerTerms, Remit
+from contracts.agreement import (
+    AgreementTerms,
+    ContactPoint,
+    FinalEscalation,
+    PartnerTerms,
+    Remit,
+)
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
 from contracts.vocabulary import EscalationStep, NeedCategory, NotificationPurpose
 from domain import ids
@@ -38,6 +44,7 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
     PartnerTerms,
     Remit,
     ContactPoint,
+    FinalEscalation,
     NeedReport,
 )
 
@@ -55,10 +62,14 @@ class HistoryEntry(BaseModel):
 
 
 class AgreementLoaded(BaseModel):
+    """What a load did. `revision` is the agreement's version as people count it (1, 2, …);
+    `aggregate_version` is the event-store version that replays these terms."""
+
     model_config = ConfigDict(frozen=True)
 
     agreement_key: str
-    version: int
+    revision: int
+    aggregate_version: int
     changes: list[str]
 
 
@@ -84,11 +95,31 @@ class LotseApplication(Application[UUID]):
         if changes:
             self.save(agreement)
         return AgreementLoaded(
-            agreement_key=terms.agreement_id, version=agreement.version, changes=changes
+            agreement_key=terms.agreement_id,
+            revision=agreement.revision,
+            aggregate_version=agreement.version,
+            changes=changes,
         )
 
     def agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
+        """The agreement now, or at an aggregate `version` (see `agreement_at_revision`)."""
         return self._agreement(agreement_key, version)
+
+    def agreement_at_revision(self, agreement_key: str, revision: int) -> Agreement:
+        """The agreement as it was after its `revision`-th load that changed anything."""
+        latest = self._agreement(agreement_key)
+        revised = Agreement.Revised  # type: ignore[attr-defined]  # made by @event at runtime
+        revision_ends = [
+            event.originator_version
+            for event in self.events.get(latest.id)
+            if isinstance(event, revised)
+        ]
+        if not 1 <= revision <= len(revision_ends):
+            raise AgreementNotFoundError(
+                f"agreement '{agreement_key}' has no version {revision} "
+                f"(versions: 1 to {latest.revision})"
+            )
+        return self._agreement(agreement_key, revision_ends[revision - 1])
 
     def _agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
         try:
@@ -133,6 +164,7 @@ class LotseApplication(Application[UUID]):
             estimated_affected=declaration.estimated_affected,
             agreement_key=agreement_key,
             agreement_version=agreement.version,
+            agreement_revision=agreement.revision,
             partner_ids=list(agreement.partners),
             ctx=ctx,
         )

@@ -64,6 +64,7 @@ class Incident(Aggregate):
         agreement_version: int,
         partner_ids: list[str],
         ctx: CommandContext,
+        agreement_revision: int | None = None,
     ) -> None:
         self.incident_key = incident_key
         self.title = title
@@ -73,7 +74,10 @@ class Incident(Aggregate):
         self.region = region
         self.estimated_affected = estimated_affected
         self.agreement_key = agreement_key
+        # The aggregate version replays the terms; the revision is what people call the version.
+        # Declarations recorded before revisions were counted have none.
         self.agreement_version = agreement_version
+        self.agreement_revision = agreement_revision
         self.declared_by = ctx.actor
         self.declared_at = ctx.business_time
         self.phase = Phase.ALERTING
@@ -159,6 +163,8 @@ class Incident(Aggregate):
     def assign_need_category(
         self, category: NeedCategory, partner: PartnerTerms, ctx: CommandContext
     ) -> None:
+        """Give `category` to `partner`; taking it from another partner is a reassignment,
+        and giving it to the partner that already has it changes nothing."""
         self._check_phase("assign a need category", NEEDS_OPEN_PHASES)
         self._check_partner(partner.id)
         if category not in partner.remit.categories:
@@ -167,7 +173,15 @@ class Incident(Aggregate):
                 f"'{category}' is outside the remit of '{partner.id}' (covers: {covered}); "
                 "the agreement creates no new responsibilities"
             )
-        self._need_category_assigned(category=category, partner_id=partner.id, ctx=ctx)
+        current = self.assignments.get(str(category))
+        if current == partner.id:
+            return
+        if current is None:
+            self._need_category_assigned(category=category, partner_id=partner.id, ctx=ctx)
+        else:
+            self._need_category_reassigned(
+                category=category, from_partner_id=current, to_partner_id=partner.id, ctx=ctx
+            )
 
     def close_acute_phase(
         self, note: str | None, reflection_due_at: datetime, ctx: CommandContext
@@ -279,6 +293,13 @@ class Incident(Aggregate):
     @event("NeedCategoryAssigned")
     def _need_category_assigned(self, category: str, partner_id: str, ctx: CommandContext) -> None:
         self.assignments[str(category)] = partner_id
+        self._applied(ctx)
+
+    @event("NeedCategoryReassigned")
+    def _need_category_reassigned(
+        self, category: str, from_partner_id: str, to_partner_id: str, ctx: CommandContext
+    ) -> None:
+        self.assignments[str(category)] = to_partner_id
         self._applied(ctx)
 
     @event("AcutePhaseClosed")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import Result
 
-from tests.cli.support import cli_environment, invoke
+from tests.cli.support import AGREEMENT_FILE, cli_environment, invoke
 from tests.workflow.support import free_port
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
@@ -28,12 +28,13 @@ def test_loading_the_same_agreement_twice_records_it_once(tmp_path: Path) -> Non
 
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[0] == (
-        "agreement kooperation-opferhilfe-sachsen loaded: version 6"
+        "agreement kooperation-opferhilfe-sachsen loaded: version 1"
     )
     for partner in PARTNERS:
         assert f"  partner joined: {partner}" in first.stdout
+    assert "  final escalation: Lagezentrum des Sächsischen Staatsministeriums" in first.stdout
     assert second.exit_code == 0, second.output
-    assert second.stdout == "agreement kooperation-opferhilfe-sachsen unchanged (version 6)\n"
+    assert second.stdout == "agreement kooperation-opferhilfe-sachsen unchanged (version 1)\n"
 
 
 def test_agreement_show_lists_each_partner_with_remit_deadline_and_contacts(
@@ -46,7 +47,11 @@ def test_agreement_show_lists_each_partner_with_remit_deadline_and_contacts(
 
     assert result.exit_code == 0, result.output
     assert "Kooperationsvereinbarung zur Unterstützung von Betroffenen" in result.stdout
-    assert "label 2021-01 · version 6 · escalation step 30 min" in result.stdout
+    assert "label 2021-01 · version 1 · escalation step 30 min" in result.stdout
+    assert (
+        "final escalation: Lagezentrum des Sächsischen Staatsministeriums des Innern "
+        "(email: lagezentrum@smi.example.org)"
+    ) in result.stdout
     for partner in PARTNERS:
         assert partner in result.stdout
     assert "email: landesbuero@weisser-ring.example.org" in result.stdout
@@ -57,11 +62,33 @@ def test_agreement_show_at_an_unknown_version_is_one_error_line(tmp_path: Path) 
     env = cli_environment(tmp_path)
     invoke(env, "agreement", "load")
 
-    result = invoke(env, "agreement", "show", "--version", "99")
+    result = invoke(env, "agreement", "show", "--version", "2")
 
     assert one_error_line(result) == (
-        "error: agreement 'kooperation-opferhilfe-sachsen' has no version 99 (latest: 6)"
+        "error: agreement 'kooperation-opferhilfe-sachsen' has no version 2 (versions: 1 to 1)"
     )
+
+
+def test_agreement_show_at_a_version_shows_the_terms_of_that_load(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path)
+    invoke(env, "agreement", "load")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(
+        AGREEMENT_FILE.read_text(encoding="utf-8").replace(
+            "lagezentrum@smi.example.org", "lagezentrum-neu@smi.example.org"
+        ),
+        encoding="utf-8",
+    )
+    loaded = invoke(env, "agreement", "load", str(changed))
+
+    first = invoke(env, "agreement", "show", "--version", "1")
+    latest = invoke(env, "agreement", "show")
+
+    assert loaded.stdout.splitlines()[0].endswith("loaded: version 2"), loaded.output
+    assert "version 1 · escalation step" in first.stdout
+    assert "lagezentrum@smi.example.org" in first.stdout
+    assert "version 2 · escalation step" in latest.stdout
+    assert "lagezentrum-neu@smi.example.org" in latest.stdout
 
 
 def test_a_broken_agreement_file_is_one_error_line_naming_the_field(tmp_path: Path) -> None:

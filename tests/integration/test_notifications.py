@@ -10,15 +10,17 @@ import re
 import smtplib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from activities.incident import IncidentActivities
 from activities.notify import (
     DeliveryError,
     Notifier,
@@ -26,15 +28,26 @@ from activities.notify import (
     render_notification,
 )
 from cli.smtp_sink import MailSink, read_mailbox
-from contracts.agreement import ContactPoint
+from contracts.agreement import AgreementTerms, ContactPoint
+from contracts.messages import (
+    Actor,
+    CommandContext,
+    DeliverNotificationInput,
+    IncidentDeclaration,
+)
 from contracts.vocabulary import (
+    COMMISSIONER_PARTNER_ID,
     ContactChannel,
     EscalationStep,
     IncidentKind,
     NotificationPurpose,
     Region,
 )
+from domain.agreement import Agreement
+from domain.application import LotseApplication
 from settings import Settings
+
+MakeCtx = Callable[..., CommandContext]
 
 # 20:15 UTC on 28 November is 21:15 in Berlin (CET, UTC+1).
 OCCURRED_AT = datetime(2026, 11, 28, 20, 15, tzinfo=UTC)
@@ -315,7 +328,8 @@ def test_alert_asks_the_partner_to_acknowledge() -> None:
 
     assert message.subject.endswith("Bitte Alarmierung bestätigen")
     assert "Bitte bestätigen Sie die Alarmierung umgehend." in text
-    assert "z. Hd." not in text
+    assert "An:" not in text
+    assert message.payload["addressed_to"] is None
 
 
 def test_escalation_to_the_deputy_names_the_partner_that_did_not_acknowledge() -> None:
@@ -341,15 +355,6 @@ def test_escalation_to_the_commissioner_asks_to_reach_the_partner() -> None:
     assert "--partner opferhilfe-sachsen --staff <Kennung> --as opferbeauftragte" in text
 
 
-def test_escalation_to_the_declaring_operator_is_addressed_to_the_staff_reference() -> None:
-    message = render(
-        NotificationPurpose.ESCALATION, EscalationStep.COMMISSIONER, addressed_to="OB-0042"
-    )
-
-    assert "z. Hd. OB-0042" in message.body
-    assert message.payload["addressed_to"] == "OB-0042"
-
-
 def test_reflection_due_asks_to_record_findings() -> None:
     message = render(NotificationPurpose.REFLECTION_DUE, EscalationStep.PRIMARY)
     text = prose(message.body)
@@ -364,3 +369,227 @@ def test_reflection_due_asks_to_record_findings() -> None:
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="has no time zone"):
         render(occurred_at=datetime(2026, 11, 28, 21, 15))
+
+
+# --- the final escalation contact -----------------------------------------------------------
+
+LAGEZENTRUM = "Lagezentrum des Sächsischen Staatsministeriums des Innern"
+OFFICE_NAME = "Opferbeauftragte der Sächsischen Staatsregierung"
+# 16:10 UTC is 17:10 in Berlin: when the office was first alerted.
+FIRST_ALERTED_AT = datetime(2026, 11, 28, 16, 10, tzinfo=UTC)
+
+
+def render_final(unanswered_since: datetime | None = FIRST_ALERTED_AT) -> OutgoingMessage:
+    """The office's own last escalation step, as it goes to the agreement's final contact."""
+    return render_notification(
+        incident_key=INCIDENT_KEY,
+        title="Anschlag auf den Weihnachtsmarkt",
+        kind=IncidentKind.TERRORIST,
+        region=Region.CHEMNITZ,
+        location="Neumarkt",
+        occurred_at=OCCURRED_AT,
+        sent_at=SENT_AT,
+        partner_id=COMMISSIONER_PARTNER_ID,
+        partner_name=OFFICE_NAME,
+        purpose=NotificationPurpose.ESCALATION,
+        step=EscalationStep.COMMISSIONER,
+        message_id=f"{INCIDENT_KEY}.escalation.commissioner.opferbeauftragte",
+        ui_url=UI_URL,
+        task_queue="victim-support",
+        addressed_to=LAGEZENTRUM,
+        unanswered_since=unanswered_since,
+    )
+
+
+def test_the_final_escalation_says_who_has_not_answered_since_when() -> None:
+    message = render_final()
+    text = prose(message.body)
+
+    assert message.subject.endswith(
+        f"Letzte Eskalation: {OFFICE_NAME} hat die Alarmierung seit 28.11.2026, 17:10 Uhr "
+        "nicht bestätigt"
+    )
+    assert f"An: {LAGEZENTRUM}" in message.body
+    assert (
+        f"{OFFICE_NAME} hat die Alarmierung seit 28.11.2026, 17:10 Uhr nicht bestätigt "
+        "(weder Kontaktstelle noch Vertretung)."
+    ) in text
+    assert f"Bitte nehmen Sie telefonisch Kontakt mit {OFFICE_NAME} auf" in text
+    assert message.payload["addressed_to"] == LAGEZENTRUM
+    assert message.payload["partner_id"] == COMMISSIONER_PARTNER_ID  # who is silent
+    assert message.payload["unanswered_since"] == "2026-11-28T16:10:00+00:00"
+
+
+def test_the_final_escalation_without_a_known_first_alert_leaves_out_since_when() -> None:
+    message = render_final(unanswered_since=None)
+    text = prose(message.body)
+
+    assert message.subject.endswith(f"{OFFICE_NAME} hat die Alarmierung nicht bestätigt")
+    assert f"{OFFICE_NAME} hat die Alarmierung nicht bestätigt (weder" in text
+    assert "seit" not in text
+    assert message.payload["unanswered_since"] is None
+
+
+def test_the_final_contact_is_told_to_phone_and_given_no_command_it_cannot_use() -> None:
+    message = render_final()
+    text = prose(message.body)
+
+    assert f"1. Rufen Sie {OFFICE_NAME} an" in text
+    assert f"Die Bestätigung erfasst {OFFICE_NAME} dann selbst in Lotse" in text
+    assert "Sie selbst müssen in Lotse nichts erfassen." in text
+    # It is no partner: an update needs a partner as actor, and so does the CLI.
+    assert "lotse incident ack" not in text
+    assert "Send an Update" not in text
+    assert '"actor"' not in text
+    how = message.payload["how_to_respond"]
+    assert (how["update"], how["update_input"], how["cli"]) == (None, None, None)
+    assert how["workflow_id"] == INCIDENT_KEY
+
+
+def test_an_escalation_to_the_office_still_asks_it_to_act_for_the_partner() -> None:
+    message = render(NotificationPurpose.ESCALATION, EscalationStep.COMMISSIONER)
+
+    assert "Letzte Eskalation" not in message.subject
+    assert "An:" not in message.body
+    assert "--as opferbeauftragte" in message.body
+
+
+def test_the_final_escalation_webhook_names_its_recipient_and_the_silent_partner(
+    webhook: WebhookReceiver,
+) -> None:
+    contact = ContactPoint(channel=ContactChannel.WEBHOOK, address=f"{webhook.base_url}/lz")
+
+    Notifier(Settings()).deliver(contact, render_final())
+
+    [(_, document)] = webhook.received
+    assert document["addressed_to"] == LAGEZENTRUM
+    assert (document["partner_id"], document["partner_name"]) == (
+        COMMISSIONER_PARTNER_ID,
+        OFFICE_NAME,
+    )
+    assert document["unanswered_since"] == "2026-11-28T16:10:00+00:00"
+    assert document["how_to_respond"]["cli"] is None
+
+
+# --- who receives the last step: through the delivery activity, into the mail sink ------------
+
+
+@pytest.fixture
+def record() -> LotseApplication:
+    return LotseApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def declare(
+    record: LotseApplication, make_ctx: MakeCtx, terms: AgreementTerms, *, load: bool = True
+) -> None:
+    """Declare the incident under `terms`' agreement, loaded first unless `load` is False."""
+    if load:
+        record.load_agreement(terms, make_ctx())
+    declarer = Actor(partner_id="opferhilfe-sachsen", staff_ref="bereitschaft-7")
+    record.declare_incident(
+        INCIDENT_KEY,
+        IncidentDeclaration(
+            title="Anschlag auf den Weihnachtsmarkt",
+            kind=IncidentKind.TERRORIST,
+            occurred_at=OCCURRED_AT,
+            location="Neumarkt",
+            region=Region.CHEMNITZ,
+            declared_by=declarer,
+        ),
+        terms.agreement_id,
+        make_ctx().model_copy(update={"actor": declarer}),
+    )
+
+
+def deliver_last_step(
+    record: LotseApplication, mail_sink: MailSink, partner_id: str
+) -> EmailMessage:
+    """Run the real delivery activity for `partner_id`'s last step; the mail it sent."""
+    settings = Settings(smtp_host=mail_sink.host, smtp_port=mail_sink.port)
+    activities = IncidentActivities(record, Notifier(settings), settings)
+    activities.deliver_notification(
+        DeliverNotificationInput(
+            incident_id=INCIDENT_KEY,
+            partner_id=partner_id,
+            purpose=NotificationPurpose.ESCALATION,
+            step=EscalationStep.COMMISSIONER,
+            message_id=f"{INCIDENT_KEY}.escalation.commissioner.{partner_id}",
+            sent_at=SENT_AT,
+            unanswered_since=FIRST_ALERTED_AT,
+        )
+    )
+    [mail] = read_mailbox(mail_sink.mail_dir)
+    return mail
+
+
+def test_the_offices_own_last_step_goes_to_the_final_contact_not_back_to_the_office(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+) -> None:
+    declare(record, make_ctx, agreement_terms)
+
+    mail = deliver_last_step(record, mail_sink, COMMISSIONER_PARTNER_ID)
+
+    assert mail["To"] == "lagezentrum@smi.example.org"
+    body = prose(mail.get_content())
+    assert f"An: {LAGEZENTRUM}" in body
+    assert f"{OFFICE_NAME} hat die Alarmierung seit 28.11.2026, 17:10 Uhr nicht" in body
+
+
+def test_another_partners_last_step_goes_to_the_office(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+) -> None:
+    declare(record, make_ctx, agreement_terms)
+
+    mail = deliver_last_step(record, mail_sink, "weisser-ring")
+
+    assert mail["To"] == "lagedienst@opferbeauftragte.example.org"
+    assert "An:" not in mail.get_content()
+
+
+def test_a_last_step_to_the_mailbox_that_did_not_answer_goes_to_the_final_contact(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+) -> None:
+    # RAA's deputy is the office's duty desk: the office's step would reach the silent mailbox.
+    data = agreement_terms.model_dump(mode="json")
+    for partner in data["partners"]:
+        if partner["id"] == "raa-sachsen":
+            partner["deputy"]["address"] = "Lagedienst@opferbeauftragte.example.org"
+    declare(record, make_ctx, AgreementTerms.model_validate(data))
+
+    mail = deliver_last_step(record, mail_sink, "raa-sachsen")
+
+    assert mail["To"] == "lagezentrum@smi.example.org"
+    assert "Rufen Sie RAA Sachsen e.V." in prose(mail.get_content())
+
+
+def test_terms_recorded_before_the_final_contact_keep_the_rule_they_ran_under(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+) -> None:
+    # The events a load recorded before agreements named a final escalation contact.
+    ctx = make_ctx()
+    legacy = Agreement(agreement_key=agreement_terms.agreement_id, title="alt", ctx=ctx)
+    for partner in agreement_terms.partners:
+        legacy._partner_joined(terms=partner, ctx=ctx)
+    legacy._revised(title="alt", label="2021-01", digest="alt", escalation_step_minutes=30, ctx=ctx)
+    record.save(legacy)
+    declare(record, make_ctx, agreement_terms, load=False)
+
+    mail = deliver_last_step(record, mail_sink, COMMISSIONER_PARTNER_ID)
+
+    replayed = record.agreement(agreement_terms.agreement_id)
+    assert (replayed.revision, replayed.final_escalation) == (1, None)
+    # Then the office's last step went to the declaring operator's partner, for its attention.
+    assert mail["To"] == "bereitschaft@opferhilfe-sachsen.example.org"
+    assert "An: bereitschaft-7" in mail.get_content()

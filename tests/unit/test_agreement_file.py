@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from contracts.agreement import AgreementFileError, AgreementTerms, load_agreement_file
+from contracts.agreement import (
+    AgreementFileError,
+    AgreementTerms,
+    ContactPoint,
+    load_agreement_file,
+)
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID, ContactChannel
 
 # Two partners are enough to break one field at a time; partners[1] is the one that is broken.
@@ -19,6 +24,10 @@ agreement_id = "kooperation-test"
 title = "Kooperationsvereinbarung (Test)"
 label = "2026-11"
 escalation_step_minutes = 30
+
+[final_escalation]
+name = "Lagezentrum des Innenministeriums (Test)"
+contact = { channel = "email", address = "lagezentrum@smi.example.org" }
 
 [[partners]]
 id = "opferbeauftragte"
@@ -77,6 +86,19 @@ def test_each_shipped_partner_is_alerted_by_e_mail_under_example_org(
         assert contact.channel is ContactChannel.EMAIL
         assert contact.address.rpartition("@")[2].endswith(".example.org")
     assert partner.primary.address != partner.deputy.address
+
+
+def test_the_shipped_agreement_names_a_final_escalation_contact_outside_the_office(
+    agreement_terms: AgreementTerms,
+) -> None:
+    office = agreement_terms.partner(COMMISSIONER_PARTNER_ID)
+    final = agreement_terms.final_escalation
+
+    assert final.name == "Lagezentrum des Sächsischen Staatsministeriums des Innern"
+    assert final.contact == ContactPoint(
+        channel=ContactChannel.EMAIL, address="lagezentrum@smi.example.org"
+    )
+    assert final.contact not in (office.primary, office.deputy)
 
 
 def test_the_template_of_these_tests_is_itself_valid(tmp_path: Path) -> None:
@@ -172,6 +194,51 @@ def test_an_agreement_without_the_commissioners_office_is_refused(tmp_path: Path
         AgreementFileError,
         match=refusal(
             path, "partners", "the Commissioner's office ('opferbeauftragte') must be a partner"
+        ),
+    ):
+        load_agreement_file(path)
+
+
+def test_a_file_without_a_final_escalation_contact_is_refused_saying_what_it_is_for(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        replaced(
+            '[final_escalation]\nname = "Lagezentrum des Innenministeriums (Test)"\n'
+            'contact = { channel = "email", address = "lagezentrum@smi.example.org" }\n',
+            "",
+        ),
+    )
+
+    with pytest.raises(
+        AgreementFileError,
+        match=refusal(
+            path,
+            "final_escalation: Field required: add a [final_escalation] table with name and "
+            "contact",
+            "it is alerted when the Commissioner's office itself does not answer",
+        ),
+    ):
+        load_agreement_file(path)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["lagedienst@opferbeauftragte.example.org", "Vertretung@Opferbeauftragte.example.org"],
+)
+def test_a_final_escalation_contact_of_the_office_itself_is_refused(
+    tmp_path: Path, address: str
+) -> None:
+    path = write(tmp_path, replaced("lagezentrum@smi.example.org", address))
+
+    with pytest.raises(
+        AgreementFileError,
+        match=refusal(
+            path,
+            f"final_escalation: Value error, '{address}' is a contact point of the "
+            "Commissioner's office ('opferbeauftragte')",
+            "must reach someone else when the office does not answer",
         ),
     ):
         load_agreement_file(path)

@@ -112,17 +112,36 @@ def closed(app: LotseApplication, coordinating: str, make_ctx: MakeCtx) -> str:
 # --- the agreement ----------------------------------------------------------------------------
 
 
-def test_loading_the_agreement_records_one_joined_event_per_partner_and_a_revision(
+def test_loading_the_agreement_records_each_partner_the_final_contact_and_a_revision(
     app: LotseApplication, agreement_terms: AgreementTerms, make_ctx: MakeCtx
 ) -> None:
     loaded = app.load_agreement(agreement_terms, make_ctx())
 
     agreement = app.agreement(agreement_terms.agreement_id)
-    assert event_names(app, agreement.id) == ["Adopted", *["PartnerJoined"] * 4, "Revised"]
-    assert loaded.version == agreement.version == 6
+    assert event_names(app, agreement.id) == [
+        "Adopted",
+        *["PartnerJoined"] * 4,
+        "FinalEscalationSet",
+        "Revised",
+    ]
+    assert loaded.aggregate_version == agreement.version == 7
     assert list(agreement.partners) == PARTNERS
     assert agreement.label == "2021-01"
     assert agreement.escalation_step_minutes == 30
+    assert agreement.final_escalation == agreement_terms.final_escalation
+    assert loaded.changes[-2:] == [
+        "final escalation: Lagezentrum des Sächsischen Staatsministeriums des Innern "
+        "(email: lagezentrum@smi.example.org)",
+        "revised: label 2021-01",
+    ]
+
+
+def test_a_newly_loaded_agreement_is_its_version_1(
+    app: LotseApplication, agreement_terms: AgreementTerms, make_ctx: MakeCtx
+) -> None:
+    loaded = app.load_agreement(agreement_terms, make_ctx())
+
+    assert loaded.revision == app.agreement(agreement_terms.agreement_id).revision == 1
 
 
 def test_loading_the_same_terms_again_records_nothing(
@@ -133,8 +152,8 @@ def test_loading_the_same_terms_again_records_nothing(
     again = app.load_agreement(agreement_terms, make_ctx())
 
     assert again.changes == []
-    assert again.version == first.version
-    assert app.agreement(agreement_terms.agreement_id).version == first.version
+    assert (again.revision, again.aggregate_version) == (1, first.aggregate_version)
+    assert app.agreement(agreement_terms.agreement_id).version == first.aggregate_version
 
 
 def test_a_changed_deadline_records_changed_terms_for_that_partner_only(
@@ -146,11 +165,12 @@ def test_a_changed_deadline_records_changed_terms_for_that_partner_only(
     loaded = app.load_agreement(revised, make_ctx())
 
     agreement = app.agreement(agreement_terms.agreement_id)
-    assert event_names(app, agreement.id, after_version=first.version) == [
+    assert event_names(app, agreement.id, after_version=first.aggregate_version) == [
         "PartnerTermsChanged",
         "Revised",
     ]
     assert loaded.changes == ["partner terms changed: weisser-ring", "revised: label 2021-01"]
+    assert loaded.revision == agreement.revision == 2
     assert agreement.partner("weisser-ring").ack_deadline_minutes == 45
     assert agreement.partner("opferhilfe-sachsen").ack_deadline_minutes == 60
 
@@ -163,7 +183,10 @@ def test_a_removed_partner_records_that_it_left(
     loaded = app.load_agreement(without_partner(agreement_terms, "raa-sachsen"), make_ctx())
 
     agreement = app.agreement(agreement_terms.agreement_id)
-    assert event_names(app, agreement.id, after_version=first.version) == ["PartnerLeft", "Revised"]
+    assert event_names(app, agreement.id, after_version=first.aggregate_version) == [
+        "PartnerLeft",
+        "Revised",
+    ]
     assert loaded.changes[0] == "partner left: raa-sachsen"
     with pytest.raises(UnknownPartnerError, match="'raa-sachsen' is not a partner"):
         agreement.partner("raa-sachsen")
@@ -178,11 +201,70 @@ def test_an_earlier_agreement_version_replays_the_terms_in_force_then(
         make_ctx(),
     )
 
-    then = app.agreement(agreement_terms.agreement_id, version=first.version)
+    then = app.agreement(agreement_terms.agreement_id, version=first.aggregate_version)
     now = app.agreement(agreement_terms.agreement_id)
 
     assert then.partner("opferhilfe-sachsen").ack_deadline_minutes == 60
     assert now.partner("opferhilfe-sachsen").ack_deadline_minutes == 20
+
+
+def test_each_revision_of_the_agreement_can_be_shown_by_its_number(
+    app: LotseApplication, agreement_terms: AgreementTerms, make_ctx: MakeCtx
+) -> None:
+    key = agreement_terms.agreement_id
+    app.load_agreement(agreement_terms, make_ctx())
+    app.load_agreement(agreement_terms, make_ctx())  # unchanged: no new revision
+    second = with_partner_changed(agreement_terms, "weisser-ring", ack_deadline_minutes=45)
+    app.load_agreement(second, make_ctx())
+    app.load_agreement(without_partner(second, "raa-sachsen"), make_ctx())
+
+    revisions = [app.agreement_at_revision(key, number) for number in (1, 2, 3)]
+
+    assert [agreement.revision for agreement in revisions] == [1, 2, 3]
+    assert [a.partner("weisser-ring").ack_deadline_minutes for a in revisions] == [60, 45, 45]
+    assert ["raa-sachsen" in a.partners for a in revisions] == [True, True, False]
+    assert revisions[2].version == app.agreement(key).version
+
+
+@pytest.mark.parametrize("revision", [0, 4])
+def test_a_revision_that_was_never_loaded_is_refused_naming_the_known_ones(
+    app: LotseApplication, agreement_terms: AgreementTerms, make_ctx: MakeCtx, revision: int
+) -> None:
+    app.load_agreement(agreement_terms, make_ctx())
+    app.load_agreement(
+        with_partner_changed(agreement_terms, "weisser-ring", ack_deadline_minutes=45), make_ctx()
+    )
+    app.load_agreement(agreement_terms, make_ctx())
+
+    with pytest.raises(
+        AgreementNotFoundError,
+        match=rf"agreement 'kooperation-opferhilfe-sachsen' has no version {revision} "
+        r"\(versions: 1 to 3\)",
+    ):
+        app.agreement_at_revision(agreement_terms.agreement_id, revision)
+
+
+def test_a_changed_final_escalation_contact_is_recorded_and_the_earlier_one_replays(
+    app: LotseApplication, agreement_terms: AgreementTerms, make_ctx: MakeCtx
+) -> None:
+    first = app.load_agreement(agreement_terms, make_ctx())
+    data = agreement_terms.model_dump(mode="json")
+    data["final_escalation"]["contact"]["address"] = "lagezentrum-2@smi.example.org"
+
+    loaded = app.load_agreement(AgreementTerms.model_validate(data), make_ctx())
+
+    key = agreement_terms.agreement_id
+    agreement = app.agreement(key)
+    assert event_names(app, agreement.id, after_version=first.aggregate_version) == [
+        "FinalEscalationSet",
+        "Revised",
+    ]
+    assert loaded.changes[0].endswith("(email: lagezentrum-2@smi.example.org)")
+    assert agreement.final_escalation is not None
+    assert agreement.final_escalation.contact.address == "lagezentrum-2@smi.example.org"
+    earlier = app.agreement_at_revision(key, 1).final_escalation
+    assert earlier is not None
+    assert earlier.contact.address == "lagezentrum@smi.example.org"
 
 
 # --- declaration --------------------------------------------------------------------------------
@@ -201,7 +283,9 @@ def test_a_declaration_records_the_agreement_version_in_force(
     )
 
     recorded = app.incident(INCIDENT)
-    assert incident.agreement_version == recorded.agreement_version == loaded.version
+    assert incident.agreement_version == recorded.agreement_version == loaded.aggregate_version
+    assert incident.agreement_revision == recorded.agreement_revision == 1
+    assert app.agreement(agreement_terms.agreement_id).revision == 2
     assert recorded.phase == Phase.ALERTING
     assert list(recorded.alerts) == PARTNERS
     assert app.agreement_of(recorded).partner("weisser-ring").ack_deadline_minutes == 60
@@ -431,6 +515,52 @@ def test_assigning_a_need_category_inside_the_partners_remit_is_recorded(
 
     assert app.incident(coordinating).assignments == {"financial": "weisser-ring"}
     assert app.history(coordinating)[-1].event == "NeedCategoryAssigned"
+
+
+def test_giving_a_need_category_to_another_partner_records_whom_it_replaces(
+    app: LotseApplication, coordinating: str, make_ctx: MakeCtx
+) -> None:
+    app.assign_need_category(coordinating, NeedCategory.LEGAL, "weisser-ring", make_ctx())
+
+    incident = app.assign_need_category(
+        coordinating, NeedCategory.LEGAL, "opferhilfe-sachsen", make_ctx()
+    )
+
+    assert incident.assignments == {"legal": "opferhilfe-sachsen"}
+    last = app.history(coordinating)[-1]
+    assert last.event == "NeedCategoryReassigned"
+    assert last.details == {
+        "category": "legal",
+        "from_partner_id": "weisser-ring",
+        "to_partner_id": "opferhilfe-sachsen",
+    }
+    assert app.incident(coordinating).assignments == incident.assignments  # replayed
+
+
+def test_giving_a_need_category_again_to_the_partner_that_has_it_records_nothing(
+    app: LotseApplication, coordinating: str, make_ctx: MakeCtx
+) -> None:
+    app.assign_need_category(coordinating, NeedCategory.LEGAL, "weisser-ring", make_ctx())
+    version = app.incident(coordinating).version
+
+    incident = app.assign_need_category(
+        coordinating, NeedCategory.LEGAL, "weisser-ring", make_ctx()
+    )
+
+    assert incident.version == app.incident(coordinating).version == version
+    assert incident.assignments == {"legal": "weisser-ring"}
+    assert [e.event for e in app.history(coordinating)].count("NeedCategoryAssigned") == 1
+
+
+def test_a_reassignment_outside_the_new_partners_remit_is_refused_and_keeps_the_first(
+    app: LotseApplication, coordinating: str, make_ctx: MakeCtx
+) -> None:
+    app.assign_need_category(coordinating, NeedCategory.FINANCIAL, "weisser-ring", make_ctx())
+
+    with pytest.raises(OutsideRemitError, match="'financial' is outside the remit of 'raa"):
+        app.assign_need_category(coordinating, NeedCategory.FINANCIAL, "raa-sachsen", make_ctx())
+
+    assert app.incident(coordinating).assignments == {"financial": "weisser-ring"}
 
 
 def test_assigning_a_need_category_to_a_stranger_is_refused(

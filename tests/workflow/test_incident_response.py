@@ -269,7 +269,7 @@ async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unre
     )
 
 
-async def test_the_commissioners_own_last_escalation_goes_to_the_declaring_operator(
+async def test_the_commissioners_own_last_escalation_goes_to_the_final_contact(
     stack: Stack,
 ) -> None:
     handle = await stack.declare(
@@ -286,22 +286,20 @@ async def test_the_commissioners_own_last_escalation_goes_to_the_declaring_opera
         lambda s: s.phase is Phase.COORDINATING,
         what="the Commissioner's office to be given up as unreachable",
     )
-    to_declarer = [
-        m
-        for m in stack.mails()
-        if str(m["To"]) == "bereitschaft@opferhilfe-sachsen.example.org"
-        and "z. Hd. bereitschaft-7" in m.get_content()
-    ]
-    assert len(to_declarer) == 1
-    assert "Opferbeauftragte der Sächsischen Staatsregierung" in to_declarer[0].get_content()
+    to_final = [m for m in stack.mails() if str(m["To"]) == "lagezentrum@smi.example.org"]
+    assert len(to_final) == 1
+    text = " ".join(to_final[0].get_content().split())
+    assert "An: Lagezentrum des Sächsischen Staatsministeriums des Innern" in text
+    assert "Opferbeauftragte der Sächsischen Staatsregierung hat die Alarmierung" in text
+    assert "lotse incident ack" not in text
+    office_mails = [m for m in stack.mails() if "opferbeauftragte" in str(m["To"])]
+    assert len(office_mails) == 2  # its own alert and its deputy: nothing more to the silent office
     commissioner_steps = [
         e
         for e in stack.history(handle.id)
         if e.event == "AlertSent" and e.details["step"] == "commissioner"
     ]
-    assert [e.details["contact"] for e in commissioner_steps] == [
-        "bereitschaft@opferhilfe-sachsen.example.org"
-    ]
+    assert [e.details["contact"] for e in commissioner_steps] == ["lagezentrum@smi.example.org"]
 
 
 async def test_refused_updates_change_nothing(stack: Stack) -> None:
