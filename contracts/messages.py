@@ -329,10 +329,6 @@ class DeliverNotificationInput(Internal):
         default=None,
         description="For an escalation: since when the partner's alert has gone unanswered.",
     )
-    unanswered_since: AwareDatetime | None = Field(
-        default=None,
-        description="When the partner was first alerted, for an escalation that says since when.",
-    )
 
 
 class DeliveryReceipt(Internal):

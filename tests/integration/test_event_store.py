@@ -108,6 +108,7 @@ def test_a_full_incident_is_read_back_by_a_new_application_instance(
         "partner_id": "opferhilfe-sachsen",
         "late": False,
         "seconds_to_acknowledge": 480.0,
+        "received_at": read[1].ctx.business_time.isoformat(),  # not phoned: received = entered
     }
     incident = reader.incident(INCIDENT)
     assert incident.phase == Phase.CLOSED
