@@ -29,10 +29,10 @@ from contracts.text import (
     REFLECTION_CHARS_MAX,
     REFLECTION_ITEMS_MAX,
     STAFF_REF_RULE,
+    Duration,
     Location,
     Paragraph,
     Remark,
-    Seconds,
     Title,
     check_operator_staff_ref,
 )
@@ -151,9 +151,9 @@ OperatorChannel = Annotated[
 class DeadlineOverrides(Message):
     """Deadlines for this incident that replace the agreement's (ISO 8601 or seconds)."""
 
-    ack: Seconds | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
-    escalation_step: Seconds | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
-    reflection_after: Seconds | None = Field(default=None, gt=timedelta(0), le=timedelta(days=366))
+    ack: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    escalation_step: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    reflection_after: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(days=366))
 
 
 class IncidentDeclaration(Message):
@@ -222,13 +222,18 @@ class RecordReflection(OperatorAction):
     findings: list[Paragraph] = Field(
         min_length=1,
         max_length=REFLECTION_ITEMS_MAX,
-        description=f"What the reflection found, one paragraph each. {NO_PEOPLE}",
+        description=(
+            f"What the reflection found, one paragraph each (at most {REFLECTION_ITEMS_MAX}; "
+            f"with the measures at most {REFLECTION_CHARS_MAX:,} characters). {NO_PEOPLE}"
+        ),
     )
     measures: list[Paragraph] = Field(
         default_factory=list,
         max_length=REFLECTION_ITEMS_MAX,
         validate_default=True,
-        description=f"The measures agreed, one paragraph each. {NO_PEOPLE}",
+        description=(
+            f"The measures agreed, one paragraph each (at most {REFLECTION_ITEMS_MAX}). {NO_PEOPLE}"
+        ),
     )
 
     @field_validator("measures")

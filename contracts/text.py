@@ -221,5 +221,5 @@ Paragraph = Annotated[
 ]
 """One finding or measure: line breaks allowed."""
 
-Seconds = Annotated[timedelta, BeforeValidator(refuse_bool)]
+Duration = Annotated[timedelta, BeforeValidator(refuse_bool)]
 """A duration: ISO 8601 (`PT10M`) or seconds, never a boolean."""
