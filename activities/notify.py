@@ -20,7 +20,7 @@ import ssl
 import textwrap
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
 
@@ -50,6 +50,11 @@ STAFF_PLACEHOLDER = "<Ihre Kennung>"
 # A dot-atom that is valid as the left part of a Message-ID and as a file name.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_=+-]+(?:\.[A-Za-z0-9_=+-]+)*")
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_=+.-]+")
+# What may never reach a header: C0 and C1 controls, DEL, the Unicode line and paragraph
+# separators (some mail programs break lines there), unpaired surrogates (no encoder takes them).
+_HEADER_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# An HTTP header value is visible ASCII and spaces (RFC 9110 §5.5); httpx refuses the rest.
+_NOT_HTTP_HEADER_TEXT = re.compile(r"[^\x20-\x7e]")
 
 
 class OutgoingMessage(BaseModel):
@@ -394,16 +399,21 @@ class Notifier:
             self._post_webhook(contact.address, message)
 
     def compose_mail(self, address: str, message: OutgoingMessage) -> EmailMessage:
-        """The e-mail exactly as it is sent; identical for every retry of the same message."""
+        """The e-mail exactly as it is sent; identical for every retry of the same message.
+
+        No field can break or add a header: every value is one line (`header_text`), and the
+        address must be one plain address (`DeliveryError` otherwise). The declaration already
+        refuses line breaks in titles; this holds for any text that reaches a header.
+        """
         mail = EmailMessage()
-        mail["From"] = formataddr(("Lotse", self._settings.smtp_sender))
-        mail["To"] = address
-        mail["Subject"] = message.subject
+        mail["From"] = formataddr(("Lotse", header_text(self._settings.smtp_sender)))
+        mail["To"] = single_mail_address(address)
+        mail["Subject"] = header_text(message.subject)
         mail["Date"] = format_datetime(message.sent_at.astimezone(BERLIN))
         mail["Message-ID"] = mail_message_id(message.message_id)
         # RFC 3834: automatic replies (holiday notices) must not answer an alert.
         mail["Auto-Submitted"] = "auto-generated"
-        mail["X-Lotse-Message-Id"] = message.message_id
+        mail["X-Lotse-Message-Id"] = header_text(message.message_id)
         mail.set_content(message.body, charset="utf-8")
         return mail
 
@@ -419,7 +429,8 @@ class Notifier:
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.smtp_username:
                     smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-                smtp.send_message(mail)
+                # The envelope names the one recipient; nothing in the headers can add another.
+                smtp.send_message(mail, to_addrs=[address])
         except smtplib.SMTPRecipientsRefused as error:
             replies = "; ".join(
                 f"{code} {_decode(reply)}" for code, reply in error.recipients.values()
@@ -444,7 +455,8 @@ class Notifier:
     def _post_webhook(self, url: str, message: OutgoingMessage) -> None:
         target = f"webhook {url}"
         document = {**message.payload, "subject": message.subject, "body": message.body}
-        headers = {"Idempotency-Key": message.message_id, "X-Lotse-Message-Id": message.message_id}
+        key = http_header_text(message.message_id)
+        headers = {"Idempotency-Key": key, "X-Lotse-Message-Id": key}
         try:
             response = httpx.post(
                 url,
@@ -465,6 +477,28 @@ class Notifier:
             raise DeliveryError(
                 target, f"answered {response.status_code} {response.reason_phrase}".rstrip()
             )
+
+
+def header_text(value: str) -> str:
+    """`value` as one header line: control characters and line breaks become spaces, and runs
+    of whitespace one space, so no text can end a header or start another."""
+    return " ".join(_HEADER_BREAKERS.sub(" ", value).split())
+
+
+def http_header_text(value: str) -> str:
+    """`value` as an HTTP header value: anything but visible ASCII and spaces becomes '-'.
+    The same value always gives the same text, so an idempotency key stays stable."""
+    return _NOT_HTTP_HEADER_TEXT.sub("-", value).strip() or "-"
+
+
+def single_mail_address(address: str) -> str:
+    """`address` if it is one plain e-mail address (no display name, no list, no header
+    syntax); `DeliveryError` otherwise, so that a bad contact address cannot add recipients."""
+    _, parsed = parseaddr(address)
+    plain = parsed == address and address.count("@") == 1
+    if not plain or _HEADER_BREAKERS.search(address) or any(c in address for c in ' ,;:<>"\\'):
+        raise DeliveryError("the contact address", "is not one plain e-mail address")
+    return address
 
 
 def _no_answer(seconds: float) -> str:

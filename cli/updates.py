@@ -181,12 +181,15 @@ def report_needs(
     _phase_update(incident_id, "report_needs", request)
 
 
-def _need(text: str) -> dict[str, str]:
+def _need(text: str) -> dict[str, Any]:
     parts = text.split(":")
     if len(parts) != 3:
         raise CliError(f"--need '{text}': write CATEGORY:REGION:COUNT, e.g. legal:leipzig:12")
     category, region, count = parts
-    return {"category": category, "region": region, "count": count}
+    # The update takes a count only as a whole number; the command line gives text.
+    if not (count.isascii() and count.isdecimal()):
+        raise CliError(f"--need '{text}': COUNT must be a whole number, e.g. legal:leipzig:12")
+    return {"category": category, "region": region, "count": int(count)}
 
 
 @reports_errors

@@ -7,11 +7,35 @@ carry pseudonymous references only: partner ids and staff references, never name
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from contracts.agreement import PartnerId
+from contracts.text import (
+    NO_PEOPLE,
+    REFLECTION_CHARS_MAX,
+    REFLECTION_ITEMS_MAX,
+    STAFF_REF_RULE,
+    Duration,
+    Location,
+    Paragraph,
+    Remark,
+    Title,
+    check_operator_staff_ref,
+)
 from contracts.vocabulary import (
     ActorChannel,
     AlertState,
@@ -29,8 +53,10 @@ StaffRef = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
     Field(
         description=(
-            "A staff reference or role, never a name: letters, digits and . _ : - "
-            "(e.g. `lagedienst-1` or `OB-0042`)."
+            "A role or staff number, never a person's name: letters, digits and . _ : - "
+            "(e.g. `lagedienst-1`, `OB-0042`, `lagedienst-nord`). Words joined by '.', '_' or "
+            "a space without a digit (`max.mustermann`) read as a name and are refused; "
+            "`lotse-system` is Lotse's own."
         )
     ),
 ]
@@ -75,33 +101,73 @@ class CommandContext(Message):
     run_id: str | None = None
 
 
+# --- who acts at the boundary ---------------------------------------------------------------
+
+
+def _operator_staff_ref(raw: Any) -> Any:
+    """Check the staff reference before `Actor` checks its characters, so that a name with a
+    space is refused as a name, not as a pattern mismatch."""
+    staff_ref = raw.staff_ref if isinstance(raw, Actor) else None
+    if isinstance(raw, dict):
+        staff_ref = raw.get("staff_ref")
+    if isinstance(staff_ref, str):
+        check_operator_staff_ref(staff_ref)
+    return raw
+
+
+def _not_system(channel: ActorChannel) -> ActorChannel:
+    if channel is ActorChannel.SYSTEM:
+        raise PydanticCustomError(
+            "reserved_channel",
+            "'system' is reserved for Lotse's own steps; use ui, cli or phone",
+        )
+    return channel
+
+
+OperatorActor = Annotated[
+    Actor,
+    BeforeValidator(_operator_staff_ref),
+    Field(
+        description=(
+            f"Who acts: your partner id and {STAFF_REF_RULE}. `lotse-system` is reserved for "
+            "Lotse's own steps."
+        )
+    ),
+]
+"""A person acting through the UI, the CLI or the phone: an `Actor` whose staff reference
+reads as no name and is not Lotse's own. The plain `Actor` stays as it was, so the record's
+existing entries and the workflow's own system actor still read."""
+
+OperatorChannel = Annotated[
+    ActorChannel,
+    AfterValidator(_not_system),
+    Field(description="How it reached Lotse: ui, cli or phone (`system` is Lotse's own)."),
+]
+
+
 # --- workflow input -------------------------------------------------------------------------
 
 
 class DeadlineOverrides(Message):
     """Deadlines for this incident that replace the agreement's (ISO 8601 or seconds)."""
 
-    ack: timedelta | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
-    escalation_step: timedelta | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
-    reflection_after: timedelta | None = Field(
-        default=None, gt=timedelta(0), le=timedelta(days=366)
-    )
+    ack: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    escalation_step: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(hours=24))
+    reflection_after: Duration | None = Field(default=None, gt=timedelta(0), le=timedelta(days=366))
 
 
 class IncidentDeclaration(Message):
     """The operator's declaration that starts `IncidentResponse`."""
 
-    title: Annotated[str, StringConstraints(min_length=3, max_length=200, strip_whitespace=True)]
+    title: Title
     kind: IncidentKind
     occurred_at: AwareDatetime
-    location: Annotated[str, StringConstraints(min_length=2, max_length=200, strip_whitespace=True)]
+    location: Location
     region: Region
-    declared_by: Actor
-    estimated_affected: int | None = Field(default=None, ge=0, le=1_000_000)
+    declared_by: OperatorActor
+    estimated_affected: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
     deadlines: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
-    channel: ActorChannel = Field(
-        default=ActorChannel.UI, description="Where the declaration was entered."
-    )
+    channel: OperatorChannel = ActorChannel.UI
 
 
 # --- updates --------------------------------------------------------------------------------
@@ -110,8 +176,8 @@ class IncidentDeclaration(Message):
 class OperatorAction(Message):
     """Who performs an update and through which channel."""
 
-    actor: Actor
-    channel: ActorChannel = ActorChannel.UI
+    actor: OperatorActor
+    channel: OperatorChannel = ActorChannel.UI
 
 
 class AcknowledgeAlert(OperatorAction):
@@ -128,7 +194,7 @@ class NeedReport(Message):
 
     category: NeedCategory
     region: Region
-    count: int = Field(ge=1, le=100_000)
+    count: StrictInt = Field(ge=1, le=100_000, description="How many people: a whole number.")
 
 
 class ReportNeeds(OperatorAction):
@@ -147,24 +213,47 @@ class AssignNeedCategory(OperatorAction):
 class CloseAcutePhase(OperatorAction):
     """End the acute phase; the reflection is scheduled."""
 
-    note: str | None = Field(default=None, max_length=2000)
+    note: Remark | None = Field(default=None, description=f"Why it ends, in one line. {NO_PEOPLE}")
 
 
 class RecordReflection(OperatorAction):
     """The reflection's findings and agreed measures; closes the incident."""
 
-    findings: list[Annotated[str, StringConstraints(min_length=3, max_length=2000)]] = Field(
-        min_length=1
+    findings: list[Paragraph] = Field(
+        min_length=1,
+        max_length=REFLECTION_ITEMS_MAX,
+        description=(
+            f"What the reflection found, one paragraph each (at most {REFLECTION_ITEMS_MAX}; "
+            f"with the measures at most {REFLECTION_CHARS_MAX:,} characters). {NO_PEOPLE}"
+        ),
     )
-    measures: list[Annotated[str, StringConstraints(min_length=3, max_length=2000)]] = Field(
-        default_factory=list
+    measures: list[Paragraph] = Field(
+        default_factory=list,
+        max_length=REFLECTION_ITEMS_MAX,
+        validate_default=True,
+        description=(
+            f"The measures agreed, one paragraph each (at most {REFLECTION_ITEMS_MAX}). {NO_PEOPLE}"
+        ),
     )
+
+    @field_validator("measures")
+    @classmethod
+    def _findings_and_measures_fit(cls, measures: list[str], info: ValidationInfo) -> list[str]:
+        # One bound on both lists keeps the whole update far below Temporal's payload limit.
+        total = sum(map(len, [*info.data.get("findings", []), *measures]))
+        if total > REFLECTION_CHARS_MAX:
+            raise PydanticCustomError(
+                "too_long",
+                "findings and measures together may hold at most {limit} characters, not {total}",
+                {"limit": f"{REFLECTION_CHARS_MAX:,}", "total": f"{total:,}"},
+            )
+        return measures
 
 
 class CallOff(OperatorAction):
     """End the incident early: a false alarm or a duplicate declaration."""
 
-    reason: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+    reason: Remark = Field(description=f"Why, in one line. {NO_PEOPLE}")
 
 
 class AcknowledgementResult(Message):

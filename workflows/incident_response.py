@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         RecordUnreachableInput,
         ReportNeeds,
     )
+    from contracts.text import SYSTEM_STAFF_REF
     from contracts.vocabulary import (
         FINAL_PHASES,
         INCIDENT_WORKFLOW_TYPE,
@@ -97,7 +98,7 @@ MAX_REDELIVERY_PAUSE = timedelta(minutes=10)
 """The longest pause between two delivery rounds of a failing message. Bounded so that a relay
 that comes back is used within minutes, and so that days of outage stay far below the history
 limit (about 8 events per round and step)."""
-SYSTEM_STAFF_REF = "lotse-system"
+
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 REMEMBERED_UPDATES = 500

@@ -13,12 +13,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from activities.incident import IncidentActivities
 from activities.notify import (
@@ -317,6 +319,110 @@ def test_webhook_that_never_answers_raises_delivery_error(silent_port: int) -> N
 
     with pytest.raises(DeliveryError, match=rf"webhook {re.escape(url)} did not answer within"):
         notifier.deliver(contact, render())
+
+
+# --- headers: no text can break or add one --------------------------------------------------
+
+HOSTILE_SUBJECT = (
+    "[Lotse] Großschadenlage: Anschlag\r\nBcc: victim@example.org\nX-Injected: 1\u2028Ende\x00"
+)
+
+
+@dataclass
+class Envelope:
+    sender: str
+    recipients: list[str]
+    content: bytes
+
+
+@pytest.fixture
+def recording_smtp() -> Iterator[tuple[Settings, list[Envelope]]]:
+    """A real SMTP server on loopback that keeps each envelope: who the mail really went to."""
+    received: list[Envelope] = []
+
+    class Keep:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+            received.append(Envelope(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield Settings(smtp_host="127.0.0.1", smtp_port=controller.port), received
+    finally:
+        controller.stop()
+
+
+def test_a_subject_with_line_breaks_gives_one_subject_header_and_no_other(
+    mail_notifier: Notifier,
+) -> None:
+    message = render().model_copy(update={"subject": HOSTILE_SUBJECT})
+
+    mail = mail_notifier.compose_mail("bereitschaft@opferhilfe-sachsen.example.org", message)
+
+    assert mail.get_all("Subject") == [
+        "[Lotse] Großschadenlage: Anschlag Bcc: victim@example.org X-Injected: 1 Ende"
+    ]
+    assert mail.get_all("Bcc") is None
+    assert mail.get_all("X-Injected") is None
+    assert mail.get_all("To") == ["bereitschaft@opferhilfe-sachsen.example.org"]
+    # What goes on the wire parses back to the same headers.
+    sent = message_from_bytes(mail.as_bytes(), policy=policy.default)
+    assert sorted(set(sent.keys())) == sorted(set(mail.keys()))
+    assert sent.get_all("Subject") == mail.get_all("Subject")
+
+
+def test_a_subject_with_line_breaks_is_delivered_over_smtp_to_its_one_recipient(
+    recording_smtp: tuple[Settings, list[Envelope]],
+) -> None:
+    settings, received = recording_smtp
+    message = render().model_copy(update={"subject": HOSTILE_SUBJECT})
+
+    Notifier(settings).deliver(email_to(), message)
+
+    [envelope] = received
+    assert envelope.recipients == ["bereitschaft@opferhilfe-sachsen.example.org"]
+    mail = message_from_bytes(envelope.content, policy=policy.default)
+    assert mail.get_all("Subject") == [
+        "[Lotse] Großschadenlage: Anschlag Bcc: victim@example.org X-Injected: 1 Ende"
+    ]
+    assert mail.get_all("Bcc") is None
+    assert mail.get_all("X-Injected") is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@example.org\r\nBcc: b@example.org",
+        "a@example.org, b@example.org",
+        "Opferhilfe <a@example.org>",
+        "a@example.org\tb@example.org",
+        "undisclosed: b@example.org;",
+    ],
+    ids=["header-injection", "list", "display-name", "tab", "group"],
+)
+def test_a_contact_address_that_is_not_one_plain_address_is_refused_and_nothing_is_sent(
+    recording_smtp: tuple[Settings, list[Envelope]], address: str
+) -> None:
+    settings, received = recording_smtp
+    # Built without validation: the agreement's own check is not what is tested here.
+    contact = ContactPoint.model_construct(channel=ContactChannel.EMAIL, address=address)
+
+    with pytest.raises(DeliveryError, match="the contact address is not one plain e-mail address"):
+        Notifier(settings).deliver(contact, render())
+    assert received == []
+
+
+def test_a_message_id_with_odd_characters_gives_the_webhook_plain_ascii_headers(
+    webhook: WebhookReceiver,
+) -> None:
+    contact = ContactPoint(channel=ContactChannel.WEBHOOK, address=f"{webhook.base_url}/lotse")
+    message = render(message_id="lage-ü\x01schritt")
+
+    Notifier(Settings()).deliver(contact, message)
+
+    [(headers, _)] = webhook.received
+    assert headers["Idempotency-Key"] == headers["X-Lotse-Message-Id"] == "lage---schritt"
 
 
 # --- rendering ------------------------------------------------------------------------------
