@@ -76,6 +76,7 @@ class IncidentActivities:
         self._crash_here_if_asked()
         return DeclarationRecorded(
             agreement_version=incident.agreement_version,
+            agreement_revision=incident.agreement_revision,
             partners=[
                 PartnerProcedure(
                     partner_id=terms.id,
@@ -123,6 +124,7 @@ class IncidentActivities:
             addressed_to=addressed_to,
             namespace=self._settings.temporal_namespace,
             unanswered_since=data.unanswered_since,
+            office_silent=data.office_silent,
         )
         try:
             self._notifier.deliver(contact, message)
@@ -251,7 +253,8 @@ def _contact_for(
 
     The partner's own contact points, then the Commissioner's office. Where that last step would
     go to a contact point that has just not answered (always so for the office's own alert), it
-    goes to the agreement's final escalation contact instead."""
+    goes to the agreement's final escalation contact instead; so does a last step while the office
+    itself has not acknowledged its own alert (`office_silent`)."""
     partner = agreement.partner(data.partner_id)
     if data.step is EscalationStep.PRIMARY:
         return partner.primary, None
@@ -267,7 +270,7 @@ def _contact_for(
         declarer = incident.declared_by
         return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
     unanswered = {partner.primary.address.casefold(), partner.deputy.address.casefold()}
-    if office.address.casefold() in unanswered:
+    if office.address.casefold() in unanswered or data.office_silent:
         return final.contact, final.name
     return office, None
 

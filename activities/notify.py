@@ -115,6 +115,7 @@ def render_notification(
     addressed_to: str | None = None,
     namespace: str = "default",
     unanswered_since: datetime | None = None,
+    office_silent: bool = False,
 ) -> OutgoingMessage:
     """The German message for one partner at one step of one incident.
 
@@ -146,7 +147,9 @@ def render_notification(
     body = _body(
         addressed_to=addressed_to,
         request=(
-            _final_request_text(partner_name, since)
+            _final_request_text(
+                partner_name, since, office_silent and partner_id != COMMISSIONER_PARTNER_ID
+            )
             if final
             else _request_text(purpose, step, partner_name)
         ),
@@ -172,6 +175,7 @@ def render_notification(
         "step": step.value,
         "addressed_to": addressed_to,
         "unanswered_since": None if unanswered_since is None else _iso_utc(unanswered_since),
+        "office_silent": office_silent,
         "task_queue": task_queue,
         "how_to_respond": answer["machine"],
     }
@@ -207,11 +211,17 @@ def _since(since: str | None) -> str:
     return "" if since is None else f"seit {since} "
 
 
-def _final_request_text(partner_name: str, since: str | None) -> str:
+def _final_request_text(partner_name: str, since: str | None, office_silent: bool = False) -> str:
     """For the final escalation contact: who is silent, since when, and what to do about it."""
+    office = (
+        " Auch die Opferbeauftragte, die sonst die letzte Stufe ist, hat ihre eigene "
+        "Alarmierung nicht bestätigt."
+        if office_silent
+        else ""
+    )
     return (
         f"{partner_name} hat die Alarmierung {_since(since)}nicht bestätigt (weder "
-        "Kontaktstelle noch Vertretung). Sie erhalten diese Nachricht als letzte "
+        f"Kontaktstelle noch Vertretung).{office} Sie erhalten diese Nachricht als letzte "
         "Eskalationsstufe der Kooperationsvereinbarung. Bitte nehmen Sie telefonisch Kontakt "
         f"mit {partner_name} auf und sorgen Sie dafür, dass die Alarmierung bestätigt und die "
         "Bestätigung in Lotse erfasst wird."
@@ -220,10 +230,10 @@ def _final_request_text(partner_name: str, since: str | None) -> str:
 
 def _request_text(purpose: NotificationPurpose, step: EscalationStep, partner_name: str) -> str:
     if purpose is NotificationPurpose.ALL_CLEAR:
-        about = "Ihre Alarmierung" if step is EscalationStep.PRIMARY else "die Eskalation"
+        about = "Ihre Alarmierung" if step is EscalationStep.PRIMARY else "Die Eskalation"
         return (
             f"Entwarnung: Diese Lage wurde abgebrochen (z. B. Fehlalarm oder doppelte Meldung). "
-            f"{about.capitalize()} zu {partner_name} ist damit erledigt; es ist nichts mehr zu "
+            f"{about} zu {partner_name} ist damit erledigt; es ist nichts mehr zu "
             "tun, auch keine Bestätigung."
         )
     if purpose is NotificationPurpose.REFLECTION_DUE:

@@ -344,7 +344,12 @@ class IncidentStatus(Message):
     kind: IncidentKind
     region: Region
     phase: Phase
-    agreement_version: int | None
+    agreement_version: int | None = Field(
+        description="Internal: the record's version of the agreement aggregate (for replay)."
+    )
+    agreement_revision: int | None = Field(
+        default=None, description="The agreement's version as people count it (1, 2, …)."
+    )
     partners: list[PartnerAlertStatus]
     needs: list[NeedTotal]
     open_items: list[str]
@@ -379,6 +384,9 @@ class RecordDeclarationInput(Internal):
 
 class DeclarationRecorded(Internal):
     agreement_version: int
+    agreement_revision: int | None = Field(
+        default=None, description="The agreement's version as people count it (1, 2, …)."
+    )
     partners: list[PartnerProcedure]
     escalation_step: timedelta
     delivery: DeliveryPolicy
@@ -418,6 +426,11 @@ class DeliverNotificationInput(Internal):
         default=None,
         description="For an escalation: since when the partner's alert has gone unanswered.",
     )
+    office_silent: bool = Field(
+        default=False,
+        description="The Commissioner's office has not acknowledged its own alert: a last step "
+        "that would go to it goes to the agreement's final escalation contact instead.",
+    )
 
 
 class DeliveryReceipt(Internal):
@@ -437,6 +450,7 @@ class RecordNotificationInput(Internal):
     channel: ContactChannel | None
     delivered: bool
     detail: str = ""
+    office_silent: bool = False
 
 
 class RecordAcknowledgementInput(Internal):

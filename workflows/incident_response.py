@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.text import SYSTEM_STAFF_REF
     from contracts.vocabulary import (
+        COMMISSIONER_PARTNER_ID,
         FINAL_PHASES,
         INCIDENT_WORKFLOW_TYPE,
         NEEDS_OPEN_PHASES,
@@ -552,6 +553,7 @@ class IncidentResponse:
             region=declaration.region,
             phase=self._phase,
             agreement_version=self._recorded.agreement_version if self._recorded else None,
+            agreement_revision=self._recorded.agreement_revision if self._recorded else None,
             partners=partners,
             needs=needs,
             open_items=details.open_items(self._phase, partners, needs, self._reflection_due_at),
@@ -748,7 +750,10 @@ class IncidentResponse:
         A message that arrives gives the partner `answer_within` to answer: the first alert
         from the moment the alerts went out to everyone, any other from its own arrival."""
         message_id = f"{self._incident_id}.{purpose}.{step}.{track.partner.partner_id}"
-        receipt, channel, detail = await self._attempt_delivery(track, purpose, step, message_id)
+        office_silent = self._office_silent(track, step)
+        receipt, channel, detail = await self._attempt_delivery(
+            track, purpose, step, message_id, office_silent
+        )
         alerting = purpose in (NotificationPurpose.ALERT, NotificationPurpose.ESCALATION)
         if alerting and receipt is not None:
             track.delivered(step, workflow.now())
@@ -773,9 +778,21 @@ class IncidentResponse:
                 channel=channel,
                 delivered=receipt is not None,
                 detail=detail,
+                office_silent=office_silent,
             ),
         )
         return receipt is not None
+
+    def _office_silent(self, track: AlertTrack, step: EscalationStep) -> bool:
+        """Whether a last step about another partner would reach the Commissioner's office
+        while the office has not answered its own alert: then the final contact gets it."""
+        office = self._alerts.get(COMMISSIONER_PARTNER_ID)
+        return (
+            step is EscalationStep.COMMISSIONER
+            and track.partner.partner_id != COMMISSIONER_PARTNER_ID
+            and office is not None
+            and office.state is not AlertState.ACKNOWLEDGED
+        )
 
     async def _attempt_delivery(
         self,
@@ -783,6 +800,7 @@ class IncidentResponse:
         purpose: NotificationPurpose,
         step: EscalationStep,
         message_id: str,
+        office_silent: bool,
     ) -> tuple[DeliveryReceipt | None, ContactChannel | None, str]:
         """One delivery round: the receipt, or the channel and problem of the failure."""
         assert self._recorded is not None
@@ -801,6 +819,7 @@ class IncidentResponse:
                     message_id=message_id,
                     sent_at=workflow.now(),
                     unanswered_since=unanswered_since,
+                    office_silent=office_silent,
                 ),
                 summary=f"{purpose} {step} → {track.partner.partner_id}",
                 start_to_close_timeout=DELIVERY_TIMEOUT,

@@ -219,7 +219,9 @@ async def test_a_phoned_acknowledgement_keeps_when_it_was_received_and_when_it_w
         result_type=AcknowledgementResult,
     )
 
-    raa = by_partner(await stack.status(handle))["raa-sachsen"]
+    after = await stack.status(handle)
+    assert after.agreement_revision == 1  # the first load of the agreement is its version 1
+    raa = by_partner(after)["raa-sachsen"]
     assert raa.acknowledged_at == received == result.acknowledged_at
     assert raa.entered_at - received >= timedelta(seconds=1)
     assert result.seconds_to_acknowledge < 1.0  # counted from when it was received

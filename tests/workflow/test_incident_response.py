@@ -302,6 +302,60 @@ async def test_the_commissioners_own_last_escalation_goes_to_the_final_contact(
     assert [e.details["contact"] for e in commissioner_steps] == ["lagezentrum@smi.example.org"]
 
 
+async def test_a_last_escalation_skips_the_office_while_the_office_itself_is_silent(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 1}))
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    for partner_id in ("opferhilfe-sachsen", "raa-sachsen"):
+        await ack(handle, partner_id)
+    # Neither the office nor WEISSER RING answers: WEISSER RING's last step would end at the
+    # silent office, so it goes to the final contact, saying that the office is silent too.
+    await eventually(
+        lambda: stack.status(handle),
+        lambda s: s.phase is Phase.COORDINATING,
+        within=30,
+        what="both silent partners to be given up",
+    )
+    commissioner_steps = {
+        e.details["partner_id"]: e.details["contact"]
+        for e in stack.history(handle.id)
+        if e.event == "AlertSent" and e.details["step"] == "commissioner"
+    }
+    assert commissioner_steps == {
+        "opferbeauftragte": "lagezentrum@smi.example.org",
+        "weisser-ring": "lagezentrum@smi.example.org",
+    }
+    about_weisser_ring = next(
+        m
+        for m in stack.mails()
+        if str(m["To"]) == "lagezentrum@smi.example.org" and "WEISSER RING" in str(m["Subject"])
+    )
+    text = " ".join(about_weisser_ring.get_content().split())
+    assert "Auch die Opferbeauftragte, die sonst die letzte Stufe ist" in text
+
+
+async def test_a_last_escalation_reaches_the_office_once_the_office_has_answered(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration(deadlines={"ack": 1, "escalation_step": 1}))
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    for partner_id in ("opferbeauftragte", "opferhilfe-sachsen", "raa-sachsen"):
+        await ack(handle, partner_id)
+    await eventually(
+        lambda: stack.status(handle),
+        lambda s: s.phase is Phase.COORDINATING,
+        within=30,
+        what="WEISSER RING to be given up",
+    )
+    commissioner_steps = [
+        e.details["contact"]
+        for e in stack.history(handle.id)
+        if e.event == "AlertSent" and e.details["step"] == "commissioner"
+    ]
+    assert commissioner_steps == ["lagedienst@opferbeauftragte.example.org"]
+
+
 async def test_refused_updates_change_nothing(stack: Stack) -> None:
     handle = await stack.declare(declaration())
     await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
