@@ -114,18 +114,21 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
             # Assigned before any need of the category is reported: must survive the next run.
             await assign(latest, NeedCategory.FINANCIAL, "weisser-ring")
             second_run = (await latest.describe()).run_id
-            for _ in range(REPORTS):
+            legal = ReportNeeds(
+                actor=someone(),
+                needs=[NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=1)],
+            )
+            for number in range(REPORTS):
                 await latest.execute_update(
-                    "report_needs",
-                    ReportNeeds(
-                        actor=someone(),
-                        needs=[
-                            NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=1)
-                        ],
-                    ),
-                    result_type=PhaseResult,
+                    "report_needs", legal, id=f"needs-{number}", result_type=PhaseResult
                 )
             assert (await latest.describe()).run_id != second_run  # and once more
+            # An operator repeats the first report with its update id after the run changed:
+            # Temporal no longer knows the id, the incident does, and nothing is counted twice.
+            repeated = await latest.execute_update(
+                "report_needs", legal, id="needs-0", result_type=PhaseResult
+            )
+            assert repeated.duplicate
             await assign(latest, NeedCategory.LEGAL, "opferhilfe-sachsen")
 
             status = await latest.query("status", result_type=IncidentStatus)

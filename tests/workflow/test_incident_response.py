@@ -21,6 +21,7 @@ from contracts.messages import (
     AcknowledgeAlert,
     AcknowledgementResult,
     Actor,
+    AssignmentResult,
     AssignNeedCategory,
     CallOff,
     CloseAcutePhase,
@@ -354,6 +355,40 @@ async def test_a_last_escalation_reaches_the_office_once_the_office_has_answered
         if e.event == "AlertSent" and e.details["step"] == "commissioner"
     ]
     assert commissioner_steps == ["lagedienst@opferbeauftragte.example.org"]
+
+
+async def test_reassigning_a_need_category_says_whom_it_replaces_and_is_recorded_as_such(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration())
+    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+
+    def assignment(partner_id: str) -> AssignNeedCategory:
+        return AssignNeedCategory(
+            actor=staff("opferbeauftragte"), category=NeedCategory.LEGAL, partner_id=partner_id
+        )
+
+    first = await handle.execute_update(
+        "assign_need_category", assignment("weisser-ring"), result_type=AssignmentResult
+    )
+    second = await handle.execute_update(
+        "assign_need_category", assignment("opferhilfe-sachsen"), result_type=AssignmentResult
+    )
+    again = await handle.execute_update(
+        "assign_need_category", assignment("opferhilfe-sachsen"), result_type=AssignmentResult
+    )
+
+    assert (first.replaced, second.replaced) == (None, "weisser-ring")
+    assert again.duplicate
+    assert again.replaced is None
+    assignments = [
+        (e.event, e.details) for e in stack.history(handle.id) if e.event.startswith("NeedCategory")
+    ]
+    assert [event for event, _ in assignments] == [
+        "NeedCategoryAssigned",
+        "NeedCategoryReassigned",
+    ]
+    assert assignments[1][1]["from_partner_id"] == "weisser-ring"
 
 
 async def test_refused_updates_change_nothing(stack: Stack) -> None:
