@@ -504,7 +504,8 @@ async def run_case(env: WorkflowEnvironment, base: Path, case: Case) -> Outcome:
             run.spawn()
             if update is not None:
                 run.outcome.update_error = await update_error(update)
-            await run.settle(handle, case.settled)
+            if run.outcome.update_error is None:  # a refused update never reaches the state
+                await run.settle(handle, case.settled)
             await run.observe(handle, app)
     finally:
         await run.finish(handle)
@@ -538,19 +539,27 @@ async def run_smtp_case(env: WorkflowEnvironment, base: Path) -> Outcome:
 
 @pytest.fixture(scope="module")
 async def outcomes(
-    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    temporal_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[dict[str, asyncio.Task[Outcome]]]:
-    """Every case, started at once; a test awaits the one it judges."""
+    """Every selected case, started at once; a test awaits the one it judges."""
+    selected = {
+        item.callspec.params.get("kill_in", SMTP_CASE) if hasattr(item, "callspec") else SMTP_CASE
+        for item in request.session.items
+        if item.path == request.path
+    }
     # The mid-delivery case first: it waits longest (its deadline, then a 30 s timeout).
-    tasks = {
-        SMTP_CASE: asyncio.create_task(
+    tasks: dict[str, asyncio.Task[Outcome]] = {}
+    if SMTP_CASE in selected:
+        tasks[SMTP_CASE] = asyncio.create_task(
             run_smtp_case(temporal_env, tmp_path_factory.mktemp(SMTP_CASE))
         )
-    }
     for name, case in CASES.items():
-        tasks[name] = asyncio.create_task(
-            run_case(temporal_env, tmp_path_factory.mktemp(name), case)
-        )
+        if name in selected:
+            tasks[name] = asyncio.create_task(
+                run_case(temporal_env, tmp_path_factory.mktemp(name), case)
+            )
     yield tasks
     for task in tasks.values():
         task.cancel()
