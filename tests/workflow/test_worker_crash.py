@@ -154,9 +154,10 @@ def acknowledged(s: Snapshot) -> bool:
     return alert is not None and alert.state is AlertState.ACKNOWLEDGED
 
 
-def escalated_to_deputy(s: Snapshot) -> bool:
+def escalated(s: Snapshot) -> bool:
+    """Past the primary step: at the deputy (or beyond, if the deputy's message was lost)."""
     alert = partner(s, LAST)
-    return alert is not None and alert.step is EscalationStep.DEPUTY
+    return alert is not None and alert.step is not EscalationStep.PRIMARY
 
 
 def all_unreachable(s: Snapshot) -> bool:
@@ -540,7 +541,7 @@ async def run_smtp_case(env: WorkflowEnvironment, base: Path) -> Outcome:
             if run.outcome.first_worker_exit is None:
                 return run.outcome
             run.spawn()
-            await run.settle(handle, escalated_to_deputy)
+            await run.settle(handle, escalated)
             await run.observe(handle, app)
     finally:
         await run.finish(handle)
