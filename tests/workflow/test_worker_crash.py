@@ -356,10 +356,15 @@ def spawn_worker(
 
 
 async def wait_for_exit(process: subprocess.Popen[bytes], within: float) -> int | None:
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(process.wait), within)
-    except TimeoutError:
-        return None
+    """The exit code, or None if it still runs after `within` seconds."""
+    # Polled, not `to_thread(process.wait)`: the default executor has only a few threads, and
+    # thirteen cases waiting at once would queue behind each other.
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        code = process.poll()
+        if code is not None or asyncio.get_running_loop().time() > deadline:
+            return code
+        await asyncio.sleep(0.05)
 
 
 async def stop(process: subprocess.Popen[bytes]) -> None:
