@@ -178,16 +178,19 @@ class IncidentActivities:
     def record_escalation(self, data: RecordEscalationInput) -> None:
         with domain_refusals_are_final():
             self._app.escalate_alert(data.incident_id, data.partner_id, data.to_step, data.ctx)
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_unreachable")
     def record_unreachable(self, data: RecordUnreachableInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_unreachable(data.incident_id, data.partner_id, data.ctx)
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_needs")
     def record_needs(self, data: RecordNeedsInput) -> None:
         with domain_refusals_are_final():
             self._app.report_needs(data.incident_id, list(data.needs), data.ctx)
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_assignment")
     def record_assignment(self, data: RecordAssignmentInput) -> None:
@@ -195,6 +198,7 @@ class IncidentActivities:
             self._app.assign_need_category(
                 data.incident_id, data.category, data.partner_id, data.ctx
             )
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_acute_phase_closed")
     def record_acute_phase_closed(self, data: CloseAcutePhaseInput) -> None:
@@ -202,11 +206,13 @@ class IncidentActivities:
             self._app.close_acute_phase(
                 data.incident_id, data.note, data.reflection_due_at, data.ctx
             )
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_reflection_due")
     def record_reflection_due(self, data: IncidentStepInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_reflection_due(data.incident_id, data.ctx)
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_reflection")
     def record_reflection(self, data: RecordReflectionInput) -> None:
@@ -214,11 +220,13 @@ class IncidentActivities:
             self._app.record_reflection(
                 data.incident_id, list(data.findings), list(data.measures), data.ctx
             )
+        self._crash_here_if_asked()
 
     @activity.defn(name="record_call_off")
     def record_call_off(self, data: RecordCallOffInput) -> None:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)
+        self._crash_here_if_asked()
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for registration with the worker."""
@@ -238,7 +246,8 @@ class IncidentActivities:
         ]
 
     def _crash_here_if_asked(self) -> None:
-        """Fault injection for the resumption test: die after the commit, before reporting."""
+        """Fault injection for the crash test: die after the commit, before reporting; called
+        by every activity that commits, right after its commit."""
         info = activity.info()
         if self._settings.crash_after_commit_in == info.activity_type and info.attempt == 1:
             os.kill(os.getpid(), signal.SIGKILL)

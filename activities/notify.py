@@ -27,6 +27,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from activities.faults import SMTPDyingAfterData
 from contracts.agreement import ContactPoint
 from contracts.vocabulary import (
     BERLIN,
@@ -431,8 +432,14 @@ class Notifier:
         settings = self._settings
         target = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
         mail = self.compose_mail(address, message)
+        # Tests only: a client that dies in the middle of this message's SMTP transaction.
+        client = (
+            SMTPDyingAfterData
+            if settings.crash_after_smtp_data_of == message.message_id
+            else smtplib.SMTP
+        )
         try:
-            with smtplib.SMTP(
+            with client(
                 settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
             ) as smtp:
                 if settings.smtp_starttls:

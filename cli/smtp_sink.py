@@ -1,9 +1,11 @@
 """A local SMTP sink for the dev stack: every message it accepts becomes one `.eml` file.
 
 The file is named after the message's Message-ID, so a redelivery of the same message (a retried
-alert) overwrites the same file: one alert, one file. Files are written atomically (temporary file,
-then rename), so a reader never sees half a message. The sink listens on loopback only; it is a
-development tool, not a mail server.
+alert) overwrites the same file: one alert, one file, as a receiver that drops duplicates by
+Message-ID sees it (`read_mailbox`). So that a redelivery is not invisible, every accepted delivery
+is also appended as one line to `deliveries.jsonl` in the same directory (`read_deliveries`).
+Files are written atomically (temporary file, then rename), so a reader never sees half a
+message. The sink listens on loopback only; it is a development tool, not a mail server.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import json
 import os
 import re
+import threading
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -24,6 +30,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 
 _FILE_SUFFIX = ".eml"
+DELIVERIES_FILE = "deliveries.jsonl"
 _MAX_STEM = 150
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._@+=-]+")
 
@@ -80,20 +87,37 @@ class MailSink:
         self.stop()
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One message the sink accepted (one SMTP transaction), as `deliveries.jsonl` keeps it."""
+
+    message_id: str
+    """The Message-ID header as sent, e.g. `<x@lotse.example.org>`; empty when it had none."""
+    recipients: tuple[str, ...]
+    """The envelope recipients (RCPT TO)."""
+    file: str
+    """The `.eml` file the message was stored in (overwritten by a redelivery)."""
+    received_at: datetime
+
+
 class _StoreInDirectory:
-    """The aiosmtpd handler: write the message's bytes to `<mail_dir>/<message-id>.eml`."""
+    """The aiosmtpd handler: write the message's bytes to `<mail_dir>/<message-id>.eml` and
+    append the delivery to `<mail_dir>/deliveries.jsonl`, both before answering 250."""
 
     def __init__(self, mail_dir: Path) -> None:
         self._mail_dir = mail_dir
+        # Sessions store in parallel threads; one appender at a time keeps every line whole.
+        self._append_lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         content = envelope.original_content or envelope.content
         data = content if isinstance(content, bytes) else str(content).encode("utf-8")
+        recipients = tuple(str(r) for r in envelope.rcpt_tos)
         # File I/O off the event loop, so a slow disk does not stall other SMTP sessions.
-        await asyncio.to_thread(self._store, data)
+        await asyncio.to_thread(self._store, data, recipients)
         return "250 Message accepted for delivery"
 
-    def _store(self, data: bytes) -> None:
+    def _store(self, data: bytes, recipients: tuple[str, ...]) -> None:
         target = self._mail_dir / f"{file_stem(data)}{_FILE_SUFFIX}"
         temporary = self._mail_dir / f".{target.name}.{uuid.uuid4().hex}.tmp"
         with temporary.open("wb") as file:
@@ -101,6 +125,23 @@ class _StoreInDirectory:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
+        message_id = BytesHeaderParser().parsebytes(data).get("Message-ID")
+        line = json.dumps(
+            {
+                "message_id": str(message_id).strip() if message_id else "",
+                "recipients": list(recipients),
+                "file": target.name,
+                "received_at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+        )
+        with (
+            self._append_lock,
+            (self._mail_dir / DELIVERIES_FILE).open("a", encoding="utf-8") as log,
+        ):
+            log.write(line + "\n")
+            log.flush()
+            os.fsync(log.fileno())
 
 
 def file_stem(data: bytes) -> str:
@@ -123,6 +164,28 @@ def read_mailbox(mail_dir: Path) -> list[EmailMessage]:
         return []
     files = sorted(mail_dir.glob(f"*{_FILE_SUFFIX}"), key=lambda p: (p.stat().st_mtime_ns, p.name))
     return [_parse(path.read_bytes()) for path in files]
+
+
+def read_deliveries(mail_dir: Path) -> list[Delivery]:
+    """Every delivery the sink accepted, in the order it accepted them, redeliveries included;
+    an empty list when nothing was delivered yet."""
+    path = mail_dir / DELIVERIES_FILE
+    if not path.is_file():
+        return []
+    deliveries: list[Delivery] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        deliveries.append(
+            Delivery(
+                message_id=record["message_id"],
+                recipients=tuple(record["recipients"]),
+                file=record["file"],
+                received_at=datetime.fromisoformat(record["received_at"]),
+            )
+        )
+    return deliveries
 
 
 def _parse(data: bytes) -> EmailMessage:

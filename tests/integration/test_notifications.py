@@ -29,7 +29,7 @@ from activities.notify import (
     OutgoingMessage,
     render_notification,
 )
-from cli.smtp_sink import MailSink, read_mailbox
+from cli.smtp_sink import MailSink, read_deliveries, read_mailbox
 from contracts.agreement import AgreementTerms, ContactPoint
 from contracts.messages import (
     Actor,
@@ -209,7 +209,7 @@ def test_the_same_message_id_gives_the_same_mail_message_id(mail_notifier: Notif
     assert first.as_bytes() == again.as_bytes()
 
 
-def test_delivering_the_same_message_twice_leaves_one_file(
+def test_delivering_the_same_message_twice_leaves_one_file_and_counts_two_deliveries(
     mail_sink: MailSink, mail_notifier: Notifier
 ) -> None:
     message = render()
@@ -217,10 +217,12 @@ def test_delivering_the_same_message_twice_leaves_one_file(
     mail_notifier.deliver(email_to(), message)
     mail_notifier.deliver(email_to(), message)
 
-    assert [path.name for path in mail_sink.mail_dir.iterdir()] == [
-        "chemnitz-2026-11-28.opferhilfe-sachsen.primary@lotse.example.org.eml"
-    ]
+    name = "chemnitz-2026-11-28.opferhilfe-sachsen.primary@lotse.example.org"
+    assert [path.name for path in mail_sink.mail_dir.glob("*.eml")] == [f"{name}.eml"]
     assert len(read_mailbox(mail_sink.mail_dir)) == 1
+    assert [(d.message_id, d.recipients, d.file) for d in read_deliveries(mail_sink.mail_dir)] == [
+        (f"<{name}>", (email_to().address,), f"{name}.eml")
+    ] * 2
 
 
 def test_different_steps_leave_one_file_each(mail_sink: MailSink, mail_notifier: Notifier) -> None:
