@@ -284,7 +284,8 @@ CASES = {
         Case(
             "record_call_off",
             ended,
-            {**ALERTS, "CalledOff": 1},
+            # The four alerts and, after the call-off, the four all-clear messages.
+            {"Declared": 1, "AlertSent": 8, "CalledOff": 1},
             Phase.CALLED_OFF,
             killing_update=("call_off", CallOff(reason="Fehlalarm (Übung)", actor=actor(LAST))),
         ),
