@@ -53,13 +53,16 @@ def describe_load(result: AgreementLoaded) -> list[str]:
 def load(
     file: Annotated[
         Path | None,
-        typer.Argument(help="The agreement file (TOML); default: LOTSE_AGREEMENT_FILE."),
+        typer.Argument(
+            metavar="FILE", help="The agreement file (TOML); default: LOTSE_AGREEMENT_FILE."
+        ),
     ] = None,
     staff: Annotated[
-        str, typer.Option("--staff", help="Your staff reference or role (not a name).")
+        str,
+        typer.Option("--staff", metavar="STAFF", help="Your staff reference or role (not a name)."),
     ] = LOADER_STAFF_REF,
     acting_partner: Annotated[
-        str, typer.Option("--as", help="The partner you act for.")
+        str, typer.Option("--as", metavar="PARTNER", help="The partner you act for.")
     ] = COMMISSIONER_PARTNER_ID,
 ) -> None:
     """Load the agreement file into the event store; print the version and what changed."""
@@ -82,7 +85,9 @@ def load(
 def show(
     version: Annotated[
         int | None,
-        typer.Option("--version", min=1, help="Show the terms as they were at this version."),
+        typer.Option(
+            "--version", metavar="N", min=1, help="Show the terms as they were at this version."
+        ),
     ] = None,
 ) -> None:
     """Show the agreement in force (or at --version): title, label and each partner's terms."""

@@ -38,11 +38,14 @@ INCIDENT_ID = TypeAdapter(IncidentId)
 @app.command("declare")
 @reports_errors
 def declare(
-    file: Annotated[str, typer.Argument(help="The declaration (JSON), or - to read stdin.")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The declaration (JSON), or - to read stdin.")
+    ],
     incident_id: Annotated[
         str | None,
         typer.Option(
             "--id",
+            metavar="ID",
             help="The incident id (= workflow id); default: YYYYMMDD-HHMM-<region> of occurred_at.",
         ),
     ] = None,
