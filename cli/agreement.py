@@ -20,6 +20,7 @@ from cli.common import (
     reports_errors,
     validated,
 )
+from cli.render import folded, print_table, print_text, whole
 from contracts.agreement import AgreementTerms, ContactPoint, load_agreement_file
 from contracts.messages import Actor
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID
@@ -92,7 +93,7 @@ def show(
 ) -> None:
     """Show the agreement in force (or at --version): title, label and each partner's terms."""
     settings = Settings()
-    with open_application(settings) as store:
+    with open_application(settings, reading=True) as store:
         agreement = store.agreement(settings.agreement_id, version)
     if version is not None and agreement.version != version:
         raise CliError(
@@ -100,21 +101,21 @@ def show(
             f"(latest: {agreement.version})"
         )
     out = console()
-    out.print(agreement.title)
-    out.print(
+    print_text(out, agreement.title)
+    print_text(
+        out,
         f"id {agreement.agreement_key} · label {agreement.label or '—'} · "
-        f"version {agreement.version} · escalation step {agreement.escalation_step_minutes} min"
+        f"version {agreement.version} · escalation step {agreement.escalation_step_minutes} min",
     )
-    out.print(partners_table(agreement))
+    print_table(out, partners_table(agreement))
 
 
 def partners_table(agreement: Agreement) -> Table:
     """One row per partner: remit, acknowledgement deadline, contact points."""
     table = Table()
-    table.add_column("id", no_wrap=True)
-    for heading in ("name", "remit categories", "ack deadline", "primary", "deputy"):
-        # Addresses and categories are long single words: fold them rather than cut them off.
-        table.add_column(heading, overflow="fold")
+    whole(table, "id")
+    folded(table, "name", "remit categories")
+    whole(table, "ack deadline", "primary", "deputy")
     for partner in agreement.partners.values():
         table.add_row(
             partner.id,
