@@ -193,15 +193,12 @@ _DEFAULTS = Settings.model_fields
 
 def lotse_program() -> str:
     """How to call this `lotse` from any folder: its name if the shell finds this one by it,
-    else its path (absolute unless it lies below the current folder)."""
+    else its absolute path."""
     script = Path(sys.executable).parent / "lotse"
     found = shutil.which("lotse")
     if found is not None and Path(found).resolve() == script.resolve():
         return "lotse"
-    try:
-        return str(script.relative_to(Path.cwd()))
-    except ValueError:
-        return str(script)
+    return str(script)
 
 
 def hint_environment(settings: Settings, *, store: bool = False, ui: bool = False) -> list[str]:
