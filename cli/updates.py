@@ -213,16 +213,11 @@ async def _update(
     )
     with incident_errors(incident_id):
         try:
-            # The update polls for its outcome in a loop and `rpc_timeout` bounds only each
-            # poll: only a bound around the whole call bounds the wait.
+            # The client polls for the update's outcome in a loop, and `rpc_timeout` bounds
+            # only each poll (the server answers an unfinished one empty, and the client asks
+            # again): only a bound around the whole call bounds the wait.
             result: R = await asyncio.wait_for(
-                handle.execute_update(
-                    name,
-                    request,
-                    id=update_id,
-                    result_type=result_type,
-                    rpc_timeout=timedelta(seconds=timeout),
-                ),
+                handle.execute_update(name, request, id=update_id, result_type=result_type),
                 timeout,
             )
         except (TimeoutError, RPCTimeoutOrCancelledError):
