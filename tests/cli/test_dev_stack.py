@@ -136,6 +136,11 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     assert stopping_took < 5, f"stopping took {stopping_took:.1f}s"
     assert printed.rstrip().endswith("stopped")
     assert "Traceback" not in printed
+    # The commands it suggests reach this stack from any shell and folder.
+    status_hint = next(line for line in printed.splitlines() if line.startswith("then: "))
+    history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))
+    assert status_hint.startswith(f"then: LOTSE_TEMPORAL_ADDRESS={address} {lotse_program()} ")
+    assert f"LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} " in history_hint
 
 
 def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Path) -> None:
