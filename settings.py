@@ -2,17 +2,88 @@
 
 One `Settings` object is built in `worker.py` / the CLI and passed down; nothing reads the
 environment anywhere else.
+
+Where the values come from, first match wins: arguments given in code, `LOTSE_*` environment
+variables, the configuration file `lotse.toml` (the first found in the current folder or one
+of its parents; its keys are the field names, e.g. `data_dir = "/srv/lotse"`), the defaults.
+
+Relative paths (`data_dir`, `sqlite_path`, `agreement_file`) never depend on the folder a
+command is started from: one written in `lotse.toml` is relative to that file's folder, any
+other (a default, an environment variable) is relative to the project — the checkout that holds
+pyproject.toml and agreements/ (found from where this module is installed), or, for an
+installed package without a checkout, the current folder.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from contracts.vocabulary import TASK_QUEUE
+
+CONFIG_FILE_NAME = "lotse.toml"
+PATH_FIELDS = ("data_dir", "sqlite_path", "agreement_file")
+
+
+def project_root() -> Path | None:
+    """The checkout this module runs from (editable install or source tree), if any."""
+    here = Path(__file__).resolve().parent
+    if (here / "pyproject.toml").is_file() and (here / "agreements").is_dir():
+        return here
+    return None
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The first `lotse.toml` in `start` (default: the current folder) or one of its parents."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / CONFIG_FILE_NAME
+        if path.is_file():
+            return path
+    return None
+
+
+class ConfigFileError(ValueError):
+    """`lotse.toml` cannot be read or names a setting that does not exist."""
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """The values of `lotse.toml`; its relative paths made absolute against its folder."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.path = find_config_file()
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self().get(field_name), field_name, False  # unused: __call__ gives all at once
+
+    def __call__(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            with self.path.open("rb") as handle:
+                values = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigFileError(f"{self.path}: cannot be read: {error}") from None
+        unknown = sorted(set(values) - set(self.settings_cls.model_fields))
+        if unknown:
+            raise ConfigFileError(
+                f"{self.path}: unknown setting(s) {', '.join(unknown)} (keys are the names of "
+                "the LOTSE_* variables without the prefix, in lower case, e.g. data_dir)"
+            )
+        for name in PATH_FIELDS:
+            if isinstance(values.get(name), str):
+                values[name] = str(self.path.parent / Path(values[name]).expanduser())
+        return values
 
 
 class Settings(BaseSettings):
@@ -73,6 +144,34 @@ class Settings(BaseSettings):
     # once the server's reply to the message data has arrived but before it is read: the
     # server has the message, Temporal never hears of it (proves at-least-once delivery).
     crash_after_smtp_data_of: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _paths_do_not_depend_on_the_current_folder(self) -> Self:
+        base = project_root() or Path.cwd()
+        for name in PATH_FIELDS:
+            value: Path | None = getattr(self, name)
+            if value is not None and not value.expanduser().is_absolute():
+                # object.__setattr__: assignment would run the validators again, recursively.
+                object.__setattr__(self, name, base / value)
+            elif value is not None:
+                object.__setattr__(self, name, value.expanduser())
+        return self
+
+    @property
+    def config_file(self) -> Path | None:
+        """The `lotse.toml` this process reads, if any."""
+        return find_config_file()
 
     @model_validator(mode="after")
     def _retry_intervals_are_ordered(self) -> Self:

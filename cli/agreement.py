@@ -19,6 +19,7 @@ from cli.common import (
     reports_errors,
     validated,
 )
+from cli.render import folded, print_table, print_text, whole
 from contracts.agreement import AgreementTerms, ContactPoint, load_agreement_file
 from contracts.messages import Actor
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID
@@ -52,13 +53,16 @@ def describe_load(result: AgreementLoaded) -> list[str]:
 def load(
     file: Annotated[
         Path | None,
-        typer.Argument(help="The agreement file (TOML); default: LOTSE_AGREEMENT_FILE."),
+        typer.Argument(
+            metavar="FILE", help="The agreement file (TOML); default: LOTSE_AGREEMENT_FILE."
+        ),
     ] = None,
     staff: Annotated[
-        str, typer.Option("--staff", help="Your staff reference or role (not a name).")
+        str,
+        typer.Option("--staff", metavar="STAFF", help="Your staff reference or role (not a name)."),
     ] = LOADER_STAFF_REF,
     acting_partner: Annotated[
-        str, typer.Option("--as", help="The partner you act for.")
+        str, typer.Option("--as", metavar="PARTNER", help="The partner you act for.")
     ] = COMMISSIONER_PARTNER_ID,
 ) -> None:
     """Load the agreement file into the event store; print the version and what changed."""
@@ -83,6 +87,7 @@ def show(
         int | None,
         typer.Option(
             "--version",
+            metavar="N",
             min=1,
             help="Show the terms as they were at this version (1 = the first load).",
         ),
@@ -91,19 +96,20 @@ def show(
     """Show the agreement in force (or at --version): title, label, final escalation contact
     and each partner's terms."""
     settings = Settings()
-    with open_application(settings) as store:
+    with open_application(settings, reading=True) as store:
         if version is None:
             agreement = store.agreement(settings.agreement_id)
         else:
             agreement = store.agreement_at_revision(settings.agreement_id, version)
     out = console()
-    out.print(agreement.title)
-    out.print(
+    print_text(out, agreement.title)
+    print_text(
+        out,
         f"id {agreement.agreement_key} · label {agreement.label or '—'} · "
-        f"version {agreement.revision} · escalation step {agreement.escalation_step_minutes} min"
+        f"version {agreement.revision} · escalation step {agreement.escalation_step_minutes} min",
     )
-    out.print(f"final escalation: {final_escalation_line(agreement)}")
-    out.print(partners_table(agreement))
+    print_text(out, f"final escalation: {final_escalation_line(agreement)}")
+    print_table(out, partners_table(agreement))
 
 
 def final_escalation_line(agreement: Agreement) -> str:
@@ -117,10 +123,9 @@ def final_escalation_line(agreement: Agreement) -> str:
 def partners_table(agreement: Agreement) -> Table:
     """One row per partner: remit, acknowledgement deadline, contact points."""
     table = Table()
-    table.add_column("id", no_wrap=True)
-    for heading in ("name", "remit categories", "ack deadline", "primary", "deputy"):
-        # Addresses and categories are long single words: fold them rather than cut them off.
-        table.add_column(heading, overflow="fold")
+    whole(table, "id")
+    folded(table, "name", "remit categories")
+    whole(table, "ack deadline", "primary", "deputy")
     for partner in agreement.partners.values():
         table.add_row(
             partner.id,

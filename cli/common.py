@@ -7,10 +7,14 @@ refusals, invalid input and Temporal errors into one `error: …` line on stderr
 from __future__ import annotations
 
 import functools
+import shlex
+import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -34,7 +38,7 @@ from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
 from domain.errors import DomainError
-from settings import Settings
+from settings import ConfigFileError, Settings, project_root
 from worker import build_application, connect
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -53,7 +57,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             command(*args, **kwargs)
-        except (CliError, DomainError, AgreementFileError) as error:
+        except (CliError, DomainError, AgreementFileError, ConfigFileError) as error:
             fail(str(error))
         except ValidationError as error:
             fail(f"invalid {error.title}: " + "; ".join(describe_validation_error(error)))
@@ -97,13 +101,28 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
 
 
 @contextmanager
-def open_application(settings: Settings) -> Iterator[LotseApplication]:
-    """The event store, closed again when the command is done."""
+def open_application(settings: Settings, *, reading: bool = False) -> Iterator[LotseApplication]:
+    """The event store, closed again when the command is done.
+
+    A reading command (`reading=True`) never creates a store: an empty new one would only
+    answer "nothing recorded" for a record that lives elsewhere."""
+    if reading and settings.store == "sqlite" and not settings.event_store_path.is_file():
+        raise CliError(missing_store_message(settings))
     app = build_application(settings)
     try:
         yield app
     finally:
         app.close()
+
+
+def missing_store_message(settings: Settings) -> str:
+    """No SQLite event store where the settings point: where that is and how to point elsewhere."""
+    where = f"; {settings.config_file} is read" if settings.config_file else ""
+    return (
+        f"no event store at {settings.event_store_path} — point LOTSE_DATA_DIR (or "
+        f"LOTSE_SQLITE_PATH) at the folder (file) of the record, or set data_dir in a "
+        f"lotse.toml in this folder or a parent{where}"
+    )
 
 
 async def connect_client(settings: Settings) -> Client:
@@ -165,6 +184,45 @@ def workflow_url(settings: Settings, incident_id: str) -> str:
     """The incident's page in the Temporal UI."""
     base = settings.temporal_ui_url.rstrip("/")
     return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{incident_id}"
+
+
+# --- commands to copy ----------------------------------------------------------------------
+
+_DEFAULTS = Settings.model_fields
+
+
+def lotse_program() -> str:
+    """How to call this `lotse` from any folder: its name if the shell finds this one by it,
+    else its absolute path."""
+    script = Path(sys.executable).parent / "lotse"
+    found = shutil.which("lotse")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "lotse"
+    return str(script)
+
+
+def hint_environment(settings: Settings, *, store: bool = False, ui: bool = False) -> list[str]:
+    """`LOTSE_…=value` for each setting a copied command needs that differs from its default."""
+    wanted = ["temporal_address", "temporal_namespace"]
+    if ui:
+        wanted.append("temporal_ui_url")
+    if store:
+        wanted += ["store", "sqlite_path"]
+    env = [
+        f"LOTSE_{name.upper()}={getattr(settings, name)}"
+        for name in wanted
+        if getattr(settings, name) != _DEFAULTS[name].default
+    ]
+    default_data_dir = (project_root() or Path.cwd()) / _DEFAULTS["data_dir"].default
+    if store and settings.data_dir != default_data_dir:
+        env.append(f"LOTSE_DATA_DIR={settings.data_dir}")
+    return env
+
+
+def command_hint(settings: Settings, *args: str, store: bool = False, ui: bool = False) -> str:
+    """A `lotse ARGS` line that works when pasted in another shell or folder."""
+    words = [*hint_environment(settings, store=store, ui=ui), lotse_program(), *args]
+    return shlex.join(words)
 
 
 # --- output ---------------------------------------------------------------------------------

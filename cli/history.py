@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, duration, local_time, open_application, reports_errors
+from cli.render import folded, print_table, whole
 from domain.application import HistoryEntry
 from settings import Settings
 
@@ -36,28 +37,21 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
 ) -> None:
     """Every domain event of the incident from the event store, oldest first."""
-    with open_application(Settings()) as store:
+    with open_application(Settings(), reading=True) as store:
         entries = store.history(incident_id)
     if as_json:
         typer.echo(
             json.dumps([e.model_dump(mode="json") for e in entries], ensure_ascii=False, indent=2)
         )
     else:
-        console().print(history_table(incident_id, entries))
+        print_table(console(), history_table(incident_id, entries))
 
 
 def history_table(incident_id: str, entries: list[HistoryEntry]) -> Table:
     """One row per event: version, business time, event, actor, on whose behalf, channel."""
-    table = Table(
-        "#",
-        "time (Europe/Berlin)",
-        "event",
-        "actor",
-        "on behalf of",
-        "channel",
-        "details",
-        title=f"history of incident {incident_id}",
-    )
+    table = Table(title=f"history of incident {incident_id}")
+    whole(table, "#", "time (Europe/Berlin)", "event", "actor", "on behalf of", "channel")
+    folded(table, "details")
     for entry in entries:
         ctx = entry.ctx
         table.add_row(

@@ -17,6 +17,7 @@ from cli import updates
 from cli.common import (
     BERLIN,
     CliError,
+    command_hint,
     connect_client,
     console,
     incident_errors,
@@ -25,7 +26,7 @@ from cli.common import (
     validated,
     workflow_url,
 )
-from cli.render import incidents_table, status_view
+from cli.render import incidents_table, print_status, print_table
 from contracts.messages import IncidentDeclaration, IncidentId, IncidentStatus
 from contracts.vocabulary import INCIDENT_WORKFLOW_TYPE, ActorChannel
 from settings import Settings
@@ -38,11 +39,14 @@ INCIDENT_ID = TypeAdapter(IncidentId)
 @app.command("declare")
 @reports_errors
 def declare(
-    file: Annotated[str, typer.Argument(help="The declaration (JSON), or - to read stdin.")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The declaration (JSON), or - to read stdin.")
+    ],
     incident_id: Annotated[
         str | None,
         typer.Option(
             "--id",
+            metavar="ID",
             help="The incident id (= workflow id); default: YYYYMMDD-HHMM-<region> of occurred_at.",
         ),
     ] = None,
@@ -55,7 +59,8 @@ def declare(
     typer.echo(f"declared incident {chosen}: {declaration.title}")
     typer.echo(f"  every partner is being alerted (task queue {settings.task_queue})")
     typer.echo(f"  UI:     {workflow_url(settings, chosen)}")
-    typer.echo(f"  status: lotse incident status {chosen}")
+    typer.echo(f"  status: {command_hint(settings, 'incident', 'status', chosen)}")
+    typer.echo(f"  record: {command_hint(settings, 'history', chosen, store=True)}")
 
 
 def read_declaration(file: str) -> IncidentDeclaration:
@@ -127,7 +132,7 @@ def status(
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
-        console().print(status_view(result))
+        print_status(console(), result)
 
 
 async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:
@@ -145,12 +150,12 @@ async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:
 @reports_errors
 def list_incidents() -> None:
     """Every incident in the event store, oldest first (works without Temporal)."""
-    with open_application(Settings()) as store:
+    with open_application(Settings(), reading=True) as store:
         incidents = [store.incident(key) for key in store.incident_keys()]
     if not incidents:
         typer.echo("no incidents recorded")
         return
-    console().print(incidents_table(incidents))
+    print_table(console(), incidents_table(incidents))
 
 
 # The updates of a running incident, after declare/status/list in the help.

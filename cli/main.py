@@ -5,13 +5,21 @@
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
 
-Every command reads `Settings()` (environment variables `LOTSE_*`). A foreseeable failure prints
-one `error: …` line on stderr and exits with code 1.
+Every command reads `Settings()` (environment variables `LOTSE_*`, or a `lotse.toml` found in
+the current folder or a parent). A foreseeable failure prints one `error: …` line on stderr and
+exits with code 1; a command line that does not parse prints one `error: …` line and exits 2.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
 from cli import agreement, dev, history, incident
 
@@ -20,6 +28,9 @@ app = typer.Typer(
     help="Lotse: coordinates victim support after a mass-casualty attack in Saxony.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help text: it reads the same in a pipe and on a narrow terminal, and shows no
+    # `<bool>` type noise beside the flags.
+    rich_markup_mode=None,
     # Settings hold passwords: never print local variables with a traceback.
     pretty_exceptions_show_locals=False,
 )
@@ -28,7 +39,51 @@ app.command("history")(history.history)
 app.add_typer(agreement.app, name="agreement", no_args_is_help=True)
 app.add_typer(incident.app, name="incident", no_args_is_help=True)
 
+USAGE_ERROR = 2
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run `lotse ARGV`; return the exit code. A command line that does not parse is one
+    `error: …` line on stderr and code 2 (not click's multi-line box)."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=list(argv), prog_name="lotse", standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        typer.echo(error.format_message(), err=True)
+        return USAGE_ERROR
+    except typer.TyperException as error:
+        context = getattr(error, "ctx", None)
+        where = f" — see `{context.command_path} --help`" if context is not None else ""
+        message = " ".join(error.format_message().split())
+        typer.echo(f"error: {message}{where}", err=True)
+        return error.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
 
 def main() -> None:
-    """Entry point of the `lotse` script."""
-    app()
+    """Entry point of the `lotse` script.
+
+    It leaves with `os._exit` once the command is done: letting the interpreter finalise
+    while the Temporal client's Rust threads still run aborts the process now and then
+    (`Fatal Python error: PyGILState_Release`, exit 134, temporalio/sdk-python#300) — after
+    the command has succeeded, which invites the operator to repeat it. Everything the
+    command wrote is flushed first; nothing else is left to clean up (stores are closed by
+    the commands themselves).
+    """
+    try:
+        code = run(sys.argv[1:])
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+        if isinstance(leaving.code, str):
+            print(leaving.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (`lotse history X | head`): nothing more can be delivered.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

@@ -1,10 +1,17 @@
-"""Rich views of what the commands read: an incident's status, the list of incidents."""
+"""Views of what the commands read: an incident's status, the list of incidents.
+
+Nothing here cuts an id, an actor, a staff reference or an event name: on a terminal wide
+enough a table shows them whole (long free text folds instead); on a narrower one, and
+whenever stdout is not a terminal (a file, a pipe), every row is one line of `heading: value`
+pairs that `grep` can use.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
 
 from cli.common import duration, local_time
@@ -23,36 +30,78 @@ def phase_words(phase: Phase | str) -> str:
     return f"{phase} ({PHASE_LABELS_DE[Phase(phase)]})"
 
 
-def status_view(status: IncidentStatus) -> RenderableType:
+FOLDED_MIN_WIDTH = 12
+
+
+def fits(table: Table, width: int) -> bool:
+    """Whether `table` fits `width` with every no-wrap column at its full width (rich would
+    otherwise cut them with `…`) and every other column at least `FOLDED_MIN_WIDTH` wide."""
+    needed = 1  # the left border
+    for column in table.columns:
+        widest = max((cell_len(str(c)) for c in [column.header, *column.cells]), default=0)
+        needed += (widest if column.no_wrap else min(widest, FOLDED_MIN_WIDTH)) + 3  # pad, border
+    return needed <= width
+
+
+def print_table(out: Console, table: Table) -> None:
+    """`table` on a terminal wide enough to show its no-wrap cells uncut; else as lines."""
+    if out.is_terminal and fits(table, out.width):
+        out.print(table)
+        return
+    if table.title:
+        out.print(str(table.title), soft_wrap=True)
+    headings = [str(column.header) for column in table.columns]
+    cells = [[str(cell) for cell in column.cells] for column in table.columns]
+    for row in zip(*cells, strict=True):
+        pairs = [
+            f"{heading}: {value}" for heading, value in zip(headings, row, strict=True) if value
+        ]
+        out.print("  ·  ".join(pairs), soft_wrap=True)
+
+
+def print_text(out: Console, text: str) -> None:
+    """A line of text: wrapped between words on a terminal, never cut; one line elsewhere."""
+    out.print(text, soft_wrap=not out.is_terminal)
+
+
+def whole(table: Table, *headings: str) -> Table:
+    """Add columns whose values are never wrapped or cut (ids, names of events)."""
+    for heading in headings:
+        table.add_column(heading, no_wrap=True)
+    return table
+
+
+def folded(table: Table, *headings: str) -> Table:
+    """Add columns of free text that may wrap between words (and fold a too long word)."""
+    for heading in headings:
+        table.add_column(heading, overflow="fold")
+    return table
+
+
+def print_status(out: Console, status: IncidentStatus) -> None:
     """Heading, partners' alerts, needs by category, open items."""
-    parts: list[RenderableType] = [
-        f"incident {status.incident_id}: {status.title}",
+    print_text(out, f"incident {status.incident_id}: {status.title}")
+    print_text(
+        out,
         f"phase {phase_words(status.phase)} · kind {status.kind} · "
         f"region {REGION_LABELS_DE[status.region]} · "
         f"agreement version {status.agreement_version or '—'}",
-        partners_table(status.partners),
-    ]
+    )
+    print_table(out, partners_table(status.partners))
     if status.needs:
-        parts.append(needs_table(status.needs))
+        print_table(out, needs_table(status.needs))
     if status.reflection_due_at is not None:
-        parts.append(f"reflection due {local_time(status.reflection_due_at)} (Europe/Berlin)")
-    parts.append(open_items_text(status.open_items))
-    return Group(*parts)
+        print_text(out, f"reflection due {local_time(status.reflection_due_at)} (Europe/Berlin)")
+    for line in open_items_text(status.open_items).splitlines():
+        print_text(out, line)
 
 
 def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
     """Where each partner's alert stands (times in Europe/Berlin)."""
-    table = Table(
-        "partner",
-        "state",
-        "step",
-        "alerted",
-        "deadline",
-        "acknowledged",
-        "time to ack",
-        "notes",
-        title="alerts (Europe/Berlin)",
-    )
+    table = Table(title="alerts (Europe/Berlin)")
+    whole(table, "partner", "state", "step", "alerted", "deadline", "acknowledged")
+    whole(table, "time to ack")
+    folded(table, "notes")
     for partner in partners:
         table.add_row(
             partner.partner_id,
@@ -76,7 +125,11 @@ def _partner_notes(partner: PartnerAlertStatus) -> str:
 
 def needs_table(needs: Iterable[NeedTotal]) -> Table:
     """Reported needs per category, by region, and who has been assigned each."""
-    table = Table("category", "people", "by region", "assigned to", title="needs")
+    table = Table(title="needs")
+    folded(table, "category")
+    whole(table, "people")
+    folded(table, "by region")
+    whole(table, "assigned to")
     for need in needs:
         regions = ", ".join(f"{region}: {count}" for region, count in need.by_region.items())
         table.add_row(
@@ -97,7 +150,9 @@ def open_items_text(items: list[str]) -> str:
 
 def incidents_table(incidents: Iterable[Incident]) -> Table:
     """One row per recorded incident, oldest first."""
-    table = Table("incident", "declared (Europe/Berlin)", "phase", "kind", "region", "title")
+    table = Table()
+    whole(table, "incident", "declared (Europe/Berlin)", "phase", "kind", "region")
+    folded(table, "title")
     for incident in incidents:
         table.add_row(
             incident.incident_key,

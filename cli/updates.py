@@ -3,25 +3,41 @@
 Every command names who acts (`--staff` reference of the partner given with `--as`) and how the
 step reached Lotse (`--channel cli|phone`). The request is validated here first, then the
 workflow's own validator decides; its refusal is printed as one line.
+
+Every update carries an id (`--update-id`, default a fresh one), printed on stderr before it
+is sent. Temporal applies an update id once per workflow run and answers a repetition with the
+first result, so repeating a command with the same `--update-id` — after a timeout, a Ctrl-C,
+a lost connection — never applies it twice. Before sending, the command checks that a worker
+polls the incident's task queue (else it sends nothing and says so); every wait is bounded
+(`--timeout`, default 30 s).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import re
+import shlex
+import uuid
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 
 from cli.common import (
     BERLIN,
     CliError,
     connect_client,
     duration,
+    hint_environment,
     incident_errors,
     local_time,
+    lotse_program,
     reports_errors,
     validated,
 )
@@ -39,6 +55,12 @@ from contracts.messages import (
 from settings import Settings
 
 ANSWER_TIMEOUT = timedelta(seconds=30)
+# A live worker re-polls as soon as a long poll ends (after about 60 s without work), and the
+# server stamps `last_access_time` when a poll starts: measured on the dev server, a live idle
+# worker's stamp is at most ~58 s old, a stopped worker's keeps ageing (the entry itself stays
+# for minutes). Older than this, nobody polls.
+POLLER_FRESHNESS = timedelta(seconds=75)
+UPDATE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 R = TypeVar("R", bound=BaseModel)
 
 
@@ -52,36 +74,165 @@ class OperatorChannel(StrEnum):
 IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")]
 StaffOpt = Annotated[
     str,
-    typer.Option("--staff", help="Your staff reference or role, never a name (e.g. lagedienst-1)."),
+    typer.Option(
+        "--staff",
+        metavar="STAFF",
+        help="Your staff reference or role, never a name (e.g. lagedienst-1).",
+    ),
 ]
 ActingPartnerOpt = Annotated[
     str,
     typer.Option(
-        "--as", "--actor-partner", help="The partner you act for (e.g. opferbeauftragte)."
+        "--as",
+        "--actor-partner",
+        metavar="PARTNER",
+        help="The partner you act for (e.g. opferbeauftragte).",
     ),
 ]
 ChannelOpt = Annotated[
     OperatorChannel,
-    typer.Option("--channel", help="How it reached you: typed here (cli) or by phone."),
+    typer.Option(
+        "--channel", metavar="cli|phone", help="How it reached you: typed here (cli) or by phone."
+    ),
 ]
+
+
+UpdateIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--update-id",
+        metavar="ID",
+        help="The id of this update; repeat a command with the id it printed to make sure it "
+        "is applied once (default: a fresh id).",
+    ),
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        help="How long to wait for the incident's answer.",
+    ),
+]
+DEFAULT_TIMEOUT = ANSWER_TIMEOUT.total_seconds()
 
 
 def _actor(acting_partner: str, staff: str, channel: OperatorChannel) -> dict[str, Any]:
     return {"actor": {"partner_id": acting_partner, "staff_ref": staff}, "channel": str(channel)}
 
 
-async def _update(incident_id: str, name: str, request: BaseModel, result_type: type[R]) -> R:
-    client = await connect_client(Settings())
+def new_update_id() -> str:
+    """Short enough to read out on the phone, unique enough within one incident."""
+    return f"cli-{uuid.uuid4().hex[:12]}"
+
+
+def checked_update_id(update_id: str | None) -> str:
+    """The given id, or a fresh one; a `CliError` naming the rule for a malformed one."""
+    if update_id is None:
+        return new_update_id()
+    if not UPDATE_ID.fullmatch(update_id):
+        raise CliError(
+            f"--update-id '{update_id}': an update id has 1 to 128 letters, digits, '.', '_', "
+            "':' or '-' and starts with a letter or digit"
+        )
+    return update_id
+
+
+def repeat_command(ctx: typer.Context, update_id: str) -> str:
+    """The command as typed, with `--update-id`: what to paste to repeat it safely."""
+    settings = Settings()
+    words = [*hint_environment(settings), lotse_program(), *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name in ("update_id", "timeout") or value is None or value is False:
+            continue
+        if param.param_type_name == "argument":
+            words.append(str(value))
+            continue
+        option = param.opts[0]
+        if value is True:
+            words.append(option)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                words += [option, str(item)]
+        else:
+            words += [option, str(value)]
+    return shlex.join([*words, "--update-id", update_id])
+
+
+async def worker_polls(client: Client, namespace: str, task_queue: str) -> datetime | None:
+    """Whether a worker polls `task_queue` for workflow tasks now: None if one does, else
+    when one was last seen (`datetime.min` for never)."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=namespace,
+            task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=ANSWER_TIMEOUT,
+    )
+    seen = [poller.last_access_time.ToDatetime(UTC) for poller in response.pollers]
+    last = max(seen, default=datetime.min.replace(tzinfo=UTC))
+    return None if datetime.now(UTC) - last < POLLER_FRESHNESS else last
+
+
+async def _update(
+    ctx: typer.Context,
+    incident_id: str,
+    name: str,
+    request: BaseModel,
+    result_type: type[R],
+    options: tuple[str | None, float],
+) -> R:
+    given_id, timeout = options
+    update_id = checked_update_id(given_id)
+    settings = Settings()
+    client = await connect_client(settings)
     handle = client.get_workflow_handle(incident_id)
     with incident_errors(incident_id):
-        result: R = await handle.execute_update(
-            name, request, result_type=result_type, rpc_timeout=ANSWER_TIMEOUT
+        described = await handle.describe(rpc_timeout=ANSWER_TIMEOUT)
+        last_seen = await worker_polls(client, settings.temporal_namespace, described.task_queue)
+    if last_seen is not None:
+        seen = (
+            "never seen"
+            if last_seen.year == 1
+            else f"last seen {local_time(last_seen)} (Europe/Berlin)"
         )
+        raise CliError(
+            f"no worker polls task queue {described.task_queue} ({seen}) — nothing was sent; "
+            "start the worker (`make run` or `python -m worker`) and run the command again"
+        )
+    typer.echo(
+        f"update id {update_id} — to repeat safely: {repeat_command(ctx, update_id)}", err=True
+    )
+    not_answered = CliError(
+        f"incident '{incident_id}' did not answer within {timeout:g}s: the update with id "
+        f"{update_id} was sent and may still be applied — check `lotse incident status "
+        f"{incident_id}`; repeating it with --update-id {update_id} is safe (applied at most once)"
+    )
+    with incident_errors(incident_id):
+        try:
+            # The client polls for the update's outcome in a loop, and `rpc_timeout` bounds
+            # only each poll (the server answers an unfinished one empty, and the client asks
+            # again): only a bound around the whole call bounds the wait.
+            result: R = await asyncio.wait_for(
+                handle.execute_update(name, request, id=update_id, result_type=result_type),
+                timeout,
+            )
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise not_answered from None
     return result
 
 
-def _phase_update(incident_id: str, name: str, request: BaseModel) -> None:
-    result = asyncio.run(_update(incident_id, name, request, PhaseResult))
+def _phase_update(
+    ctx: typer.Context,
+    incident_id: str,
+    name: str,
+    request: BaseModel,
+    options: tuple[str | None, float],
+) -> None:
+    result = asyncio.run(_update(ctx, incident_id, name, request, PhaseResult, options))
     typer.echo(f"{incident_id}: phase {phase_words(result.phase)}")
 
 
@@ -90,14 +241,18 @@ def _phase_update(incident_id: str, name: str, request: BaseModel) -> None:
 
 @reports_errors
 def acknowledge(
+    ctx: typer.Context,
     incident_id: IncidentArg,
-    partner: Annotated[str, typer.Option("--partner", help="The partner that acknowledges.")],
+    partner: Annotated[
+        str, typer.Option("--partner", metavar="PARTNER", help="The partner that acknowledges.")
+    ],
     staff: StaffOpt,
     acting_partner: Annotated[
         str | None,
         typer.Option(
             "--as",
             "--actor-partner",
+            metavar="PARTNER",
             help="Record it for --partner as a member of this partner (e.g. the Commissioner's "
             "office taking a phone call); default: --partner itself.",
         ),
@@ -107,10 +262,13 @@ def acknowledge(
         str | None,
         typer.Option(
             "--received-at",
+            metavar="TIME",
             help="When the acknowledgement arrived, if earlier than now (ISO 8601; without an "
             "offset it is Europe/Berlin time).",
         ),
     ] = None,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Record that a partner acknowledged its alert (yourself, or on its behalf by phone)."""
     request = validated(
@@ -122,7 +280,16 @@ def acknowledge(
         },
         "acknowledgement",
     )
-    result = asyncio.run(_update(incident_id, "acknowledge_alert", request, AcknowledgementResult))
+    result = asyncio.run(
+        _update(
+            ctx,
+            incident_id,
+            "acknowledge_alert",
+            request,
+            AcknowledgementResult,
+            (update_id, timeout),
+        )
+    )
     for line in describe_acknowledgement(request, result):
         typer.echo(line)
 
@@ -160,17 +327,21 @@ def describe_acknowledgement(request: AcknowledgeAlert, result: AcknowledgementR
 
 @reports_errors
 def report_needs(
+    ctx: typer.Context,
     incident_id: IncidentArg,
     need: Annotated[
         list[str],
         typer.Option(
             "--need",
+            metavar="CATEGORY:REGION:COUNT",
             help="CATEGORY:REGION:COUNT, e.g. psychosocial:dresden:40 (repeat for more).",
         ),
     ],
     staff: StaffOpt,
     acting_partner: ActingPartnerOpt,
     channel: ChannelOpt = OperatorChannel.CLI,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Report counts of people with a need, by category and region, for your partner."""
     request = validated(
@@ -178,7 +349,7 @@ def report_needs(
         {**_actor(acting_partner, staff, channel), "needs": [_need(item) for item in need]},
         "needs report",
     )
-    _phase_update(incident_id, "report_needs", request)
+    _phase_update(ctx, incident_id, "report_needs", request, (update_id, timeout))
 
 
 def _need(text: str) -> dict[str, Any]:
@@ -194,14 +365,22 @@ def _need(text: str) -> dict[str, Any]:
 
 @reports_errors
 def assign(
+    ctx: typer.Context,
     incident_id: IncidentArg,
-    category: Annotated[str, typer.Option("--category", help="The need category.")],
+    category: Annotated[
+        str, typer.Option("--category", metavar="CATEGORY", help="The need category.")
+    ],
     partner: Annotated[
-        str, typer.Option("--partner", help="The partner whose remit covers the category.")
+        str,
+        typer.Option(
+            "--partner", metavar="PARTNER", help="The partner whose remit covers the category."
+        ),
     ],
     staff: StaffOpt,
     acting_partner: ActingPartnerOpt,
     channel: ChannelOpt = OperatorChannel.CLI,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Give a need category to a partner whose existing remit covers it."""
     request = validated(
@@ -209,7 +388,7 @@ def assign(
         {**_actor(acting_partner, staff, channel), "category": category, "partner_id": partner},
         "assignment",
     )
-    _phase_update(incident_id, "assign_need_category", request)
+    _phase_update(ctx, incident_id, "assign_need_category", request, (update_id, timeout))
 
 
 # --- phases ---------------------------------------------------------------------------------
@@ -217,29 +396,40 @@ def assign(
 
 @reports_errors
 def close_acute(
+    ctx: typer.Context,
     incident_id: IncidentArg,
     staff: StaffOpt,
     acting_partner: ActingPartnerOpt,
-    note: Annotated[str | None, typer.Option("--note", help="Why the acute phase ends.")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="Why the acute phase ends.")
+    ] = None,
     channel: ChannelOpt = OperatorChannel.CLI,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """End the acute phase; the reflection is scheduled."""
     request = validated(
         CloseAcutePhase, {**_actor(acting_partner, staff, channel), "note": note}, "closing"
     )
-    _phase_update(incident_id, "close_acute_phase", request)
+    _phase_update(ctx, incident_id, "close_acute_phase", request, (update_id, timeout))
 
 
 @reports_errors
 def reflect(
+    ctx: typer.Context,
     incident_id: IncidentArg,
-    finding: Annotated[list[str], typer.Option("--finding", help="A finding (repeat for more).")],
+    finding: Annotated[
+        list[str], typer.Option("--finding", metavar="TEXT", help="A finding (repeat for more).")
+    ],
     staff: StaffOpt,
     acting_partner: ActingPartnerOpt,
     measure: Annotated[
-        list[str] | None, typer.Option("--measure", help="An agreed measure (repeat).")
+        list[str] | None,
+        typer.Option("--measure", metavar="TEXT", help="An agreed measure (repeat)."),
     ] = None,
     channel: ChannelOpt = OperatorChannel.CLI,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Record the reflection's findings and agreed measures; closes the incident."""
     request = validated(
@@ -247,19 +437,24 @@ def reflect(
         {**_actor(acting_partner, staff, channel), "findings": finding, "measures": measure or []},
         "reflection",
     )
-    _phase_update(incident_id, "record_reflection", request)
+    _phase_update(ctx, incident_id, "record_reflection", request, (update_id, timeout))
 
 
 @reports_errors
 def call_off(
+    ctx: typer.Context,
     incident_id: IncidentArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why: false alarm, duplicate, …")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why: false alarm, duplicate, …")
+    ],
     staff: StaffOpt,
     acting_partner: ActingPartnerOpt,
     channel: ChannelOpt = OperatorChannel.CLI,
+    update_id: UpdateIdOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """End the incident early (a false alarm or a duplicate declaration)."""
     request = validated(
         CallOff, {**_actor(acting_partner, staff, channel), "reason": reason}, "call-off"
     )
-    _phase_update(incident_id, "call_off", request)
+    _phase_update(ctx, incident_id, "call_off", request, (update_id, timeout))

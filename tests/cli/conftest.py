@@ -30,7 +30,9 @@ def lotse(stack: Stack, temporal_env: WorkflowEnvironment) -> Lotse:
         LOTSE_TASK_QUEUE=stack.settings.task_queue,
     )
 
-    async def run(*args: str, stdin: str | None = None) -> Result:
-        return await asyncio.to_thread(invoke, env, *args, stdin=stdin)
+    async def run(
+        *args: str, stdin: str | None = None, env_extra: dict[str, str] | None = None
+    ) -> Result:
+        return await asyncio.to_thread(invoke, {**env, **(env_extra or {})}, *args, stdin=stdin)
 
     return run

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from typer.testing import Result
 
+from settings import Settings
 from tests.cli.support import AGREEMENT_FILE, cli_environment, invoke
 from tests.workflow.support import free_port
+from worker import build_application
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
@@ -103,6 +105,8 @@ def test_a_broken_agreement_file_is_one_error_line_naming_the_field(tmp_path: Pa
 
 
 def test_an_agreement_never_loaded_is_one_error_line(tmp_path: Path) -> None:
+    build_application(Settings(data_dir=tmp_path, sqlite_path=None)).close()  # an empty store
+
     result = invoke(cli_environment(tmp_path), "agreement", "show")
 
     assert "has not been loaded (run `lotse agreement load`)" in one_error_line(result)
@@ -129,7 +133,7 @@ def test_a_data_dir_that_is_a_file_is_one_error_line(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "data"
     not_a_dir.write_text("", encoding="utf-8")
 
-    result = invoke(cli_environment(not_a_dir), "incident", "list")
+    result = invoke(cli_environment(not_a_dir), "agreement", "load")
 
     assert one_error_line(result) == f"error: File exists: {not_a_dir}"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.common import lotse_program
 from tests.cli.support import AGREEMENT_FILE, EXAMPLE_DECLARATION
 from tests.workflow.support import REPO_ROOT, TEMPORAL_BINARY, free_port
 
@@ -135,6 +136,11 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     assert stopping_took < 5, f"stopping took {stopping_took:.1f}s"
     assert printed.rstrip().endswith("stopped")
     assert "Traceback" not in printed
+    # The commands it suggests reach this stack from any shell and folder.
+    status_hint = next(line for line in printed.splitlines() if line.startswith("then: "))
+    history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))
+    assert status_hint.startswith(f"then: LOTSE_TEMPORAL_ADDRESS={address} {lotse_program()} ")
+    assert f"LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} " in history_hint
 
 
 def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Path) -> None:
@@ -158,3 +164,40 @@ def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Pat
         "or set LOTSE_DEV_UI_PORT\n"
     )
     assert not (tmp_path / "temporal.db").exists()
+
+
+def test_a_second_lotse_dev_on_the_same_data_folder_is_refused_and_starts_nothing(
+    dev_stack: tuple[subprocess.Popen[str], dict[str, str], Output], tmp_path: Path
+) -> None:
+    first, env, output = dev_stack
+    output.wait_for(f"http://127.0.0.1:{env['LOTSE_DEV_UI_PORT']}", first)
+    second_env = dev_environment(tmp_path)  # the same folder, other ports
+    second_port = int(second_env["LOTSE_DEV_TEMPORAL_PORT"])
+
+    second = subprocess.run(
+        [str(LOTSE), "dev"],
+        cwd=REPO_ROOT,
+        env=second_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    nothing_listens = _nobody_listens(second_port)
+    first_still_runs = first.poll() is None
+    first.send_signal(signal.SIGTERM)
+    first_exit = first.wait(timeout=CLEAN_EXIT_TIMEOUT)
+
+    assert second.returncode == 1
+    assert second.stderr == (
+        f"error: another `lotse dev` (pid {first.pid}) uses the data folder {tmp_path} — two "
+        "stacks must not share its Temporal database; stop that one, or start this one on its "
+        f"own folder: LOTSE_DATA_DIR=/some/other/folder {lotse_program()} dev\n"
+    )
+    assert nothing_listens
+    assert first_still_runs
+    assert first_exit == 0, output.finish()
+
+
+def _nobody_listens(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
