@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 from temporalio.common import WorkflowIDReusePolicy
 
 from cli import updates
@@ -27,13 +27,12 @@ from cli.common import (
     workflow_url,
 )
 from cli.render import incidents_table, print_status, print_table
-from contracts.messages import IncidentDeclaration, IncidentId, IncidentStatus
+from contracts.checks import incident_id_problem, occurred_at_problem
+from contracts.messages import IncidentDeclaration, IncidentStatus
 from contracts.vocabulary import INCIDENT_WORKFLOW_TYPE, ActorChannel
 from settings import Settings
 
 app = typer.Typer(help="Declare and drive an incident: declare, ack, status, needs, …")
-
-INCIDENT_ID = TypeAdapter(IncidentId)
 
 
 @app.command("declare")
@@ -73,9 +72,13 @@ def read_declaration(file: str) -> IncidentDeclaration:
         raise CliError(f"{name}: not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise CliError(f"{name}: a declaration is a JSON object")
-    return validated(
+    declaration = validated(
         IncidentDeclaration, {**data, "channel": ActorChannel.CLI}, f"declaration in {name}"
     )
+    # The workflow refuses it too; saying so here sends nothing at all.
+    if problem := occurred_at_problem(declaration.occurred_at, datetime.now(UTC)):
+        raise CliError(f"invalid declaration in {name}: {problem}")
+    return declaration
 
 
 def _read(file: str) -> str:
@@ -94,13 +97,9 @@ def derive_incident_id(declaration: IncidentDeclaration) -> str:
 
 def checked_incident_id(incident_id: str) -> str:
     """The id, or a `CliError` saying what an incident id may contain."""
-    try:
-        return INCIDENT_ID.validate_python(incident_id)
-    except ValidationError:
-        raise CliError(
-            f"--id '{incident_id}': an incident id has 3 to 128 letters, digits, '.', '_' or '-' "
-            "and starts with a letter or digit"
-        ) from None
+    if problem := incident_id_problem(incident_id):
+        raise CliError(f"--id {problem}")
+    return incident_id
 
 
 async def start_incident(

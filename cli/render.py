@@ -19,6 +19,7 @@ from contracts.messages import IncidentStatus, NeedTotal, PartnerAlertStatus
 from contracts.vocabulary import (
     NEED_CATEGORY_LABELS_DE,
     PHASE_LABELS_DE,
+    REFLECTION_PHASES,
     REGION_LABELS_DE,
     Phase,
 )
@@ -85,12 +86,12 @@ def print_status(out: Console, status: IncidentStatus) -> None:
         out,
         f"phase {phase_words(status.phase)} · kind {status.kind} · "
         f"region {REGION_LABELS_DE[status.region]} · "
-        f"agreement version {status.agreement_version or '—'}",
+        f"agreement version {status.agreement_revision or '—'}",
     )
     print_table(out, partners_table(status.partners))
     if status.needs:
         print_table(out, needs_table(status.needs))
-    if status.reflection_due_at is not None:
+    if status.reflection_due_at is not None and status.phase in REFLECTION_PHASES:
         print_text(out, f"reflection due {local_time(status.reflection_due_at)} (Europe/Berlin)")
     for line in open_items_text(status.open_items).splitlines():
         print_text(out, line)
@@ -118,8 +119,14 @@ def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
 
 def _partner_notes(partner: PartnerAlertStatus) -> str:
     notes = ["late"] if partner.late else []
+    if partner.entered_at and partner.entered_at != partner.acknowledged_at:
+        notes.append(f"entered {local_time(partner.entered_at)}")
+    notes += [
+        f"delivery failing: {t.channel or 'channel'} to {t.step} since {local_time(t.since)}"
+        for t in partner.delivery_trouble
+    ]
     if partner.delivery_failures:
-        notes.append(f"{partner.delivery_failures} delivery failure(s)")
+        notes.append(f"{partner.delivery_failures} failed delivery round(s)")
     return ", ".join(notes)
 
 

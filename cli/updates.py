@@ -45,6 +45,7 @@ from cli.render import phase_words
 from contracts.messages import (
     AcknowledgeAlert,
     AcknowledgementResult,
+    AssignmentResult,
     AssignNeedCategory,
     CallOff,
     CloseAcutePhase,
@@ -233,7 +234,10 @@ def _phase_update(
     options: tuple[str | None, float],
 ) -> None:
     result = asyncio.run(_update(ctx, incident_id, name, request, PhaseResult, options))
-    typer.echo(f"{incident_id}: phase {phase_words(result.phase)}")
+    repeat = " (this update id was applied before; nothing recorded again)"
+    typer.echo(
+        f"{incident_id}: phase {phase_words(result.phase)}{repeat if result.duplicate else ''}"
+    )
 
 
 # --- acknowledge ----------------------------------------------------------------------------
@@ -310,6 +314,8 @@ def _moment(text: str | None) -> datetime | None:
 def describe_acknowledgement(request: AcknowledgeAlert, result: AcknowledgementResult) -> list[str]:
     """What the workflow recorded, in the operator's words."""
     at = f"{local_time(result.acknowledged_at)} (Europe/Berlin)"
+    if request.received_at is not None:
+        at += " as received; entered now"
     if result.duplicate:
         return [f"{result.partner_id} had already acknowledged at {at}; nothing recorded"]
     timing = "LATE — after its deadline" if result.late else "in time"
@@ -388,7 +394,28 @@ def assign(
         {**_actor(acting_partner, staff, channel), "category": category, "partner_id": partner},
         "assignment",
     )
-    _phase_update(ctx, incident_id, "assign_need_category", request, (update_id, timeout))
+    result = asyncio.run(
+        _update(
+            ctx,
+            incident_id,
+            "assign_need_category",
+            request,
+            AssignmentResult,
+            (update_id, timeout),
+        )
+    )
+    typer.echo(describe_assignment(incident_id, result))
+
+
+def describe_assignment(incident_id: str, result: AssignmentResult) -> str:
+    """What an assignment did, naming the partner it replaced."""
+    if result.duplicate:
+        return (
+            f"{incident_id}: '{result.category}' was already assigned to {result.partner_id}; "
+            "nothing recorded"
+        )
+    replaced = f", replacing {result.replaced}" if result.replaced else ""
+    return f"{incident_id}: '{result.category}' assigned to {result.partner_id}{replaced}"
 
 
 # --- phases ---------------------------------------------------------------------------------

@@ -175,8 +175,8 @@ async def test_a_declaration_read_from_stdin_gets_an_id_from_time_and_region(
     lotse: Lotse, stack: Stack
 ) -> None:
     data = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
-    data["occurred_at"] = "2031-07-04T09:15:00+02:00"
-    expected_id = "20310704-0915-dresden"
+    data["occurred_at"] = "2025-07-04T09:15:00+02:00"
+    expected_id = "20250704-0915-dresden"
 
     first = await lotse("incident", "declare", "-", stdin=json.dumps(data))
     second = await lotse("incident", "declare", "-", stdin=json.dumps(data))
@@ -237,6 +237,10 @@ async def test_the_updates_move_the_incident_from_alerting_to_closed(
         "incident", "assign", incident_id, "--category", "legal", "--partner", "weisser-ring",
         *office,
     )  # fmt: skip
+    reassigned = await lotse(
+        "incident", "assign", incident_id, "--category", "legal",
+        "--partner", "opferhilfe-sachsen", *office,
+    )  # fmt: skip
     closed = await lotse("incident", "close-acute", incident_id, "--note", "Lage beendet", *office)
     reflected = await lotse(
         "incident", "reflect", incident_id, "--finding", "Alarmierung kam an",
@@ -245,13 +249,18 @@ async def test_the_updates_move_the_incident_from_alerting_to_closed(
 
     assert f"{incident_id}: phase coordinating (Bedarfsabstimmung)" in needs.stdout
     assert "outside the remit of 'opferhilfe-sachsen'" in one_error_line(outside)
-    assert "phase coordinating" in assigned.stdout
+    assert f"{incident_id}: 'legal' assigned to weisser-ring\n" == assigned.stdout
+    assert "'legal' assigned to opferhilfe-sachsen, replacing weisser-ring" in reassigned.stdout
     assert "phase awaiting-reflection" in closed.stdout
     assert "phase closed" in reflected.stdout
+    shown = await lotse("incident", "status", incident_id)
+    assert "reflection due" not in shown.stdout  # closed: nothing is due any more
+    assert "agreement version 1" in shown.stdout
     events = [e["event"] for e in await history(lotse, incident_id)]
-    assert events[-6:] == [
+    assert events[-7:] == [
         "NeedsReported",
         "NeedCategoryAssigned",
+        "NeedCategoryReassigned",
         "AcutePhaseClosed",
         "ReflectionScheduled",
         "ReflectionRecorded",
