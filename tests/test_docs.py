@@ -7,9 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
+from eventsourcing.domain import Aggregate, AggregateEvent
+from pydantic import BaseModel
 from temporalio.workflow import _Definition
 
+import contracts.agreement
+import contracts.messages
+import domain.application
 from contracts.messages import IncidentDeclaration
+from domain.agreement import Agreement
+from domain.incident import Incident
 from settings import Settings
 from workflows.incident_response import IncidentResponse
 
@@ -42,3 +49,86 @@ def test_every_update_and_query_of_the_workflow_is_documented() -> None:
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "examples").glob("declaration*.json")))
 def test_the_example_declarations_are_valid(path: Path) -> None:
     IncidentDeclaration.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+DOCS = REPO_ROOT / "docs"
+BACKTICKED = re.compile(r"`([^`\n]+)`")
+CAMEL_CASE = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[A-Z][a-z]+ed")
+SNAKE_CASE = re.compile(r"[a-z]+(?:_[a-z]+)+")
+EVENT_ROW = re.compile(r"^\| `(?P<event>[A-Za-z]+)` \| (?P<fields>[^|]*) \|", re.MULTILINE)
+
+
+def _events_of(aggregate: type) -> dict[str, set[str]]:
+    """The aggregate's own domain events (the classes `@event` made), each with its fields."""
+    generic = set(vars(Aggregate))  # Event, Created, Snapshot: no event of the domain
+    return {
+        name: set(value.__annotations__) - {"ctx"}
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type) and issubclass(value, AggregateEvent) and name not in generic
+    }
+
+
+def _domain_events() -> dict[str, set[str]]:
+    return {**_events_of(Incident), **_events_of(Agreement)}
+
+
+def _model_names() -> set[str]:
+    """Classes the docs may name beside events: the message models and the aggregates."""
+    modules = (contracts.messages, contracts.agreement, domain.application)
+    return {
+        name
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    } | {Incident.__name__, Agreement.__name__}
+
+
+def _field_names() -> set[str]:
+    """Every field of every pydantic model in the contracts: what a doc may name in snake_case."""
+    modules = (contracts.messages, contracts.agreement)
+    return {
+        field
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, BaseModel)
+        for field in value.model_fields
+    }
+
+
+def _doc(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def test_the_docs_name_only_events_and_updates_that_exist() -> None:
+    """A renamed event or update fails here instead of leaving the docs silently wrong.
+
+    In record.md every backticked CamelCase name (the form of the domain's past-tense events,
+    `AlertSent`, `Closed`) must be an event of domain/incident.py or domain/agreement.py, or a
+    model the doc names on purpose (`CommandContext`, `PartnerTerms`). In procedure.md every
+    backticked snake_case name must be an update or query of `IncidentResponse` or a field of
+    a contracts model (`received_at`), and every update and query must be described there."""
+    events = _domain_events()
+    camel = {n for n in BACKTICKED.findall(_doc("record.md")) if CAMEL_CASE.fullmatch(n)}
+    unknown_events = camel - set(events) - _model_names()
+    assert unknown_events == set(), "record.md names events that the domain does not have"
+
+    definition = _Definition.from_class(IncidentResponse)
+    assert definition is not None
+    handlers = {*definition.updates, *definition.queries}
+    procedure = _doc("procedure.md")
+    snake = {n for n in BACKTICKED.findall(procedure) if SNAKE_CASE.fullmatch(n)}
+    unknown_updates = snake - handlers - _field_names()
+    assert unknown_updates == set(), "procedure.md names updates the workflow does not have"
+    missing = {name for name in handlers if f"`{name}`" not in procedure}
+    assert missing == set(), "procedure.md does not describe these updates or queries"
+
+
+def test_the_record_doc_lists_every_event_with_exactly_its_fields() -> None:
+    rows = {
+        m["event"]: set(BACKTICKED.findall(m["fields"]))
+        for m in EVENT_ROW.finditer(_doc("record.md"))
+    }
+    events = _domain_events()
+    assert set(events) - set(rows) == set(), "events without a row in record.md"
+    for name, fields in events.items():
+        assert rows[name] == fields, f"{name}: record.md lists {rows[name]}, the event has {fields}"
