@@ -21,7 +21,7 @@ from cli.common import (
 )
 from cli.render import folded, print_table, print_text, whole
 from contracts.agreement import AgreementTerms, ContactPoint, load_agreement_file
-from contracts.messages import Actor
+from contracts.messages import Actor, OperatorAction
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID
 from domain.agreement import Agreement
 from domain.application import AgreementLoaded
@@ -68,7 +68,12 @@ def load(
     """Load the agreement file into the event store; print the version and what changed."""
     settings = Settings()
     path = file or settings.agreement_file
-    actor = validated(Actor, {"partner_id": acting_partner, "staff_ref": staff}, "actor")
+    # Checked as an operator's action: a name or Lotse's own identity is refused here too.
+    actor = validated(
+        OperatorAction,
+        {"actor": {"partner_id": acting_partner, "staff_ref": staff}, "channel": "cli"},
+        "actor",
+    ).actor
     result = load_into_store(settings, load_agreement_file(path), actor)
     for line in describe_load(result):
         typer.echo(line)

@@ -31,6 +31,7 @@ from contracts.checks import incident_id_problem, occurred_at_problem
 from contracts.messages import IncidentDeclaration, IncidentStatus
 from contracts.vocabulary import INCIDENT_WORKFLOW_TYPE, ActorChannel
 from settings import Settings
+from workflows.details import summary
 
 app = typer.Typer(help="Declare and drive an incident: declare, ack, status, needs, …")
 
@@ -116,7 +117,7 @@ async def start_incident(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             # Temporal stores summaries unencrypted and the title is free text: kind and
             # region only.
-            static_summary=f"{declaration.kind} · {declaration.region}",
+            static_summary=summary(declaration.kind, declaration.region),
         )
 
 

@@ -327,6 +327,11 @@ class PartnerAlertStatus(Message):
     delivery_failures: int = Field(default=0, description="Failed delivery rounds, all steps.")
     delivered_steps: list[EscalationStep] = Field(default_factory=list)
     delivery_trouble: list[DeliveryTrouble] = Field(default_factory=list)
+    office_silent_steps: list[EscalationStep] = Field(
+        default_factory=list,
+        description="Steps that went to the final escalation contact because the "
+        "Commissioner's office was silent itself; their retries and all-clear go there too.",
+    )
 
 
 class NeedTotal(Message):

@@ -30,6 +30,7 @@ class AlertTrack:
         self.delivery_failures = 0
         self.delivered_steps: list[EscalationStep] = []
         self.trouble: dict[EscalationStep, DeliveryTrouble] = {}
+        self.office_silent_steps: list[EscalationStep] = []
 
     @classmethod
     def restored(cls, partner: PartnerProcedure, status: PartnerAlertStatus) -> AlertTrack:
@@ -47,6 +48,7 @@ class AlertTrack:
         self.delivery_failures = status.delivery_failures
         self.delivered_steps = list(status.delivered_steps)
         self.trouble = {t.step: t for t in status.delivery_trouble}
+        self.office_silent_steps = list(status.office_silent_steps)
 
     def status(self) -> PartnerAlertStatus:
         """The query's view of this alert; `restored` reads it back after continue-as-new."""
@@ -64,6 +66,7 @@ class AlertTrack:
             delivery_failures=self.delivery_failures,
             delivered_steps=list(self.delivered_steps),
             delivery_trouble=list(self.trouble.values()),
+            office_silent_steps=list(self.office_silent_steps),
         )
 
     @property

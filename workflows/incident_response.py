@@ -476,7 +476,7 @@ class IncidentResponse:
     async def close_acute_phase(self, request: CloseAcutePhase) -> PhaseResult:
         if self._is_repeat():
             return PhaseResult(phase=self._phase, duplicate=True)
-        async with self._handling(request, self._check_close) as ctx:
+        async with self._handling(request, lambda: self._check_close(request)) as ctx:
             due_at = ctx.business_time + self._reflection_after()
             await self._record(
                 IncidentActivities.record_acute_phase_closed,
@@ -493,7 +493,7 @@ class IncidentResponse:
 
     @close_acute_phase.validator
     def _validate_close(self, request: CloseAcutePhase) -> None:
-        self._validate_now(self._check_close)
+        self._validate_now(lambda: self._check_close(request))
 
     @workflow.update(
         description="Record the reflection's findings and measures (about the procedure, never "
@@ -502,7 +502,7 @@ class IncidentResponse:
     async def record_reflection(self, request: RecordReflection) -> PhaseResult:
         if self._is_repeat():
             return PhaseResult(phase=self._phase, duplicate=True)
-        async with self._handling(request, self._check_reflection) as ctx:
+        async with self._handling(request, lambda: self._check_reflection(request)) as ctx:
             await self._record(
                 IncidentActivities.record_reflection,
                 RecordReflectionInput(
@@ -517,7 +517,7 @@ class IncidentResponse:
 
     @record_reflection.validator
     def _validate_reflection(self, request: RecordReflection) -> None:
-        self._validate_now(self._check_reflection)
+        self._validate_now(lambda: self._check_reflection(request))
 
     @workflow.update(
         description="Call the incident off (a false alarm or a duplicate declaration); everyone "
@@ -601,11 +601,13 @@ class IncidentResponse:
                 f"(covers: {covered}); the agreement creates no new responsibilities"
             )
 
-    def _check_close(self) -> None:
+    def _check_close(self, request: CloseAcutePhase) -> None:
         self._check_phase("close the acute phase", {Phase.COORDINATING})
+        self._check_acting_partner(request.actor)
 
-    def _check_reflection(self) -> None:
+    def _check_reflection(self, request: RecordReflection) -> None:
         self._check_phase("record the reflection", REFLECTION_PHASES)
+        self._check_acting_partner(request.actor)
 
     def _check_call_off(self, request: CallOff) -> None:
         self._check_phase("call off the incident", set(Phase) - FINAL_PHASES)
@@ -750,7 +752,7 @@ class IncidentResponse:
         A message that arrives gives the partner `answer_within` to answer: the first alert
         from the moment the alerts went out to everyone, any other from its own arrival."""
         message_id = f"{self._incident_id}.{purpose}.{step}.{track.partner.partner_id}"
-        office_silent = self._office_silent(track, step)
+        office_silent = self._office_silent(track, purpose, step)
         receipt, channel, detail = await self._attempt_delivery(
             track, purpose, step, message_id, office_silent
         )
@@ -783,16 +785,27 @@ class IncidentResponse:
         )
         return receipt is not None
 
-    def _office_silent(self, track: AlertTrack, step: EscalationStep) -> bool:
-        """Whether a last step about another partner would reach the Commissioner's office
-        while the office has not answered its own alert: then the final contact gets it."""
+    def _office_silent(
+        self, track: AlertTrack, purpose: NotificationPurpose, step: EscalationStep
+    ) -> bool:
+        """Whether a last step about another partner goes to the final contact because the
+        Commissioner's office has not answered its own alert. Decided when the step is first
+        sent and kept, so its retries and its all-clear reach the same recipient."""
+        if step in track.office_silent_steps:
+            return True
         office = self._alerts.get(COMMISSIONER_PARTNER_ID)
-        return (
-            step is EscalationStep.COMMISSIONER
+        silent = (
+            purpose is NotificationPurpose.ESCALATION
+            and step is EscalationStep.COMMISSIONER
             and track.partner.partner_id != COMMISSIONER_PARTNER_ID
             and office is not None
             and office.state is not AlertState.ACKNOWLEDGED
+            and step not in track.delivered_steps
+            and step not in track.trouble
         )
+        if silent:
+            track.office_silent_steps.append(step)
+        return silent
 
     async def _attempt_delivery(
         self,

@@ -149,3 +149,13 @@ def test_an_unreachable_postgresql_store_is_one_error_line(tmp_path: Path) -> No
     result = invoke(env, "incident", "list")
 
     assert one_error_line(result).startswith("error: the event store cannot be used:")
+
+
+def test_loading_the_agreement_under_a_persons_name_is_refused(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path)
+
+    result = invoke(env, "agreement", "load", "--staff", "max.mustermann")
+
+    assert result.exit_code == 1
+    assert "never a person's name" in result.stderr
+    assert result.stdout == ""  # nothing was loaded

@@ -20,7 +20,7 @@ from tests.cli.support import AGREEMENT_FILE, EXAMPLE_DECLARATION
 from tests.workflow.support import REPO_ROOT, TEMPORAL_BINARY, free_port
 
 LOTSE = Path(sys.executable).parent / "lotse"
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 120.0  # a fresh checkout on a busy 2-core machine starts slowly
 CLEAN_EXIT_TIMEOUT = 10.0
 
 

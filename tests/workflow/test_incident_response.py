@@ -335,6 +335,18 @@ async def test_a_last_escalation_skips_the_office_while_the_office_itself_is_sil
     text = " ".join(about_weisser_ring.get_content().split())
     assert "Auch die Opferbeauftragte, die sonst die letzte Stufe ist" in text
 
+    # The office answers late, then the incident is called off: the all-clear about WEISSER
+    # RING's last step goes where that step went, to the final contact, not to the office.
+    await ack(handle, "opferbeauftragte")
+    await update(handle, "call_off", CallOff(actor=staff("opferbeauftragte"), reason="Übung"))
+    await handle.result()
+    all_clear = [
+        (e.details["partner_id"], e.details["step"], e.details["contact"])
+        for e in stack.history(handle.id)
+        if e.event == "AlertSent" and e.details["purpose"] == "all-clear"
+    ]
+    assert ("weisser-ring", "commissioner", "lagezentrum@smi.example.org") in all_clear
+
 
 async def test_a_last_escalation_reaches_the_office_once_the_office_has_answered(
     stack: Stack,
@@ -389,6 +401,27 @@ async def test_reassigning_a_need_category_says_whom_it_replaces_and_is_recorded
         "NeedCategoryReassigned",
     ]
     assert assignments[1][1]["from_partner_id"] == "weisser-ring"
+
+
+async def test_closing_and_reflecting_are_refused_to_an_actor_outside_the_agreement(
+    stack: Stack,
+) -> None:
+    handle = await stack.declare(declaration())
+    for partner_id in PARTNERS:
+        await ack(handle, partner_id)
+    outsider = Actor(partner_id="feuerwehr-dresden", staff_ref="wache-1")
+
+    with pytest.raises(WorkflowUpdateFailedError) as closing:
+        await update(handle, "close_acute_phase", CloseAcutePhase(actor=outsider))
+
+    assert "actor.partner_id 'feuerwehr-dresden' is not a partner" in str(closing.value.cause)
+    await update(handle, "close_acute_phase", CloseAcutePhase(actor=staff("opferbeauftragte")))
+    with pytest.raises(WorkflowUpdateFailedError) as reflecting:
+        await update(
+            handle, "record_reflection", RecordReflection(actor=outsider, findings=["zu spät"])
+        )
+    assert "actor.partner_id 'feuerwehr-dresden' is not a partner" in str(reflecting.value.cause)
+    assert "ReflectionRecorded" not in event_names(stack, handle.id)
 
 
 async def test_refused_updates_change_nothing(stack: Stack) -> None:
