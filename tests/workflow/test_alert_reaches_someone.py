@@ -14,7 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateStage
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
+from temporalio.exceptions import ApplicationError
 
 from contracts.checks import INCIDENT_ID_RULE
 from contracts.messages import (
@@ -26,7 +32,7 @@ from contracts.messages import (
     PhaseResult,
 )
 from contracts.vocabulary import AlertState, EscalationStep, Phase
-from tests.workflow.support import Stack, declaration, eventually
+from tests.workflow.support import Stack, declaration, eventually, keep_history
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
@@ -62,6 +68,11 @@ async def test_a_workflow_id_that_is_no_incident_id_fails_the_workflow_at_once_w
     message = str(failure.value.cause)
     assert "workflow id" in message
     assert INCIDENT_ID_RULE in message
+    # The UI shows the failure's message; no Python stack trace beneath it.
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.failure is not None
+    assert cause.failure.stack_trace == ""
     assert stack.mails() == []  # nothing was sent under an id nobody could use
 
 
@@ -134,6 +145,15 @@ async def test_a_relay_outage_is_shown_as_delivery_trouble_and_delivered_when_th
         await acknowledge(handle, partner_id)
     status = await stack.status(handle)
     assert status.phase is Phase.COORDINATING
+    await handle.execute_update(
+        "call_off",
+        CallOff(
+            actor=Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1"), reason="Übung"
+        ),
+        result_type=PhaseResult,
+    )
+    await asyncio.wait_for(handle.result(), 30)
+    await keep_history(handle, "incident_relay_outage")  # the replay guard of redelivery
 
 
 @contextmanager
@@ -285,9 +305,6 @@ async def test_search_attributes_are_upserted_only_when_a_value_changes(stack: S
 async def test_a_refused_update_carries_the_operators_message_without_a_stack_trace(
     stack: Stack,
 ) -> None:
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.exceptions import ApplicationError
-
     handle = await stack.declare(declaration())
     await eventually(
         lambda: stack.status(handle), lambda s: len(s.partners) == 4, what="the partners"

@@ -21,8 +21,12 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_there_is_a_committed_history_of_a_full_incident() -> None:
-    assert [path.name for path in HISTORIES] == ["incident_escalated.json", "incident_full.json"]
-    events = load(HISTORIES[-1]).events
+    assert [path.name for path in HISTORIES] == [
+        "incident_escalated.json",
+        "incident_full.json",
+        "incident_relay_outage.json",
+    ]
+    events = load(HISTORIES[1]).events
     assert events[-1].HasField("workflow_execution_completed_event_attributes")
 
 
