@@ -11,9 +11,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
-from contracts.messages import IncidentStatus
 from contracts.vocabulary import AlertState, Phase
-from tests.cli.support import EXAMPLE_DECLARATION, Lotse
+from tests.cli.support import EXAMPLE_DECLARATION, Lotse, declare, status
 from tests.workflow.support import Stack, eventually
 
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
@@ -21,28 +20,6 @@ PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachs
 
 def new_id() -> str:
     return f"cli-{uuid.uuid4().hex[:10]}"
-
-
-async def declare(lotse: Lotse, stack: Stack, incident_id: str) -> None:
-    """Declare the example incident and wait until every partner has been alerted."""
-    result = await lotse("incident", "declare", str(EXAMPLE_DECLARATION), "--id", incident_id)
-    assert result.exit_code == 0, result.output
-    stack.handles.append(stack.client.get_workflow_handle(incident_id))
-    await eventually(
-        lambda: alerts_sent(stack, incident_id), lambda sent: sent == 4, what="four alerts"
-    )
-
-
-def alerts_sent(stack: Stack, incident_id: str) -> int:
-    if incident_id not in stack.app.incident_keys():
-        return 0
-    return [entry.event for entry in stack.history(incident_id)].count("AlertSent")
-
-
-async def status(lotse: Lotse, incident_id: str) -> IncidentStatus:
-    result = await lotse("incident", "status", incident_id, "--json")
-    assert result.exit_code == 0, result.output
-    return IncidentStatus.model_validate_json(result.stdout)
 
 
 async def history(lotse: Lotse, incident_id: str) -> list[dict[str, Any]]:

@@ -15,8 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
 from cli.updates import POLLER_FRESHNESS
-from contracts.messages import IncidentStatus
-from tests.cli.support import EXAMPLE_DECLARATION, Lotse
+from tests.cli.support import Lotse, alerts_sent, declare, status
 from tests.workflow.support import Stack, declaration, eventually
 from worker import ACTIVITY_THREADS, build_application, build_worker
 
@@ -25,25 +24,6 @@ OFFICE = ("--staff", "lagedienst-1", "--as", "opferbeauftragte")
 
 def new_id() -> str:
     return f"upd-{uuid.uuid4().hex[:10]}"
-
-
-async def declare(lotse: Lotse, stack: Stack, incident_id: str) -> None:
-    result = await lotse("incident", "declare", str(EXAMPLE_DECLARATION), "--id", incident_id)
-    assert result.exit_code == 0, result.output
-    stack.handles.append(stack.client.get_workflow_handle(incident_id))
-    await eventually(lambda: alerts_sent(stack, incident_id), lambda n: n == 4, what="4 alerts")
-
-
-def alerts_sent(stack: Stack, incident_id: str) -> int:
-    if incident_id not in stack.app.incident_keys():
-        return 0
-    return [entry.event for entry in stack.history(incident_id)].count("AlertSent")
-
-
-async def status(lotse: Lotse, incident_id: str) -> IncidentStatus:
-    result = await lotse("incident", "status", incident_id, "--json")
-    assert result.exit_code == 0, result.output
-    return IncidentStatus.model_validate_json(result.stdout)
 
 
 def needs_reported(stack: Stack, incident_id: str) -> int:
