@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,6 +113,49 @@ async def test_an_acknowledgement_by_phone_is_printed_and_recorded_with_its_acto
     }
     assert acknowledged[0]["ctx"]["on_behalf_of"] == "weisser-ring"
     assert acknowledged[0]["ctx"]["channel"] == "phone"
+
+
+async def test_a_phoned_acknowledgement_entered_later_keeps_its_received_time(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+    alerted_at = (await status(lotse, incident_id)).partners[0].alerted_at
+    assert alerted_at is not None
+    received = (alerted_at + timedelta(seconds=1)).astimezone(UTC)
+    await asyncio.sleep(1.5)
+
+    result = await lotse(
+        "incident", "ack", incident_id, "--partner", "raa-sachsen", "--staff", "lagedienst-1",
+        "--as", "opferbeauftragte", "--channel", "phone", "--received-at", received.isoformat(),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "as received; entered now" in result.stdout
+    raa = next(
+        p for p in (await status(lotse, incident_id)).partners if p.partner_id == "raa-sachsen"
+    )
+    assert raa.acknowledged_at == received
+    assert raa.entered_at is not None
+    assert raa.entered_at > received
+    shown = await lotse("incident", "status", incident_id)
+    assert "entered " in shown.stdout  # the status names both times
+
+
+async def test_a_declaration_hours_ahead_is_refused_before_anything_starts(
+    lotse: Lotse, stack: Stack, temporal_env: WorkflowEnvironment, tmp_path: Any
+) -> None:
+    ahead = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+    ahead["occurred_at"] = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    file = tmp_path / "ahead.json"
+    file.write_text(json.dumps(ahead), encoding="utf-8")
+    incident_id = new_id()
+
+    result = await lotse("incident", "declare", str(file), "--id", incident_id)
+
+    assert "lies more than an hour in the future" in one_error_line(result)
+    with pytest.raises(RPCError, match="not found"):
+        await temporal_env.client.get_workflow_handle(incident_id).describe()
 
 
 async def test_an_acknowledgement_for_an_unknown_partner_is_one_error_line(
