@@ -123,6 +123,7 @@ class IncidentActivities:
             task_queue=self._settings.task_queue,
             addressed_to=addressed_to,
             namespace=self._settings.temporal_namespace,
+            cli_prefix=_cli_prefix(self._settings),
             unanswered_since=data.unanswered_since,
             office_silent=data.office_silent,
         )
@@ -282,6 +283,17 @@ def _contact_for(
     if office.address.casefold() in unanswered or data.office_silent:
         return final.contact, final.name
     return office, None
+
+
+def _cli_prefix(settings: Settings) -> str:
+    """The variables a command copied from a message needs to reach this Temporal."""
+    defaults = Settings.model_fields
+    pairs = [
+        f"LOTSE_{name.upper()}={getattr(settings, name)}"
+        for name in ("temporal_address", "temporal_namespace")
+        if getattr(settings, name) != defaults[name].default
+    ]
+    return "".join(f"{pair} " for pair in pairs)
 
 
 def _without(problem: str, contact: ContactPoint) -> str:

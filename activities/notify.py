@@ -117,6 +117,7 @@ def render_notification(
     namespace: str = "default",
     unanswered_since: datetime | None = None,
     office_silent: bool = False,
+    cli_prefix: str = "",
 ) -> OutgoingMessage:
     """The German message for one partner at one step of one incident.
 
@@ -137,7 +138,7 @@ def render_notification(
     if final:
         answer = _how_the_final_contact_helps(incident_key, partner_name, workflow_url)
     else:
-        answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url)
+        answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url, cli_prefix)
     facts = [
         ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
         ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
@@ -267,8 +268,12 @@ def _how_to_answer(
     purpose: NotificationPurpose,
     step: EscalationStep,
     workflow_url: str,
+    cli_prefix: str = "",
 ) -> dict[str, Any]:
-    """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command."""
+    """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command.
+
+    `cli_prefix` carries the settings a copied command needs to reach this Temporal (e.g.
+    `LOTSE_TEMPORAL_ADDRESS=…`), empty where the defaults apply."""
     actor_partner = _acting_partner(partner_id, purpose, step)
     actor = {"partner_id": actor_partner, "staff_ref": STAFF_PLACEHOLDER}
     if purpose is NotificationPurpose.ALL_CLEAR:
@@ -285,7 +290,8 @@ def _how_to_answer(
     else:
         update, heading = ACKNOWLEDGE_UPDATE, "So bestätigen Sie die Alarmierung:"
         update_input = {"partner_id": partner_id, "actor": actor}
-        cli = f"lotse incident ack {incident_key} --partner {partner_id} --staff <Kennung>"
+        cli = f"{cli_prefix}lotse incident ack {incident_key} --partner {partner_id}"
+        cli += " --staff <Kennung>"
         if actor_partner != partner_id:  # the recipient acknowledges for the silent partner
             cli += f" --as {actor_partner}"
     lines = [

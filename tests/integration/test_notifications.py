@@ -701,3 +701,43 @@ def test_terms_recorded_before_the_final_contact_keep_the_rule_they_ran_under(
     # Then the office's last step went to the declaring operator's partner, for its attention.
     assert mail["To"] == "bereitschaft@opferhilfe-sachsen.example.org"
     assert "An: bereitschaft-7" in mail.get_content()
+
+
+@pytest.mark.parametrize(
+    ("address", "prefix"),
+    [
+        ("127.0.0.1:7233", "lotse incident ack"),
+        ("temporal.example.org:7233", "LOTSE_TEMPORAL_ADDRESS=temporal.example.org:7233 lotse"),
+    ],
+)
+def test_the_command_in_an_alert_reaches_the_configured_temporal_when_copied(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+    address: str,
+    prefix: str,
+) -> None:
+    declare(record, make_ctx, agreement_terms)
+    settings = Settings(
+        smtp_host=mail_sink.host, smtp_port=mail_sink.port, temporal_address=address
+    )
+    activities = IncidentActivities(record, Notifier(settings), settings)
+
+    activities.deliver_notification(
+        DeliverNotificationInput(
+            incident_id=INCIDENT_KEY,
+            partner_id="weisser-ring",
+            purpose=NotificationPurpose.ALERT,
+            step=EscalationStep.PRIMARY,
+            message_id=f"{INCIDENT_KEY}.alert.primary.weisser-ring",
+            sent_at=SENT_AT,
+        )
+    )
+
+    [mail] = read_mailbox(mail_sink.mail_dir)
+    command = next(
+        line.strip() for line in mail.get_content().splitlines() if "incident ack" in line
+    )
+    assert command.startswith(prefix)
+    assert command.endswith(f"{INCIDENT_KEY} --partner weisser-ring --staff <Kennung>")
