@@ -156,6 +156,13 @@ async def test_a_relay_outage_is_shown_as_delivery_trouble_and_delivered_when_th
     await keep_history(handle, "incident_relay_outage")  # the replay guard of redelivery
 
 
+def recorded(stack: Stack, incident_id: str) -> list[str]:
+    """The names of the incident's recorded events; none before its declaration is recorded."""
+    if incident_id not in stack.app.incident_keys():
+        return []
+    return [entry.event for entry in stack.history(incident_id)]
+
+
 @contextmanager
 def store_locked(stack: Stack) -> Iterator[None]:
     """Hold the SQLite store's write lock: every write of the worker waits and fails."""
@@ -172,12 +179,12 @@ def store_locked(stack: Stack) -> Iterator[None]:
 async def test_an_acknowledgement_counts_when_it_arrived_while_the_store_is_down(
     stack: Stack,
 ) -> None:
-    handle = await stack.declare(declaration(deadlines={"ack": 4, "escalation_step": 60}))
-    await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
+    handle = await stack.declare(declaration(deadlines={"ack": 8, "escalation_step": 60}))
+    # Every alert is out and recorded before the store goes down.
     await eventually(
-        lambda: stack.status(handle),
-        lambda s: len(s.partners) == 4 and all(p.deadline_at for p in s.partners),
-        what="the deadlines",
+        lambda: recorded(stack, handle.id).count("AlertSent"),
+        lambda sent: sent == 4,
+        what="four recorded alerts",
     )
 
     with store_locked(stack):
@@ -189,13 +196,17 @@ async def test_an_acknowledgement_counts_when_it_arrived_while_the_store_is_down
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=AcknowledgementResult,
         )
-        # The deadline passes while the record still waits for the store.
-        await asyncio.sleep(6)
-        status = await stack.status(handle)
+        # The deadline passes while the record still waits for the store: the others escalate,
+        # the partner that answered in time does not.
+        status = await eventually(
+            lambda: stack.status(handle),
+            lambda s: by_partner(s)["raa-sachsen"].step is EscalationStep.DEPUTY,
+            within=30,
+            what="the deadline to pass while the store is down",
+        )
         weisser_ring = by_partner(status)["weisser-ring"]
         assert weisser_ring.state is AlertState.ACKNOWLEDGED
         assert not weisser_ring.late
-        assert by_partner(status)["raa-sachsen"].step is EscalationStep.DEPUTY
 
     result = await asyncio.wait_for(update.result(), 60)
     assert not result.late
@@ -213,7 +224,8 @@ async def test_an_acknowledgement_counts_when_it_arrived_while_the_store_is_down
     assert not any(
         e.event == "AlertEscalated" and e.details["partner_id"] == "weisser-ring" for e in events
     )
-    assert acknowledged.ctx.business_time < status.partners[0].alerted_at + timedelta(seconds=4)  # type: ignore[operator]  # alerted_at is set once the alerts went out
+    alerted_at = by_partner(status)["weisser-ring"].alerted_at
+    assert acknowledged.ctx.business_time < alerted_at + timedelta(seconds=8)
 
 
 async def test_a_phoned_acknowledgement_keeps_when_it_was_received_and_when_it_was_entered(
@@ -226,7 +238,7 @@ async def test_a_phoned_acknowledgement_keeps_when_it_was_received_and_when_it_w
         what="the alerts",
     )
     received = by_partner(status)["raa-sachsen"].alerted_at + timedelta(milliseconds=200)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(3)
 
     result: AcknowledgementResult = await handle.execute_update(
         "acknowledge_alert",
@@ -243,8 +255,9 @@ async def test_a_phoned_acknowledgement_keeps_when_it_was_received_and_when_it_w
     assert after.agreement_revision == 1  # the first load of the agreement is its version 1
     raa = by_partner(after)["raa-sachsen"]
     assert raa.acknowledged_at == received == result.acknowledged_at
-    assert raa.entered_at - received >= timedelta(seconds=1)
-    assert result.seconds_to_acknowledge < 1.0  # counted from when it was received
+    assert raa.entered_at - received >= timedelta(seconds=2)
+    # Counted from when it was received: shorter than from the alert's arrival to its entry.
+    assert result.seconds_to_acknowledge < (raa.entered_at - received).total_seconds()
     recorded = next(e for e in stack.history(handle.id) if e.event == "AlertAcknowledged")
     assert recorded.details["received_at"] == received.isoformat()
     assert recorded.ctx.business_time == raa.entered_at
