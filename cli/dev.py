@@ -279,7 +279,7 @@ async def _stop_worker(worker: asyncio.Task[None], stop: asyncio.Event) -> None:
 def ready_message(settings: Settings) -> list[str]:
     """Where everything is, and a declaration ready to paste."""
     suggested_id = f"uebung-{datetime.now(BERLIN):%Y%m%d-%H%M%S}"
-    example = _shown(EXAMPLE_DECLARATION)
+    example = EXAMPLE_DECLARATION  # absolute: the lines below work pasted in any folder
     default_port = settings.dev_temporal_port == 7233
     address = "" if default_port else f" --address {settings.temporal_address}"
     declare = command_hint(
@@ -293,12 +293,13 @@ def ready_message(settings: Settings) -> list[str]:
         f"  Temporal UI:  {settings.temporal_ui_url}",
         f"  Temporal:     {settings.temporal_address} (namespace {settings.temporal_namespace}, "
         f"task queue {settings.task_queue})",
-        f"  e-mails:      {settings.mail_dir}/ (one .eml file per message)",
+        f"  e-mails:      {settings.mail_dir}/ (one .eml file per message; every accepted "
+        "delivery, repeats included, is a line of deliveries.jsonl)",
         f"  event store:  {_store_description(settings)}",
         f"  server log:   {settings.data_dir / 'temporal.log'}",
         "",
         "Declare the exercise incident:",
-        f"  {_shown(TEMPORAL_BINARY)} workflow start{address} --type {INCIDENT_WORKFLOW_TYPE} "
+        f"  {TEMPORAL_BINARY} workflow start{address} --type {INCIDENT_WORKFLOW_TYPE} "
         f"--task-queue {settings.task_queue} --workflow-id {suggested_id} --input-file {example}",
         f"or in the UI: Start Workflow → type {INCIDENT_WORKFLOW_TYPE}, task queue "
         f"{settings.task_queue}, input = contents of {example}",
@@ -307,15 +308,6 @@ def ready_message(settings: Settings) -> list[str]:
         f"  and: {history}",
         "",
     ]
-
-
-def _shown(path: Path) -> Path:
-    """`path` relative to the working directory when it lies below it (works when pasted
-    there), else absolute."""
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
 
 
 def _store_description(settings: Settings) -> str:

@@ -141,6 +141,9 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))
     assert status_hint.startswith(f"then: LOTSE_TEMPORAL_ADDRESS={address} {lotse_program()} ")
     assert f"LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} " in history_hint
+    start_hint = next(line for line in printed.splitlines() if " workflow start" in line)
+    assert start_hint.strip().startswith(f"{TEMPORAL_BINARY} workflow start")
+    assert f"--input-file {EXAMPLE_DECLARATION}" in start_hint  # absolute: any folder works
 
 
 def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Path) -> None:
