@@ -20,6 +20,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify import DeliveryError, Notifier, render_notification
+from contracts.activities import (
+    DELIVER_NOTIFICATION,
+    RECORD_ACKNOWLEDGEMENT,
+    RECORD_ACUTE_PHASE_CLOSED,
+    RECORD_ASSIGNMENT,
+    RECORD_CALL_OFF,
+    RECORD_DECLARATION,
+    RECORD_ESCALATION,
+    RECORD_NEEDS,
+    RECORD_NOTIFICATION,
+    RECORD_REFLECTION,
+    RECORD_REFLECTION_DUE,
+    RECORD_UNREACHABLE,
+)
 from contracts.agreement import ContactPoint
 from contracts.messages import (
     CloseAcutePhaseInput,
@@ -66,7 +80,7 @@ class IncidentActivities:
         self._notifier = notifier
         self._settings = settings
 
-    @activity.defn(name="record_declaration")
+    @activity.defn(name=RECORD_DECLARATION.name)
     def record_declaration(self, data: RecordDeclarationInput) -> DeclarationRecorded:
         with domain_refusals_are_final():
             incident = self._app.declare_incident(
@@ -98,7 +112,7 @@ class IncidentActivities:
             ),
         )
 
-    @activity.defn(name="deliver_notification")
+    @activity.defn(name=DELIVER_NOTIFICATION.name)
     def deliver_notification(self, data: DeliverNotificationInput) -> DeliveryReceipt:
         """Send one message; a failure raises and Temporal retries within the bounded policy."""
         with domain_refusals_are_final():
@@ -141,7 +155,7 @@ class IncidentActivities:
             ) from None
         return DeliveryReceipt(channel=contact.channel, message_id=data.message_id)
 
-    @activity.defn(name="record_notification")
+    @activity.defn(name=RECORD_NOTIFICATION.name)
     def record_notification(self, data: RecordNotificationInput) -> None:
         """Record a delivery or its final failure, with the contact looked up here, so that
         no address travels through Temporal."""
@@ -162,7 +176,7 @@ class IncidentActivities:
             )
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_acknowledgement")
+    @activity.defn(name=RECORD_ACKNOWLEDGEMENT.name)
     def record_acknowledgement(self, data: RecordAcknowledgementInput) -> None:
         with domain_refusals_are_final():
             self._app.acknowledge_alert(
@@ -175,25 +189,25 @@ class IncidentActivities:
             )
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_escalation")
+    @activity.defn(name=RECORD_ESCALATION.name)
     def record_escalation(self, data: RecordEscalationInput) -> None:
         with domain_refusals_are_final():
             self._app.escalate_alert(data.incident_id, data.partner_id, data.to_step, data.ctx)
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_unreachable")
+    @activity.defn(name=RECORD_UNREACHABLE.name)
     def record_unreachable(self, data: RecordUnreachableInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_unreachable(data.incident_id, data.partner_id, data.ctx)
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_needs")
+    @activity.defn(name=RECORD_NEEDS.name)
     def record_needs(self, data: RecordNeedsInput) -> None:
         with domain_refusals_are_final():
             self._app.report_needs(data.incident_id, list(data.needs), data.ctx)
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_assignment")
+    @activity.defn(name=RECORD_ASSIGNMENT.name)
     def record_assignment(self, data: RecordAssignmentInput) -> None:
         with domain_refusals_are_final():
             self._app.assign_need_category(
@@ -201,7 +215,7 @@ class IncidentActivities:
             )
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_acute_phase_closed")
+    @activity.defn(name=RECORD_ACUTE_PHASE_CLOSED.name)
     def record_acute_phase_closed(self, data: CloseAcutePhaseInput) -> None:
         with domain_refusals_are_final():
             self._app.close_acute_phase(
@@ -209,13 +223,13 @@ class IncidentActivities:
             )
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_reflection_due")
+    @activity.defn(name=RECORD_REFLECTION_DUE.name)
     def record_reflection_due(self, data: IncidentStepInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_reflection_due(data.incident_id, data.ctx)
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_reflection")
+    @activity.defn(name=RECORD_REFLECTION.name)
     def record_reflection(self, data: RecordReflectionInput) -> None:
         with domain_refusals_are_final():
             self._app.record_reflection(
@@ -223,7 +237,7 @@ class IncidentActivities:
             )
         self._crash_here_if_asked()
 
-    @activity.defn(name="record_call_off")
+    @activity.defn(name=RECORD_CALL_OFF.name)
     def record_call_off(self, data: RecordCallOffInput) -> None:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)

@@ -17,7 +17,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -26,7 +26,21 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.incident import IncidentActivities
+    from contracts.activities import (
+        DELIVER_NOTIFICATION,
+        RECORD_ACKNOWLEDGEMENT,
+        RECORD_ACUTE_PHASE_CLOSED,
+        RECORD_ASSIGNMENT,
+        RECORD_CALL_OFF,
+        RECORD_DECLARATION,
+        RECORD_ESCALATION,
+        RECORD_NEEDS,
+        RECORD_NOTIFICATION,
+        RECORD_REFLECTION,
+        RECORD_REFLECTION_DUE,
+        RECORD_UNREACHABLE,
+        ActivitySpec,
+    )
     from contracts.agreement import describe_validation_error
     from contracts.checks import incident_id_problem, occurred_at_problem
     from contracts.messages import (
@@ -88,6 +102,9 @@ with workflow.unsafe.imports_passed_through():
 PHASE_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_PHASE)
 KIND_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KIND)
 REGION_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_REGION)
+
+InputT = TypeVar("InputT")
+ResultT = TypeVar("ResultT")
 
 DEFAULT_REFLECTION_AFTER = timedelta(weeks=6)
 RECORD_TIMEOUT = timedelta(seconds=10)
@@ -238,7 +255,7 @@ class IncidentResponse:
         track.state, track.step = AlertState.ESCALATED, step
         self._show()
         await self._record(
-            IncidentActivities.record_escalation,
+            RECORD_ESCALATION,
             RecordEscalationInput(
                 ctx=self._system_ctx(),
                 incident_id=self._incident_id,
@@ -293,7 +310,7 @@ class IncidentResponse:
         track.state = AlertState.UNREACHABLE
         self._show()
         await self._record(
-            IncidentActivities.record_unreachable,
+            RECORD_UNREACHABLE,
             RecordUnreachableInput(
                 ctx=self._system_ctx(),
                 incident_id=self._incident_id,
@@ -346,7 +363,7 @@ class IncidentResponse:
             if self._phase is not Phase.AWAITING_REFLECTION:
                 return
             await self._record(
-                IncidentActivities.record_reflection_due,
+                RECORD_REFLECTION_DUE,
                 IncidentStepInput(ctx=self._system_ctx(), incident_id=self._incident_id),
             )
             self._enter(Phase.REFLECTION_DUE)
@@ -392,7 +409,7 @@ class IncidentResponse:
         async with self._lock:
             try:
                 await self._record(
-                    IncidentActivities.record_acknowledgement,
+                    RECORD_ACKNOWLEDGEMENT,
                     RecordAcknowledgementInput(
                         ctx=ctx,
                         incident_id=self._incident_id,
@@ -421,7 +438,7 @@ class IncidentResponse:
             return PhaseResult(phase=self._phase, duplicate=True)
         async with self._handling(request, lambda: self._check_report_needs(request)) as ctx:
             await self._record(
-                IncidentActivities.record_needs,
+                RECORD_NEEDS,
                 RecordNeedsInput(ctx=ctx, incident_id=self._incident_id, needs=request.needs),
             )
             for need in request.needs:
@@ -450,7 +467,7 @@ class IncidentResponse:
             replaced = self._assignments.get(request.category)
             if replaced != request.partner_id:
                 await self._record(
-                    IncidentActivities.record_assignment,
+                    RECORD_ASSIGNMENT,
                     RecordAssignmentInput(
                         ctx=ctx,
                         incident_id=self._incident_id,
@@ -479,7 +496,7 @@ class IncidentResponse:
         async with self._handling(request, lambda: self._check_close(request)) as ctx:
             due_at = ctx.business_time + self._reflection_after()
             await self._record(
-                IncidentActivities.record_acute_phase_closed,
+                RECORD_ACUTE_PHASE_CLOSED,
                 CloseAcutePhaseInput(
                     ctx=ctx,
                     incident_id=self._incident_id,
@@ -504,7 +521,7 @@ class IncidentResponse:
             return PhaseResult(phase=self._phase, duplicate=True)
         async with self._handling(request, lambda: self._check_reflection(request)) as ctx:
             await self._record(
-                IncidentActivities.record_reflection,
+                RECORD_REFLECTION,
                 RecordReflectionInput(
                     ctx=ctx,
                     incident_id=self._incident_id,
@@ -528,7 +545,7 @@ class IncidentResponse:
             return PhaseResult(phase=self._phase, duplicate=True)
         async with self._handling(request, lambda: self._check_call_off(request)) as ctx:
             await self._record(
-                IncidentActivities.record_call_off,
+                RECORD_CALL_OFF,
                 RecordCallOffInput(ctx=ctx, incident_id=self._incident_id, reason=request.reason),
             )
             self._call_off_reason = request.reason
@@ -727,7 +744,7 @@ class IncidentResponse:
     async def _record_declaration(self) -> DeclarationRecorded:
         declaration = self._require_declaration()
         recorded = await self._record(
-            IncidentActivities.record_declaration,
+            RECORD_DECLARATION,
             RecordDeclarationInput(
                 ctx=self._ctx(declaration.declared_by, declaration.channel),
                 incident_id=self._incident_id,
@@ -769,7 +786,7 @@ class IncidentResponse:
         if receipt is None and retry:
             return False
         await self._record(
-            IncidentActivities.record_notification,
+            RECORD_NOTIFICATION,
             RecordNotificationInput(
                 ctx=self._system_ctx(),
                 incident_id=self._incident_id,
@@ -822,8 +839,8 @@ class IncidentResponse:
         if purpose is NotificationPurpose.ESCALATION:
             unanswered_since = track.alerted_at or self._alerting_started_at
         try:
-            receipt: DeliveryReceipt = await workflow.execute_activity_method(
-                IncidentActivities.deliver_notification,
+            receipt: DeliveryReceipt = await workflow.execute_activity(
+                DELIVER_NOTIFICATION.name,
                 DeliverNotificationInput(
                     incident_id=self._incident_id,
                     partner_id=track.partner.partner_id,
@@ -834,6 +851,7 @@ class IncidentResponse:
                     unanswered_since=unanswered_since,
                     office_silent=office_silent,
                 ),
+                result_type=DELIVER_NOTIFICATION.result_type,
                 summary=f"{purpose} {step} → {track.partner.partner_id}",
                 start_to_close_timeout=DELIVERY_TIMEOUT,
                 retry_policy=RetryPolicy(
@@ -849,12 +867,13 @@ class IncidentResponse:
             return None, _channel_of(cause), cause.message
         return receipt, receipt.channel, ""
 
-    async def _record(self, activity: Any, data: Any) -> Any:
+    async def _record(self, spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT | None:
         """Run one store activity; a domain refusal surfaces as a typed ApplicationError."""
         try:
-            return await workflow.execute_activity_method(
-                activity,
+            result: ResultT | None = await workflow.execute_activity(
+                spec.name,
                 data,
+                result_type=spec.result_type,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 summary=_summary(data),
                 retry_policy=RECORD_RETRY,
@@ -865,6 +884,7 @@ class IncidentResponse:
                     error.cause.message, type=error.cause.type, non_retryable=True
                 ) from None
             raise
+        return result
 
     def _ctx(
         self,
