@@ -7,7 +7,7 @@ webhook (HTTP POST) and raises `DeliveryError` for every failure. Delivery is sy
 in a thread-pool activity. The caller's deterministic `message_id` becomes the e-mail Message-ID
 and the webhook's Idempotency-Key, so a retried step lets the receiver drop the duplicate.
 
-Messages name organisations and staff references only, never people (DESIGN.md §7).
+Messages name organisations and staff references only, never people (docs/data-protection.md).
 """
 
 from __future__ import annotations

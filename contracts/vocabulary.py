@@ -1,7 +1,7 @@
 """The closed lists of the procedure: regions, incident kinds, need categories, phases, channels.
 
 One module, imported by the domain and the workflows alike, so that a value the workflow accepts
-is a value the domain accepts (DESIGN.md §3).
+is a value the domain accepts.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ INCIDENT_KIND_LABELS_DE: dict[IncidentKind, str] = {
 
 
 class NeedCategory(StrEnum):
-    """The needs catalogue (DESIGN.md §3), at category level."""
+    """The needs catalogue, at category level."""
 
     PSYCHOSOCIAL = "psychosocial"
     MEDICAL = "medical"

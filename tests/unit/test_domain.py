@@ -1,6 +1,6 @@
 """The domain through its application service, on the in-memory store: no server needed.
 
-Each test states one rule of the agreed procedure (DESIGN.md §2, §4) as a sentence.
+Each test states one rule of the agreed procedure (docs/procedure.md, docs/record.md) as a sentence.
 """
 
 from __future__ import annotations
