@@ -39,6 +39,7 @@ from contracts.vocabulary import (
     IncidentKind,
     NotificationPurpose,
     Region,
+    mail_time,
 )
 from settings import Settings
 
@@ -90,13 +91,6 @@ class DeliveryError(Exception):
 # --- rendering ------------------------------------------------------------------------------
 
 
-def format_berlin(moment: datetime) -> str:
-    """German wall-clock time in Berlin, e.g. `28.11.2026, 21:15 Uhr`; refuses naive times."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{moment.isoformat()} has no time zone; Lotse only shows aware times")
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
-
-
 def render_notification(
     *,
     incident_key: str,
@@ -132,7 +126,7 @@ def render_notification(
         and purpose is NotificationPurpose.ESCALATION
         and step is EscalationStep.COMMISSIONER
     )
-    since = None if unanswered_since is None else format_berlin(unanswered_since)
+    since = None if unanswered_since is None else mail_time(unanswered_since)
     workflow_url = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
     workflow_url += quote(incident_key, safe="")
     if final:
@@ -142,7 +136,7 @@ def render_notification(
     facts = [
         ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
         ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
-        ("Wann", format_berlin(occurred_at)),
+        ("Wann", mail_time(occurred_at)),
         ("Lage", incident_key),
         ("Partner", f"{partner_name} ({partner_id})"),
     ]
@@ -372,14 +366,14 @@ def _body(
     lines += ["", *answer_lines, ""]
     lines += [
         "--",
-        f"Gesendet: {format_berlin(sent_at)} · Nachrichten-ID: {message_id}",
+        f"Gesendet: {mail_time(sent_at)} · Nachrichten-ID: {message_id}",
         f"Automatisch erzeugt von Lotse (Task Queue „{task_queue}“). Bitte nicht antworten.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def _iso_utc(moment: datetime) -> str:
-    format_berlin(moment)  # the same refusal of naive times as in the text
+    mail_time(moment)  # the same refusal of naive times as in the text
     return moment.astimezone(UTC).isoformat()
 
 

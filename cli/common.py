@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
-from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
@@ -41,7 +40,6 @@ from domain.errors import DomainError
 from settings import ConfigFileError, Settings, project_root
 from worker import build_application, connect
 
-BERLIN = ZoneInfo("Europe/Berlin")
 P = ParamSpec("P")
 M = TypeVar("M", bound=BaseModel)
 
@@ -231,13 +229,6 @@ def command_hint(settings: Settings, *args: str, store: bool = False, ui: bool =
 def console() -> Console:
     """A console on the current stdout; no markup, so user text is printed as typed."""
     return Console(markup=False, highlight=False, emoji=False)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A moment as Europe/Berlin wall-clock time, or `—`."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def duration(seconds: float | None) -> str:

@@ -25,11 +25,11 @@ from typing import IO
 import typer
 
 from cli.agreement import describe_load, load_into_store
-from cli.common import BERLIN, CliError, command_hint, lotse_program, reports_errors
+from cli.common import CliError, command_hint, lotse_program, reports_errors
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor
-from contracts.vocabulary import COMMISSIONER_PARTNER_ID, INCIDENT_WORKFLOW_TYPE
+from contracts.vocabulary import BERLIN, COMMISSIONER_PARTNER_ID, INCIDENT_WORKFLOW_TYPE
 from settings import Settings
 from worker import connect, run_worker
 

@@ -38,7 +38,7 @@ from contracts.vocabulary import (
     NeedCategory,
     Phase,
     Region,
-    berlin_time,
+    ui_time,
 )
 from tests.workflow.support import Stack, declaration, eventually, keep_history
 from workflows.converter import data_converter
@@ -619,5 +619,5 @@ async def test_status_query_reports_deadlines_and_time_to_acknowledge(stack: Sta
     assert status.agreement_version is not None
     assert (
         f"{pending.name}: Alarmierung nicht bestätigt, Hauptkontakt "
-        f"(Frist {berlin_time(pending.deadline_at)})"
+        f"(Frist {ui_time(pending.deadline_at)})"
     ) in status.open_items
