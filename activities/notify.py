@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from activities.faults import SMTPDyingAfterData
 from contracts.agreement import ContactPoint
+from contracts.links import workflow_page_url
 from contracts.vocabulary import (
     BERLIN,
     COMMISSIONER_PARTNER_ID,
@@ -127,8 +127,7 @@ def render_notification(
         and step is EscalationStep.COMMISSIONER
     )
     since = None if unanswered_since is None else mail_time(unanswered_since)
-    workflow_url = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
-    workflow_url += quote(incident_key, safe="")
+    workflow_url = workflow_page_url(ui_url, namespace, incident_key)
     if final:
         answer = _how_the_final_contact_helps(incident_key, partner_name, workflow_url)
     else:

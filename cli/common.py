@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.agreement import AgreementFileError, describe_validation_error
+from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
@@ -180,8 +181,7 @@ def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> Comma
 
 def workflow_url(settings: Settings, incident_id: str) -> str:
     """The incident's page in the Temporal UI."""
-    base = settings.temporal_ui_url.rstrip("/")
-    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{incident_id}"
+    return workflow_page_url(settings.temporal_ui_url, settings.temporal_namespace, incident_id)
 
 
 # --- commands to copy ----------------------------------------------------------------------
