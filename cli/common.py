@@ -32,7 +32,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.agreement import AgreementFileError, describe_validation_error
+from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
@@ -59,7 +59,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         except (CliError, DomainError, AgreementFileError, ConfigFileError) as error:
             fail(str(error))
         except ValidationError as error:
-            fail(f"invalid {error.title}: " + "; ".join(describe_validation_error(error)))
+            fail(f"invalid {error.title}: {explain_validation_error(error)}")
         except WorkflowUpdateFailedError as error:
             fail(failure_message(error.cause))
         except (WorkflowQueryFailedError, FailureError) as error:
@@ -92,7 +92,7 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(describe_validation_error(error))
+        problems = explain_validation_error(error)
         raise CliError(f"invalid {what}: {problems}") from None
 
 
