@@ -31,6 +31,7 @@ from domain.errors import (
     PhaseNotAllowedError,
     UnknownPartnerError,
 )
+from tests.workflow.support import PARTNERS
 
 MakeCtx = Callable[..., CommandContext]
 Step = Callable[[LotseApplication, str, CommandContext], object]
@@ -38,7 +39,6 @@ Step = Callable[[LotseApplication, str, CommandContext], object]
 INCIDENT = "dresden-2026-11-07"
 OCCURRED_AT = datetime(2026, 11, 7, 17, 40, tzinfo=UTC)
 DECLARED_AT = OCCURRED_AT + timedelta(minutes=12)
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def declaration(title: str = "Anschlag auf den Striezelmarkt") -> IncidentDeclaration:

@@ -40,11 +40,9 @@ from contracts.vocabulary import (
     Region,
     ui_time,
 )
-from tests.workflow.support import Stack, declaration, eventually, keep_history
+from tests.workflow.support import PARTNERS, Stack, declaration, eventually, keep_history
 from workflows.converter import data_converter
 from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
-
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def staff(partner_id: str) -> Actor:
