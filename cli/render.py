@@ -89,7 +89,7 @@ def print_status(out: Console, status: IncidentStatus) -> None:
         f"region {REGION_LABELS_DE[status.region]} · "
         f"agreement version {status.agreement_revision or '—'}",
     )
-    print_table(out, partners_table(status.partners))
+    print_table(out, alerts_table(status.partners))
     if status.needs:
         print_table(out, needs_table(status.needs))
     if status.reflection_due_at is not None and status.phase in REFLECTION_PHASES:
@@ -98,7 +98,7 @@ def print_status(out: Console, status: IncidentStatus) -> None:
         print_text(out, line)
 
 
-def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
+def alerts_table(partners: Iterable[PartnerAlertStatus]) -> Table:
     """Where each partner's alert stands (times in Europe/Berlin)."""
     table = Table(title="alerts (Europe/Berlin)")
     whole(table, "partner", "state", "step", "alerted", "deadline", "acknowledged")
