@@ -1,4 +1,4 @@
-"""Wiring only: settings → event store → activities → Temporal worker (DESIGN.md §4).
+"""Wiring only: settings → event store → activities → Temporal worker (docs/architecture.md).
 
 The single place where dependencies are built; the CLI reuses these builders.
 Run it with `python -m worker` (configuration from `LOTSE_*` environment variables).

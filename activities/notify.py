@@ -7,7 +7,7 @@ webhook (HTTP POST) and raises `DeliveryError` for every failure. Delivery is sy
 in a thread-pool activity. The caller's deterministic `message_id` becomes the e-mail Message-ID
 and the webhook's Idempotency-Key, so a retried step lets the receiver drop the duplicate.
 
-Messages name organisations and staff references only, never people (DESIGN.md §7).
+Messages name organisations and staff references only, never people (docs/data-protection.md).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from activities.faults import SMTPDyingAfterData
 from contracts.agreement import ContactPoint
+from contracts.links import workflow_page_url
 from contracts.vocabulary import (
     BERLIN,
     COMMISSIONER_PARTNER_ID,
@@ -39,6 +39,7 @@ from contracts.vocabulary import (
     IncidentKind,
     NotificationPurpose,
     Region,
+    mail_time,
 )
 from settings import Settings
 
@@ -90,13 +91,6 @@ class DeliveryError(Exception):
 # --- rendering ------------------------------------------------------------------------------
 
 
-def format_berlin(moment: datetime) -> str:
-    """German wall-clock time in Berlin, e.g. `28.11.2026, 21:15 Uhr`; refuses naive times."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{moment.isoformat()} has no time zone; Lotse only shows aware times")
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
-
-
 def render_notification(
     *,
     incident_key: str,
@@ -132,9 +126,8 @@ def render_notification(
         and purpose is NotificationPurpose.ESCALATION
         and step is EscalationStep.COMMISSIONER
     )
-    since = None if unanswered_since is None else format_berlin(unanswered_since)
-    workflow_url = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
-    workflow_url += quote(incident_key, safe="")
+    since = None if unanswered_since is None else mail_time(unanswered_since)
+    workflow_url = workflow_page_url(ui_url, namespace, incident_key)
     if final:
         answer = _how_the_final_contact_helps(incident_key, partner_name, workflow_url)
     else:
@@ -142,7 +135,7 @@ def render_notification(
     facts = [
         ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
         ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
-        ("Wann", format_berlin(occurred_at)),
+        ("Wann", mail_time(occurred_at)),
         ("Lage", incident_key),
         ("Partner", f"{partner_name} ({partner_id})"),
     ]
@@ -372,14 +365,14 @@ def _body(
     lines += ["", *answer_lines, ""]
     lines += [
         "--",
-        f"Gesendet: {format_berlin(sent_at)} · Nachrichten-ID: {message_id}",
+        f"Gesendet: {mail_time(sent_at)} · Nachrichten-ID: {message_id}",
         f"Automatisch erzeugt von Lotse (Task Queue „{task_queue}“). Bitte nicht antworten.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def _iso_utc(moment: datetime) -> str:
-    format_berlin(moment)  # the same refusal of naive times as in the text
+    mail_time(moment)  # the same refusal of naive times as in the text
     return moment.astimezone(UTC).isoformat()
 
 

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
-from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
@@ -33,7 +32,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.agreement import AgreementFileError, describe_validation_error
+from contracts.agreement import AgreementFileError, explain_validation_error
+from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
@@ -41,7 +41,6 @@ from domain.errors import DomainError
 from settings import ConfigFileError, Settings, project_root
 from worker import build_application, connect
 
-BERLIN = ZoneInfo("Europe/Berlin")
 P = ParamSpec("P")
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,7 +59,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
         except (CliError, DomainError, AgreementFileError, ConfigFileError) as error:
             fail(str(error))
         except ValidationError as error:
-            fail(f"invalid {error.title}: " + "; ".join(describe_validation_error(error)))
+            fail(f"invalid {error.title}: {explain_validation_error(error)}")
         except WorkflowUpdateFailedError as error:
             fail(failure_message(error.cause))
         except (WorkflowQueryFailedError, FailureError) as error:
@@ -93,7 +92,7 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(describe_validation_error(error))
+        problems = explain_validation_error(error)
         raise CliError(f"invalid {what}: {problems}") from None
 
 
@@ -182,8 +181,7 @@ def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> Comma
 
 def workflow_url(settings: Settings, incident_id: str) -> str:
     """The incident's page in the Temporal UI."""
-    base = settings.temporal_ui_url.rstrip("/")
-    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{incident_id}"
+    return workflow_page_url(settings.temporal_ui_url, settings.temporal_namespace, incident_id)
 
 
 # --- commands to copy ----------------------------------------------------------------------
@@ -231,13 +229,6 @@ def command_hint(settings: Settings, *args: str, store: bool = False, ui: bool =
 def console() -> Console:
     """A console on the current stdout; no markup, so user text is printed as typed."""
     return Console(markup=False, highlight=False, emoji=False)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A moment as Europe/Berlin wall-clock time, or `—`."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def duration(seconds: float | None) -> str:

@@ -25,11 +25,16 @@ from typing import IO
 import typer
 
 from cli.agreement import describe_load, load_into_store
-from cli.common import BERLIN, CliError, command_hint, lotse_program, reports_errors
+from cli.common import CliError, command_hint, lotse_program, reports_errors
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor
-from contracts.vocabulary import COMMISSIONER_PARTNER_ID, INCIDENT_WORKFLOW_TYPE
+from contracts.vocabulary import (
+    BERLIN,
+    COMMISSIONER_PARTNER_ID,
+    INCIDENT_WORKFLOW_TYPE,
+    SEARCH_ATTRIBUTE_NAMES,
+)
 from settings import Settings
 from worker import connect, run_worker
 
@@ -156,9 +161,12 @@ class TemporalDevServer:
             *("--port", str(s.dev_temporal_port), "--ui-port", str(s.dev_ui_port)),
             *("--db-filename", str(s.data_dir / "temporal.db")),
             *("--namespace", s.temporal_namespace),
-            *("--search-attribute", "IncidentPhase=Keyword"),
-            *("--search-attribute", "IncidentKind=Keyword"),
-            *("--search-attribute", "IncidentRegion=Keyword"),
+            # All Keyword, as worker.ensure_search_attributes creates them on another server.
+            *(
+                arg
+                for name in SEARCH_ATTRIBUTE_NAMES
+                for arg in ("--search-attribute", f"{name}=Keyword")
+            ),
             *("--ui-disable-news-fetch", "--log-level", "warn"),
         ]
 

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.common import console, duration, local_time, open_application, reports_errors
+from cli.common import console, duration, open_application, reports_errors
 from cli.render import folded, print_table, whole
+from contracts.vocabulary import cli_time
 from domain.application import HistoryEntry
 from settings import Settings
 
@@ -56,7 +57,7 @@ def history_table(incident_id: str, entries: list[HistoryEntry]) -> Table:
         ctx = entry.ctx
         table.add_row(
             str(entry.version),
-            local_time(ctx.business_time),
+            cli_time(ctx.business_time),
             entry.event,
             f"{ctx.actor.partner_id}/{ctx.actor.staff_ref}",
             ctx.on_behalf_of or "",
@@ -82,7 +83,7 @@ def _value(key: str, value: Any) -> str:
     if key == "seconds_to_acknowledge":
         return duration(float(value))
     if key.endswith("_at") and isinstance(value, str):
-        return local_time(datetime.fromisoformat(value))
+        return cli_time(datetime.fromisoformat(value))
     if isinstance(value, list):
         return ", ".join(_item(item) for item in value)
     return str(value)

@@ -15,7 +15,6 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from cli import updates
 from cli.common import (
-    BERLIN,
     CliError,
     command_hint,
     connect_client,
@@ -29,7 +28,7 @@ from cli.common import (
 from cli.render import incidents_table, print_status, print_table
 from contracts.checks import incident_id_problem, occurred_at_problem
 from contracts.messages import IncidentDeclaration, IncidentStatus
-from contracts.vocabulary import INCIDENT_WORKFLOW_TYPE, ActorChannel
+from contracts.vocabulary import BERLIN, INCIDENT_WORKFLOW_TYPE, ActorChannel
 from settings import Settings
 from workflows.details import summary
 

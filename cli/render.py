@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import duration, local_time
+from cli.common import duration
 from contracts.messages import IncidentStatus, NeedTotal, PartnerAlertStatus
 from contracts.vocabulary import (
     NEED_CATEGORY_LABELS_DE,
@@ -22,6 +22,7 @@ from contracts.vocabulary import (
     REFLECTION_PHASES,
     REGION_LABELS_DE,
     Phase,
+    cli_time,
 )
 from domain.incident import Incident
 
@@ -88,16 +89,16 @@ def print_status(out: Console, status: IncidentStatus) -> None:
         f"region {REGION_LABELS_DE[status.region]} · "
         f"agreement version {status.agreement_revision or '—'}",
     )
-    print_table(out, partners_table(status.partners))
+    print_table(out, alerts_table(status.partners))
     if status.needs:
         print_table(out, needs_table(status.needs))
     if status.reflection_due_at is not None and status.phase in REFLECTION_PHASES:
-        print_text(out, f"reflection due {local_time(status.reflection_due_at)} (Europe/Berlin)")
+        print_text(out, f"reflection due {cli_time(status.reflection_due_at)} (Europe/Berlin)")
     for line in open_items_text(status.open_items).splitlines():
         print_text(out, line)
 
 
-def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
+def alerts_table(partners: Iterable[PartnerAlertStatus]) -> Table:
     """Where each partner's alert stands (times in Europe/Berlin)."""
     table = Table(title="alerts (Europe/Berlin)")
     whole(table, "partner", "state", "step", "alerted", "deadline", "acknowledged")
@@ -108,9 +109,9 @@ def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
             partner.partner_id,
             str(partner.state),
             str(partner.step),
-            local_time(partner.alerted_at),
-            local_time(partner.deadline_at),
-            local_time(partner.acknowledged_at),
+            cli_time(partner.alerted_at),
+            cli_time(partner.deadline_at),
+            cli_time(partner.acknowledged_at),
             duration(partner.seconds_to_acknowledge),
             _partner_notes(partner),
         )
@@ -120,9 +121,9 @@ def partners_table(partners: Iterable[PartnerAlertStatus]) -> Table:
 def _partner_notes(partner: PartnerAlertStatus) -> str:
     notes = ["late"] if partner.late else []
     if partner.entered_at and partner.entered_at != partner.acknowledged_at:
-        notes.append(f"entered {local_time(partner.entered_at)}")
+        notes.append(f"entered {cli_time(partner.entered_at)}")
     notes += [
-        f"delivery failing: {t.channel or 'channel'} to {t.step} since {local_time(t.since)}"
+        f"delivery failing: {t.channel or 'channel'} to {t.step} since {cli_time(t.since)}"
         for t in partner.delivery_trouble
     ]
     if partner.delivery_failures:
@@ -163,7 +164,7 @@ def incidents_table(incidents: Iterable[Incident]) -> Table:
     for incident in incidents:
         table.add_row(
             incident.incident_key,
-            local_time(incident.declared_at),
+            cli_time(incident.declared_at),
             str(incident.phase),
             str(incident.kind),
             str(incident.region),

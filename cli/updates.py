@@ -30,13 +30,11 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, RPCTimeoutOrCancelledError
 
 from cli.common import (
-    BERLIN,
     CliError,
     connect_client,
     duration,
     hint_environment,
     incident_errors,
-    local_time,
     lotse_program,
     reports_errors,
     validated,
@@ -53,6 +51,7 @@ from contracts.messages import (
     RecordReflection,
     ReportNeeds,
 )
+from contracts.vocabulary import BERLIN, cli_time
 from settings import Settings
 
 ANSWER_TIMEOUT = timedelta(seconds=30)
@@ -198,7 +197,7 @@ async def _update(
         seen = (
             "never seen"
             if last_seen.year == 1
-            else f"last seen {local_time(last_seen)} (Europe/Berlin)"
+            else f"last seen {cli_time(last_seen)} (Europe/Berlin)"
         )
         raise CliError(
             f"no worker polls task queue {described.task_queue} ({seen}) — nothing was sent; "
@@ -313,7 +312,7 @@ def _moment(text: str | None) -> datetime | None:
 
 def describe_acknowledgement(request: AcknowledgeAlert, result: AcknowledgementResult) -> list[str]:
     """What the workflow recorded, in the operator's words."""
-    at = f"{local_time(result.acknowledged_at)} (Europe/Berlin)"
+    at = f"{cli_time(result.acknowledged_at)} (Europe/Berlin)"
     if request.received_at is not None:
         at += " as received; entered now"
     if result.duplicate:

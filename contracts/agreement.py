@@ -163,6 +163,11 @@ def describe_validation_error(error: ValidationError) -> list[str]:
     return problems
 
 
+def explain_validation_error(error: ValidationError) -> str:
+    """Every problem on one line, `a: message; b: message`: what an error line shows."""
+    return "; ".join(describe_validation_error(error))
+
+
 def load_agreement_file(path: Path) -> AgreementTerms:
     """Read and validate an agreement file, or raise `AgreementFileError` saying what is wrong."""
     try:

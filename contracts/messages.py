@@ -1,7 +1,8 @@
-"""Message models: workflow input, updates, query results and activity inputs (DESIGN.md §4).
+"""Message models: workflow input, updates, query results and activity inputs.
 
 One pydantic model per message, so each can grow without changing a signature. Temporal payloads
 carry pseudonymous references only: partner ids and staff references, never names or contact data.
+How a command travels through them: docs/architecture.md, *How a command flows*.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Actor(Message):
 
 
 class CommandContext(Message):
-    """The envelope every domain command and event carries (DESIGN.md §4, audit §6).
+    """The envelope every domain command and event carries (docs/record.md, *The envelope*).
 
     `command_id` is made deterministically in the workflow, so a retried activity applies the
     same command once. `on_behalf_of` is set when someone records for another partner.

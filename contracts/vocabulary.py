@@ -1,7 +1,7 @@
 """The closed lists of the procedure: regions, incident kinds, need categories, phases, channels.
 
 One module, imported by the domain and the workflows alike, so that a value the workflow accepts
-is a value the domain accepts (DESIGN.md §3).
+is a value the domain accepts.
 """
 
 from __future__ import annotations
@@ -13,10 +13,27 @@ from zoneinfo import ZoneInfo
 BERLIN = ZoneInfo("Europe/Berlin")
 """Times shown to people are Berlin wall-clock times; loaded here, outside the workflow sandbox."""
 
+# Every time shown to a person, by its reader. The formats differ on purpose: a German letter
+# writes "Uhr", a terminal column sorts and lines up best with ISO digits and seconds.
 
-def berlin_time(moment: datetime) -> str:
-    """`05.12.2026 17:40` in Europe/Berlin, for messages and the UI's details."""
+
+def ui_time(moment: datetime) -> str:
+    """`05.12.2026 17:40`: the texts the workflow writes (the UI's current details, open items)."""
     return f"{moment.astimezone(BERLIN):%d.%m.%Y %H:%M}"
+
+
+def mail_time(moment: datetime) -> str:
+    """`28.11.2026, 21:15 Uhr`: the German messages to partners; refuses naive times."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; Lotse only shows aware times")
+    return moment.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+def cli_time(moment: datetime | None) -> str:
+    """`2026-11-28 21:15:00`: the command line's tables and lines, or `—` for no time."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Region(StrEnum):
@@ -72,7 +89,7 @@ INCIDENT_KIND_LABELS_DE: dict[IncidentKind, str] = {
 
 
 class NeedCategory(StrEnum):
-    """The needs catalogue (DESIGN.md §3), at category level."""
+    """The needs catalogue, at category level."""
 
     PSYCHOSOCIAL = "psychosocial"
     MEDICAL = "medical"

@@ -1,4 +1,4 @@
-"""Keeps docker-compose.yml (the production shape, DESIGN.md §8) honest without a Docker engine.
+"""Keeps docker-compose.yml (the production shape) honest without a Docker engine.
 
 The file is only parsed: the names it hands the worker must be `settings.Settings` fields, the
 search attributes it registers must be the vocabulary's, and the services must point at each

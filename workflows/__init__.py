@@ -1,1 +1,1 @@
-"""Deterministic orchestration of the agreed procedure (DESIGN.md §2). No I/O here."""
+"""Deterministic orchestration of the agreed procedure (docs/procedure.md). No I/O here."""

@@ -23,7 +23,7 @@ from temporalio.converter import (
 )
 from temporalio.exceptions import ApplicationError
 
-from contracts.agreement import describe_validation_error
+from contracts.agreement import explain_validation_error
 
 
 class _ExplainingJSONConverter(PydanticJSONPlainPayloadConverter):
@@ -32,7 +32,7 @@ class _ExplainingJSONConverter(PydanticJSONPlainPayloadConverter):
             return super().from_payload(payload, type_hint)
         except ValidationError as error:
             name = getattr(type_hint, "__name__", "input")
-            problems = "; ".join(describe_validation_error(error))
+            problems = explain_validation_error(error)
             raise ApplicationError(
                 f"invalid {name}: {problems}", type="InvalidInput", non_retryable=True
             ) from None

@@ -25,7 +25,7 @@ from contracts.vocabulary import (
     IncidentKind,
     Phase,
     Region,
-    berlin_time,
+    ui_time,
 )
 
 CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
@@ -48,7 +48,7 @@ def step_label(step: EscalationStep, partner_id: str) -> str:
 
 
 def _at(moment: datetime | None) -> str:
-    return berlin_time(moment) if moment is not None else "—"
+    return ui_time(moment) if moment is not None else "—"
 
 
 def trouble_words(partner: PartnerAlertStatus, trouble: DeliveryTrouble) -> str:

@@ -8,10 +8,8 @@ from typer.testing import Result
 
 from settings import Settings
 from tests.cli.support import AGREEMENT_FILE, cli_environment, invoke
-from tests.workflow.support import free_port
+from tests.workflow.support import PARTNERS, free_port
 from worker import build_application
-
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def one_error_line(result: Result) -> str:

@@ -15,9 +15,7 @@ from typer.testing import Result
 
 from contracts.vocabulary import AlertState, Phase
 from tests.cli.support import EXAMPLE_DECLARATION, Lotse, declare, status
-from tests.workflow.support import Stack, eventually
-
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+from tests.workflow.support import PARTNERS, Stack, eventually
 
 
 def new_id() -> str:

@@ -12,9 +12,8 @@ import uuid
 import pytest
 
 from tests.cli.support import EXAMPLE_DECLARATION, Lotse
-from tests.workflow.support import Stack, eventually
+from tests.workflow.support import PARTNERS, Stack, eventually
 
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 WIDTHS = [60, 80, 120, 200]
 
 

@@ -17,13 +17,13 @@ from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedR
 from contracts.vocabulary import IncidentKind, NeedCategory, Phase, Region
 from domain.application import LotseApplication
 from settings import Settings
+from tests.workflow.support import PARTNERS
 
 MakeCtx = Callable[..., CommandContext]
 OpenApp = Callable[[], LotseApplication]
 
 INCIDENT = "leipzig-2026-11-14"
 OCCURRED_AT = datetime(2026, 11, 14, 20, 15, tzinfo=UTC)
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def declaration() -> IncidentDeclaration:

@@ -1,6 +1,6 @@
 """The domain through its application service, on the in-memory store: no server needed.
 
-Each test states one rule of the agreed procedure (DESIGN.md §2, §4) as a sentence.
+Each test states one rule of the agreed procedure (docs/procedure.md, docs/record.md) as a sentence.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from domain.errors import (
     PhaseNotAllowedError,
     UnknownPartnerError,
 )
+from tests.workflow.support import PARTNERS
 
 MakeCtx = Callable[..., CommandContext]
 Step = Callable[[LotseApplication, str, CommandContext], object]
@@ -38,7 +39,6 @@ Step = Callable[[LotseApplication, str, CommandContext], object]
 INCIDENT = "dresden-2026-11-07"
 OCCURRED_AT = datetime(2026, 11, 7, 17, 40, tzinfo=UTC)
 DECLARED_AT = OCCURRED_AT + timedelta(minutes=12)
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def declaration(title: str = "Anschlag auf den Striezelmarkt") -> IncidentDeclaration:

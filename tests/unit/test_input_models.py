@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from contracts.agreement import describe_validation_error
+from contracts.agreement import describe_validation_error, explain_validation_error
 from contracts.messages import (
     AcknowledgeAlert,
     AssignNeedCategory,
@@ -74,6 +74,15 @@ def test_a_count_in_json_that_is_not_a_whole_number_is_refused(count: str) -> No
     assert describe_validation_error(refused.value) == [
         "needs[0].count: Input should be a valid integer"
     ]
+
+
+def test_an_explained_validation_error_names_every_problem_on_one_line() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ReportNeeds.model_validate({"actor": ACTOR, "needs": [need("7"), need(True)]})
+    assert explain_validation_error(refused.value) == (
+        "needs[0].count: Input should be a valid integer; "
+        "needs[1].count: Input should be a valid integer"
+    )
 
 
 def test_a_whole_count_is_accepted_from_json_and_from_python() -> None:

@@ -113,6 +113,8 @@ async def eventually(
 
 
 SHIPPED_AGREEMENT = REPO_ROOT / "agreements" / "saxony.toml"
+PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+"""The partners of the shipped agreement, in its order."""
 
 
 def make_settings(tmp_path: Path, smtp_port: int, task_queue: str, **extra: Any) -> Settings:

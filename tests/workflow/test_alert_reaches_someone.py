@@ -32,9 +32,7 @@ from contracts.messages import (
     PhaseResult,
 )
 from contracts.vocabulary import AlertState, EscalationStep, Phase
-from tests.workflow.support import Stack, declaration, eventually, keep_history
-
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
+from tests.workflow.support import PARTNERS, Stack, declaration, eventually, keep_history
 
 
 def by_partner(status: IncidentStatus) -> dict[str, Any]:

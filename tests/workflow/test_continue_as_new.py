@@ -31,6 +31,7 @@ from contracts.messages import (
 )
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, NeedCategory, Phase, Region
 from tests.workflow.support import (
+    PARTNERS,
     TEMPORAL_BINARY,
     declaration,
     eventually,
@@ -41,7 +42,6 @@ from tests.workflow.support import (
 from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 REPORTS = 12
 
 

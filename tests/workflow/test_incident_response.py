@@ -38,13 +38,11 @@ from contracts.vocabulary import (
     NeedCategory,
     Phase,
     Region,
-    berlin_time,
+    ui_time,
 )
-from tests.workflow.support import Stack, declaration, eventually, keep_history
+from tests.workflow.support import PARTNERS, Stack, declaration, eventually, keep_history
 from workflows.converter import data_converter
 from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
-
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 def staff(partner_id: str) -> Actor:
@@ -624,5 +622,5 @@ async def test_status_query_reports_deadlines_and_time_to_acknowledge(stack: Sta
     assert status.agreement_version is not None
     assert (
         f"{pending.name}: Alarmierung nicht bestätigt, Hauptkontakt "
-        f"(Frist {berlin_time(pending.deadline_at)})"
+        f"(Frist {ui_time(pending.deadline_at)})"
     ) in status.open_items

@@ -27,13 +27,12 @@ from contracts.messages import (
     RecordReflection,
 )
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
-from tests.workflow.support import declaration, free_port, load_agreement, make_settings
+from tests.workflow.support import PARTNERS, declaration, free_port, load_agreement, make_settings
 from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 from workflows.incident_response import DEFAULT_REFLECTION_AFTER
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
-PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 
 
 @pytest.fixture

@@ -45,7 +45,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.notify import mail_message_id
 from cli.smtp_sink import Delivery, MailSink, read_deliveries, read_mailbox
-from contracts.agreement import load_agreement_file
 from contracts.messages import (
     AcknowledgeAlert,
     Actor,
@@ -72,8 +71,8 @@ from domain.application import HistoryEntry, LotseApplication
 from domain.errors import IncidentNotFoundError
 from settings import Settings
 from tests.workflow.support import (
+    PARTNERS,
     REPO_ROOT,
-    SHIPPED_AGREEMENT,
     declaration,
     free_port,
     load_agreement,
@@ -82,7 +81,6 @@ from tests.workflow.support import (
 
 pytestmark = pytest.mark.slow
 
-PARTNERS = [p.id for p in load_agreement_file(SHIPPED_AGREEMENT).partners]
 LAST = PARTNERS[-1]
 
 # The event each committing activity writes: it must be in the record when the worker has died.
