@@ -1,8 +1,9 @@
 """`IncidentResponse`: the agreed procedure for one incident, from declaration to reflection.
 
-Reads top to bottom as DESIGN.md §2: record the declaration, alert every partner at once and
-escalate on durable timers (`alerting`), coordinate needs (`coordinating`), wait for the
-reflection after the acute phase (`awaiting-reflection` → `reflection-due`), record it (`closed`).
+Reads top to bottom as the procedure in docs/procedure.md: record the declaration, alert every
+partner at once and escalate on durable timers (`alerting`), coordinate needs (`coordinating`),
+wait for the reflection after the acute phase (`awaiting-reflection` → `reflection-due`), record
+it (`closed`).
 `call_off` ends it from any phase before `closed`, and everyone who was alerted hears so.
 
 An alert always reaches someone, or somebody sees at once that it did not: a message that cannot
@@ -41,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_UNREACHABLE,
         ActivitySpec,
     )
-    from contracts.agreement import describe_validation_error
+    from contracts.agreement import describe_validation_error, explain_validation_error
     from contracts.checks import incident_id_problem, occurred_at_problem
     from contracts.messages import (
         AcknowledgeAlert,
@@ -172,7 +173,7 @@ class IncidentResponse:
             try:
                 self._restore(IncidentCarryOver.model_validate(declaration.get(CARRY_OVER)))
             except ValidationError as error:
-                self._restore_problem = "; ".join(describe_validation_error(error))
+                self._restore_problem = explain_validation_error(error)
 
     # --- the procedure --------------------------------------------------------------------
 
