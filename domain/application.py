@@ -45,10 +45,14 @@ from domain.errors import (
 from domain.incident import Incident
 from domain.transcoding import PydanticModelAsDict
 
-CONFLICT_RETRIES = 10
-# Before a retry, wait a random moment of up to this many seconds times the attempt, so that
-# writers in several processes that keep colliding on one incident fall out of step.
-CONFLICT_BACKOFF_SECONDS = 0.005
+# Two worker processes writing one incident in quick succession can make one of them lose
+# several races in a row (seen with 10 on PostgreSQL); each attempt only reads what was written
+# since, so many attempts are cheap.
+CONFLICT_RETRIES = 50
+# Before a retry, wait a random moment of up to this many seconds times the attempt (at most
+# CONFLICT_BACKOFF_MAX_SECONDS), so that writers that keep colliding fall out of step.
+CONFLICT_BACKOFF_SECONDS = 0.002
+CONFLICT_BACKOFF_MAX_SECONDS = 0.05
 
 # Incidents kept in memory per application (fast-forwarded on each read), unless the
 # environment says otherwise (LOTSE_AGGREGATE_CACHE_MAXSIZE, see `Settings.event_store_env`).
@@ -380,7 +384,8 @@ class LotseApplication(Application[UUID]):
                         raise
                 else:
                     return incident
-            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * attempt))  # jitter, not secrecy
+            backoff = min(CONFLICT_BACKOFF_SECONDS * attempt, CONFLICT_BACKOFF_MAX_SECONDS)
+            time.sleep(random.uniform(0, backoff))  # jitter, not secrecy
         raise AssertionError("unreachable")  # the loop returns or raises
 
     # --- queries for audit and the CLI ----------------------------------------------------
