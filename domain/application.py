@@ -117,7 +117,7 @@ class LotseApplication(Application[UUID]):
         super().__init__(env)
         self._agreement_versions: OrderedDict[tuple[str, int], Agreement] = OrderedDict()
         self._incident_locks: dict[str, threading.Lock] = {}
-        self._incident_locks_lock = threading.Lock()
+        self._tables_lock = threading.Lock()
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository with a cache of recent aggregates, fast-forwarded.
@@ -159,7 +159,9 @@ class LotseApplication(Application[UUID]):
         )
 
     def agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
-        """The agreement now, or at an aggregate `version` (see `agreement_at_revision`)."""
+        """The agreement now, or at an aggregate `version` (see `agreement_at_revision`).
+
+        An agreement at a version is built once and then shared: read it, never change it."""
         return self._agreement(agreement_key, version)
 
     def agreement_at_revision(self, agreement_key: str, revision: int) -> Agreement:
@@ -196,9 +198,10 @@ class LotseApplication(Application[UUID]):
         # Asked for a version not recorded yet, the store answers with the latest; only a
         # version that exists is final and may be kept.
         if version is not None and found.version == version:
-            self._agreement_versions[(agreement_key, version)] = found
-            while len(self._agreement_versions) > AGREEMENT_VERSIONS_KEPT:
-                self._agreement_versions.popitem(last=False)
+            with self._tables_lock:  # activities run in threads
+                self._agreement_versions[(agreement_key, version)] = found
+                while len(self._agreement_versions) > AGREEMENT_VERSIONS_KEPT:
+                    self._agreement_versions.popitem(last=False)
         return found
 
     # --- incident -------------------------------------------------------------------------
@@ -251,7 +254,7 @@ class LotseApplication(Application[UUID]):
             return self._incident(incident_key, None)
 
     def _incident_lock(self, incident_key: str) -> threading.Lock:
-        with self._incident_locks_lock:
+        with self._tables_lock:
             return self._incident_locks.setdefault(incident_key, threading.Lock())
 
     def _incident(self, incident_key: str, version: int | None) -> Incident:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eventsourcing.application import LRUCache, project_aggregate
 
 from contracts.agreement import AgreementTerms
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
@@ -238,3 +239,34 @@ def test_two_processes_reporting_on_one_incident_lose_and_double_nothing(
         "psychosocial": {"dresden": REPORTS_PER_PROCESS, "leipzig": REPORTS_PER_PROCESS}
     }
     assert len(incident.command_ids) == 2 * REPORTS_PER_PROCESS + 1
+
+
+def test_the_configured_number_of_aggregates_is_kept(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.model_copy(update={"aggregate_cache_maxsize": 7})
+    with LotseApplication(env=settings.event_store_env()) as application:
+        cache = application.repository.cache
+        assert isinstance(cache, LRUCache)
+        assert cache.maxsize == 7
+        assert application.repository.fastforward
+        assert application.repository.deepcopy_from_cache
+
+
+def test_replay_does_not_go_through_the_librarys_checking_projector(
+    app: LotseApplication, declared: str, make_ctx: MakeCtx
+) -> None:
+    # `project_aggregate` checks every event with a runtime protocol `isinstance`, which
+    # costs more than applying the event; every read of ours passes its own projector.
+    projectors: list[object] = []
+    get = app.repository.get
+
+    def recording_get(*args: Any, **kwargs: Any) -> Any:
+        projectors.append(kwargs.get("projector_func", project_aggregate))
+        return get(*args, **kwargs)
+
+    app.repository.get = recording_get  # type: ignore[method-assign]  # the test's own spy
+    app.report_needs(INCIDENT, needs(2), make_ctx())
+    app.incident(INCIDENT, version=1)
+    app.agreement_of(app.incident(INCIDENT))
+
+    assert len(projectors) == 4
+    assert project_aggregate not in projectors
