@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     postgres_dbname: str = "lotse"
     postgres_schema: str = Field(default="", description="Schema for the tables; empty: public")
     postgres_connect_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    aggregate_cache_maxsize: int = Field(
+        default=100,
+        ge=1,
+        description="Incidents and agreements each process keeps in memory (fast-forwarded on "
+        "every read, so several workers stay correct); a command then reads only new events",
+    )
 
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
@@ -200,6 +206,9 @@ class Settings(BaseSettings):
         return {f"LOTSE_{key}": value for key, value in self._event_store_keys().items()}
 
     def _event_store_keys(self) -> dict[str, str]:
+        return {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_maxsize)} | self._store_keys()
+
+    def _store_keys(self) -> dict[str, str]:
         if self.store == "postgres":
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",

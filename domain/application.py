@@ -6,13 +6,22 @@ returns without writing anything, so a retried activity changes nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import AggregateEvent, DomainEventProtocol
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.domain import (
+    AggregateEvent,
+    CanMutateProtocol,
+    DomainEventProtocol,
+    TMutableOrImmutableAggregate,
+)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
@@ -36,7 +45,33 @@ from domain.errors import (
 from domain.incident import Incident
 from domain.transcoding import PydanticModelAsDict
 
-CONFLICT_RETRIES = 10
+# Two worker processes writing one incident in quick succession can make one of them lose
+# several races in a row (seen with 10 on PostgreSQL); each attempt only reads what was written
+# since, so many attempts are cheap.
+CONFLICT_RETRIES = 50
+# Before a retry, wait a random moment of up to this many seconds times the attempt (at most
+# CONFLICT_BACKOFF_MAX_SECONDS), so that writers that keep colliding fall out of step.
+CONFLICT_BACKOFF_SECONDS = 0.002
+CONFLICT_BACKOFF_MAX_SECONDS = 0.05
+
+# Incidents kept in memory per application (fast-forwarded on each read), unless the
+# environment says otherwise (LOTSE_AGGREGATE_CACHE_MAXSIZE, see `Settings.event_store_env`).
+DEFAULT_AGGREGATE_CACHE_MAXSIZE = 100
+# Agreement versions kept once built; a recorded version never changes.
+AGREEMENT_VERSIONS_KEPT = 32
+
+
+def apply_events(
+    aggregate: TMutableOrImmutableAggregate | None, events: Iterable[Any]
+) -> TMutableOrImmutableAggregate | None:
+    """Applies stored events in order, like the library's `project_aggregate` but without its
+    per-event `isinstance(…, CanMutateProtocol)` check, which costs more than applying the event:
+    every event in our store is an aggregate event of ours, which can mutate."""
+    for event in events:
+        mutable: CanMutateProtocol[TMutableOrImmutableAggregate] = event
+        aggregate = mutable.mutate(aggregate)
+    return aggregate
+
 
 EVENT_MODELS: tuple[type[BaseModel], ...] = (
     Actor,
@@ -78,6 +113,28 @@ class LotseApplication(Application[UUID]):
 
     name = "Lotse"
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._agreement_versions: OrderedDict[tuple[str, int], Agreement] = OrderedDict()
+        self._incident_locks: dict[str, threading.Lock] = {}
+        self._tables_lock = threading.Lock()
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository with a cache of recent aggregates, fast-forwarded.
+
+        Only the safe settings are allowed: fast-forward on every read (so what another process
+        wrote is seen), never skipped, and a deep copy handed out (so a command whose save
+        fails leaves the kept aggregate as it was recorded)."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return Repository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else DEFAULT_AGGREGATE_CACHE_MAXSIZE,
+            fastforward=True,
+            fastforward_skipping=False,
+            deepcopy_from_cache=True,
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         for model in EVENT_MODELS:
@@ -102,7 +159,9 @@ class LotseApplication(Application[UUID]):
         )
 
     def agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
-        """The agreement now, or at an aggregate `version` (see `agreement_at_revision`)."""
+        """The agreement now, or at an aggregate `version` (see `agreement_at_revision`).
+
+        An agreement at a version is built once and then shared: read it, never change it."""
         return self._agreement(agreement_key, version)
 
     def agreement_at_revision(self, agreement_key: str, revision: int) -> Agreement:
@@ -122,14 +181,27 @@ class LotseApplication(Application[UUID]):
         return self._agreement(agreement_key, revision_ends[revision - 1])
 
     def _agreement(self, agreement_key: str, version: int | None = None) -> Agreement:
+        if version is not None:
+            kept = self._agreement_versions.get((agreement_key, version))
+            if kept is not None:
+                return kept
         try:
-            found: object = self.repository.get(ids.agreement_id(agreement_key), version=version)
+            found: object = self.repository.get(
+                ids.agreement_id(agreement_key), version=version, projector_func=_project_agreement
+            )
         except AggregateNotFoundError:
             raise AgreementNotFoundError(
                 f"agreement '{agreement_key}' has not been loaded (run `lotse agreement load`)"
             ) from None
         if not isinstance(found, Agreement):
             raise TypeError(f"aggregate for agreement '{agreement_key}' is a {type(found)}")
+        # Asked for a version not recorded yet, the store answers with the latest; only a
+        # version that exists is final and may be kept.
+        if version is not None and found.version == version:
+            with self._tables_lock:  # activities run in threads
+                self._agreement_versions[(agreement_key, version)] = found
+                while len(self._agreement_versions) > AGREEMENT_VERSIONS_KEPT:
+                    self._agreement_versions.popitem(last=False)
         return found
 
     # --- incident -------------------------------------------------------------------------
@@ -172,8 +244,24 @@ class LotseApplication(Application[UUID]):
         return incident
 
     def incident(self, incident_key: str, version: int | None = None) -> Incident:
+        """The incident now (a copy of the kept one, fast-forwarded), or at `version` (rebuilt
+        from its events, past the kept one)."""
+        if version is not None:
+            return self._incident(incident_key, version)
+        # The library fast-forwards the kept incident under its own lock but copies it after
+        # releasing that lock; ours keeps another thread's fast-forward out of the copy.
+        with self._incident_lock(incident_key):
+            return self._incident(incident_key, None)
+
+    def _incident_lock(self, incident_key: str) -> threading.Lock:
+        with self._tables_lock:
+            return self._incident_locks.setdefault(incident_key, threading.Lock())
+
+    def _incident(self, incident_key: str, version: int | None) -> Incident:
         try:
-            found: object = self.repository.get(ids.incident_id(incident_key), version=version)
+            found: object = self.repository.get(
+                ids.incident_id(incident_key), version=version, projector_func=_project_incident
+            )
         except AggregateNotFoundError:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
         if not isinstance(found, Incident):
@@ -281,28 +369,37 @@ class LotseApplication(Application[UUID]):
     ) -> Incident:
         """Get → command → save; on a concurrent write to the same incident, start over.
 
-        Alerts to several partners are recorded in parallel, so conflicts are ordinary: the
-        retry re-reads the incident, and a command that meanwhile landed changes nothing."""
+        Alerts to several partners are recorded in parallel, so conflicts are ordinary. Within
+        this process, commands on one incident take turns; across processes the store's
+        optimistic concurrency decides. The command works on a copy of the kept incident, so a
+        lost race leaves nothing behind: the retry fast-forwards the kept incident by what the
+        other writer recorded, and a command that meanwhile landed changes nothing."""
         for attempt in range(1, CONFLICT_RETRIES + 1):
-            incident = self.incident(incident_key)
-            if incident.has_applied(ctx):
-                return incident
-            command(incident)
-            try:
-                self.save(incident)
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES:
-                    raise
-                continue
-            return incident
+            with self._incident_lock(incident_key):
+                incident = self._incident(incident_key, None)
+                if incident.has_applied(ctx):
+                    return incident
+                command(incident)
+                try:
+                    self.save(incident)
+                except IntegrityError:
+                    if attempt == CONFLICT_RETRIES:
+                        raise
+                else:
+                    return incident
+            backoff = min(CONFLICT_BACKOFF_SECONDS * attempt, CONFLICT_BACKOFF_MAX_SECONDS)
+            time.sleep(random.uniform(0, backoff))  # jitter, not secrecy
         raise AssertionError("unreachable")  # the loop returns or raises
 
     # --- queries for audit and the CLI ----------------------------------------------------
 
     def history(self, incident_key: str) -> list[HistoryEntry]:
-        """Every domain event of the incident, in order, with its envelope."""
-        self.incident(incident_key)  # refuses an unknown incident with a clear message
-        return [_history_entry(event) for event in self.events.get(ids.incident_id(incident_key))]
+        """Every domain event of the incident, in order, with its envelope (one read)."""
+        events = self.events.get(ids.incident_id(incident_key))
+        entries = [_history_entry(event) for event in events]
+        if not entries:
+            raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded")
+        return entries
 
     def incident_keys(self) -> list[str]:
         """The ids of every declared incident, oldest first."""
@@ -321,6 +418,14 @@ class LotseApplication(Application[UUID]):
             if len(batch) < 500:
                 return
             start = batch[-1].id + 1
+
+
+def _project_incident(aggregate: Incident | None, events: Iterable[Any]) -> Incident | None:
+    return apply_events(aggregate, events)
+
+
+def _project_agreement(aggregate: Agreement | None, events: Iterable[Any]) -> Agreement | None:
+    return apply_events(aggregate, events)
 
 
 def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:

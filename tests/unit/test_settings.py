@@ -13,6 +13,15 @@ def test_a_retry_maximum_below_the_first_interval_is_refused() -> None:
         Settings(delivery_initial_interval_seconds=30, delivery_maximum_interval_seconds=5)
 
 
+def test_the_aggregate_cache_size_reaches_the_event_store_and_must_be_positive() -> None:
+    assert (
+        Settings(aggregate_cache_maxsize=7).event_store_env()["LOTSE_AGGREGATE_CACHE_MAXSIZE"]
+        == "7"
+    )
+    with pytest.raises(ValidationError, match="aggregate_cache_maxsize"):
+        Settings(aggregate_cache_maxsize=0)
+
+
 def test_the_event_store_keys_carry_the_application_prefix() -> None:
     env = Settings(store="postgres", postgres_dbname="lotse_test").event_store_env()
     assert env["LOTSE_PERSISTENCE_MODULE"] == "eventsourcing.postgres"
