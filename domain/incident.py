@@ -14,11 +14,8 @@ from eventsourcing.domain import Aggregate, event
 
 from contracts.agreement import PartnerTerms
 from contracts.messages import CommandContext, NeedReport
+from contracts.rules import Action, phase_problem, remit_problem
 from contracts.vocabulary import (
-    FINAL_PHASES,
-    NEEDS_OPEN_PHASES,
-    PHASE_LABELS_DE,
-    REFLECTION_PHASES,
     AlertState,
     EscalationStep,
     NeedCategory,
@@ -133,7 +130,7 @@ class Incident(Aggregate):
         `received_at` is when it arrived (a phone call taken earlier); the context's business
         time is when it was entered. Both are kept."""
         self._check_partner(partner_id)
-        self._check_phase("acknowledge an alert", NEEDS_OPEN_PHASES | REFLECTION_PHASES)
+        self._check_phase(Action.ACKNOWLEDGE)
         if self.alerts[partner_id].state is AlertState.ACKNOWLEDGED:
             return
         self._alert_acknowledged(
@@ -157,7 +154,7 @@ class Incident(Aggregate):
         self._partner_unreachable(partner_id=partner_id, ctx=ctx)
 
     def report_needs(self, needs: list[NeedReport], ctx: CommandContext) -> None:
-        self._check_phase("report needs", NEEDS_OPEN_PHASES)
+        self._check_phase(Action.REPORT_NEEDS)
         self._needs_reported(needs=needs, ctx=ctx)
 
     def assign_need_category(
@@ -165,14 +162,11 @@ class Incident(Aggregate):
     ) -> None:
         """Give `category` to `partner`; taking it from another partner is a reassignment,
         and giving it to the partner that already has it changes nothing."""
-        self._check_phase("assign a need category", NEEDS_OPEN_PHASES)
+        self._check_phase(Action.ASSIGN)
         self._check_partner(partner.id)
-        if category not in partner.remit.categories:
-            covered = ", ".join(str(c) for c in partner.remit.categories)
-            raise OutsideRemitError(
-                f"'{category}' is outside the remit of '{partner.id}' (covers: {covered}); "
-                "the agreement creates no new responsibilities"
-            )
+        remit = remit_problem(category, partner.id, partner.remit.categories)
+        if remit is not None:
+            raise OutsideRemitError(remit)
         current = self.assignments.get(str(category))
         if current == partner.id:
             return
@@ -186,23 +180,23 @@ class Incident(Aggregate):
     def close_acute_phase(
         self, note: str | None, reflection_due_at: datetime, ctx: CommandContext
     ) -> None:
-        self._check_phase("close the acute phase", frozenset({Phase.COORDINATING}))
+        self._check_phase(Action.CLOSE_ACUTE)
         self._acute_phase_closed(note=note, ctx=ctx)
         self._reflection_scheduled(due_at=reflection_due_at, ctx=ctx)
 
     def mark_reflection_due(self, ctx: CommandContext) -> None:
-        self._check_phase("mark the reflection as due", frozenset({Phase.AWAITING_REFLECTION}))
+        self._check_phase(Action.MARK_REFLECTION_DUE)
         self._reflection_became_due(ctx=ctx)
 
     def record_reflection(
         self, findings: list[str], measures: list[str], ctx: CommandContext
     ) -> None:
-        self._check_phase("record the reflection", REFLECTION_PHASES)
+        self._check_phase(Action.RECORD_REFLECTION)
         self._reflection_recorded(findings=findings, measures=measures, ctx=ctx)
         self._closed(ctx=ctx)
 
     def call_off(self, reason: str, ctx: CommandContext) -> None:
-        self._check_phase("call off the incident", frozenset(Phase) - FINAL_PHASES)
+        self._check_phase(Action.CALL_OFF)
         self._called_off(reason=reason, ctx=ctx)
 
     # --- guards ---------------------------------------------------------------------------
@@ -214,13 +208,10 @@ class Incident(Aggregate):
                 f"'{partner_id}' is not a partner of this incident's agreement (partners: {known})"
             )
 
-    def _check_phase(self, action: str, allowed: frozenset[Phase]) -> None:
-        if self.phase not in allowed:
-            allowed_words = ", ".join(sorted(str(p) for p in allowed))
-            raise PhaseNotAllowedError(
-                f"cannot {action}: the incident is in phase '{self.phase}' "
-                f"({PHASE_LABELS_DE[Phase(self.phase)]}); allowed in: {allowed_words}"
-            )
+    def _check_phase(self, action: Action) -> None:
+        problem = phase_problem(action, self.phase)
+        if problem is not None:
+            raise PhaseNotAllowedError(problem)
 
     # --- events ---------------------------------------------------------------------------
 

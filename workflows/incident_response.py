@@ -77,14 +77,12 @@ with workflow.unsafe.imports_passed_through():
         RecordUnreachableInput,
         ReportNeeds,
     )
+    from contracts.rules import Action, phase_problem, remit_problem
     from contracts.text import SYSTEM_STAFF_REF
     from contracts.vocabulary import (
         COMMISSIONER_PARTNER_ID,
         FINAL_PHASES,
         INCIDENT_WORKFLOW_TYPE,
-        NEEDS_OPEN_PHASES,
-        PHASE_LABELS_DE,
-        REFLECTION_PHASES,
         SEARCH_ATTRIBUTE_KIND,
         SEARCH_ATTRIBUTE_PHASE,
         SEARCH_ATTRIBUTE_REGION,
@@ -594,7 +592,7 @@ class IncidentResponse:
 
     def _check_acknowledge(self, request: AcknowledgeAlert) -> None:
         self._check_partner(request.partner_id)
-        self._check_phase("acknowledge an alert", NEEDS_OPEN_PHASES | REFLECTION_PHASES)
+        self._check_phase(Action.ACKNOWLEDGE)
         self._check_acting_partner(request.actor)
         if request.received_at is not None:
             assert self._alerting_started_at is not None
@@ -604,31 +602,28 @@ class IncidentResponse:
                 raise UpdateRefusedError("received_at lies before the alert was sent")
 
     def _check_report_needs(self, request: ReportNeeds) -> None:
-        self._check_phase("report needs", NEEDS_OPEN_PHASES)
+        self._check_phase(Action.REPORT_NEEDS)
         self._check_acting_partner(request.actor)
 
     def _check_assign(self, request: AssignNeedCategory) -> None:
-        self._check_phase("assign a need category", NEEDS_OPEN_PHASES)
+        self._check_phase(Action.ASSIGN)
         self._check_acting_partner(request.actor)
         self._check_partner(request.partner_id)
         partner = self._alerts[request.partner_id].partner
-        if request.category not in partner.categories:
-            covered = ", ".join(partner.categories)
-            raise UpdateRefusedError(
-                f"'{request.category}' is outside the remit of '{partner.partner_id}' "
-                f"(covers: {covered}); the agreement creates no new responsibilities"
-            )
+        problem = remit_problem(request.category, partner.partner_id, partner.categories)
+        if problem is not None:
+            raise UpdateRefusedError(problem)
 
     def _check_close(self, request: CloseAcutePhase) -> None:
-        self._check_phase("close the acute phase", {Phase.COORDINATING})
+        self._check_phase(Action.CLOSE_ACUTE)
         self._check_acting_partner(request.actor)
 
     def _check_reflection(self, request: RecordReflection) -> None:
-        self._check_phase("record the reflection", REFLECTION_PHASES)
+        self._check_phase(Action.RECORD_REFLECTION)
         self._check_acting_partner(request.actor)
 
     def _check_call_off(self, request: CallOff) -> None:
-        self._check_phase("call off the incident", set(Phase) - FINAL_PHASES)
+        self._check_phase(Action.CALL_OFF)
         self._check_acting_partner(request.actor)
 
     def _check_partner(self, partner_id: str) -> None:
@@ -646,13 +641,10 @@ class IncidentResponse:
                 f"agreement; partners: {known}"
             )
 
-    def _check_phase(self, action: str, allowed: set[Phase] | frozenset[Phase]) -> None:
-        if self._phase not in allowed:
-            allowed_words = ", ".join(sorted(allowed))
-            raise UpdateRefusedError(
-                f"cannot {action} in phase '{self._phase}' ({PHASE_LABELS_DE[self._phase]}); "
-                f"allowed in: {allowed_words}"
-            )
+    def _check_phase(self, action: Action) -> None:
+        problem = phase_problem(action, self._phase)
+        if problem is not None:
+            raise UpdateRefusedError(problem)
 
     def _validate_now(self, check: Callable[[], None]) -> None:
         """Validators refuse before anything is written; until the declaration is recorded
