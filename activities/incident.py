@@ -19,7 +19,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notify import DeliveryError, Notifier, render_notification
+from activities.messages import render_notification
+from activities.notify import DeliveryError, Notifier
 from contracts.activities import (
     DELIVER_NOTIFICATION,
     RECORD_ACKNOWLEDGEMENT,

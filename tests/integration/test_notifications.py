@@ -23,12 +23,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from activities.incident import IncidentActivities
-from activities.notify import (
-    DeliveryError,
-    Notifier,
-    OutgoingMessage,
-    render_notification,
-)
+from activities.messages import OutgoingMessage, render_notification
+from activities.notify import DeliveryError, Notifier
 from cli.smtp_sink import MailSink, read_deliveries, read_mailbox
 from contracts.agreement import AgreementTerms, ContactPoint
 from contracts.messages import (
