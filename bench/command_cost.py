@@ -8,66 +8,31 @@ Runs N needs reports on one incident in a fresh SQLite store and prints the time
 
 from __future__ import annotations
 
-import statistics
 import sys
-import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 
-from contracts.agreement import AgreementTerms, load_agreement_file
-from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
-from contracts.vocabulary import ActorChannel, IncidentKind, NeedCategory, Region
+from bench.common import INCIDENT, NEED, ctx, declared_application, fresh_store, median
 from domain.application import LotseApplication
-from settings import Settings
-
-INCIDENT = "bench-2026-11-14"
-AGREEMENT_FILE = Path(__file__).resolve().parent.parent / "agreements" / "saxony.toml"
-
-
-def ctx() -> CommandContext:
-    return CommandContext(
-        command_id=str(uuid.uuid4()),
-        actor=Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1"),
-        channel=ActorChannel.UI,
-        business_time=datetime.now(UTC),
-        workflow_id="wf-bench",
-        run_id="run-bench",
-    )
 
 
 def main(commands: int) -> None:
-    terms: AgreementTerms = load_agreement_file(AGREEMENT_FILE)
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(store="sqlite", data_dir=Path(folder), sqlite_path=None)
-        app = LotseApplication(env=settings.event_store_env())
-        app.load_agreement(terms, ctx())
-        declaration = IncidentDeclaration(
-            title="Bench",
-            kind=IncidentKind.EXTREMIST,
-            occurred_at=datetime.now(UTC),
-            location="Leipzig",
-            region=Region.LEIPZIG,
-            declared_by=Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1"),
-        )
-        app.declare_incident(INCIDENT, declaration, terms.agreement_id, ctx())
-        need = [NeedReport(category=NeedCategory.PSYCHOSOCIAL, region=Region.LEIPZIG, count=1)]
+    with fresh_store("sqlite") as store:
+        app = declared_application(store.settings)
         seconds: list[float] = []
         for _ in range(commands):
             started = time.perf_counter()
-            app.report_needs(INCIDENT, need, ctx())
+            app.report_needs(INCIDENT, NEED, ctx())
             seconds.append(time.perf_counter() - started)
         app.close()
         # A new process (a restarted worker, a CLI command) rebuilds the incident once.
-        fresh = LotseApplication(env=settings.event_store_env())
+        fresh = LotseApplication(env=store.settings.event_store_env())
         started = time.perf_counter()
         fresh.incident(INCIDENT)
         cold = time.perf_counter() - started
         fresh.close()
     for nth in (10, 100, commands):
         around = seconds[max(0, nth - 3) : nth + 2]
-        print(f"command {nth:>5}: {statistics.median(around) * 1000:8.2f} ms")
+        print(f"command {nth:>5}: {median(around) * 1000:8.2f} ms")
     print(f"all {commands} commands: {sum(seconds):.1f} s")
     print(f"first read of the {commands + 1}-event incident, new application: {cold * 1000:.1f} ms")
 

@@ -138,8 +138,9 @@ def test_the_record_doc_lists_every_event_with_exactly_its_fields() -> None:
 
 
 # The design notes the project started from lived outside the repository. A reader of a clone
-# cannot follow a pointer there, so the code points at docs/ instead.
-OUTSIDE_REFERENCES = ("DESIGN.md", "../shared")
+# cannot follow a pointer there, so the code points at docs/ instead. The names are put together
+# here so that this file does not cite those notes itself while it forbids citing them.
+OUTSIDE_REFERENCES = ("".join(("DESIGN", ".", "md")), "/".join(("..", "shared")))
 
 
 def test_no_tracked_file_outside_the_docs_points_at_the_design_notes_outside_the_repository() -> (
@@ -148,11 +149,8 @@ def test_no_tracked_file_outside_the_docs_points_at_the_design_notes_outside_the
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True, text=True
     ).stdout.split("\0")
-    this_file = Path(__file__).resolve().relative_to(REPO_ROOT).as_posix()  # names them to forbid
     checked = [
-        name
-        for name in tracked
-        if name and not name.startswith("docs/") and name not in {"README.md", this_file}
+        name for name in tracked if name and not name.startswith("docs/") and name != "README.md"
     ]
     assert len(checked) > 50, "git ls-files listed too few files to mean anything"
     offenders = {
