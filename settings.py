@@ -196,6 +196,16 @@ class Settings(BaseSettings):
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
+    def changed_variables(self, *names: str) -> list[str]:
+        """`LOTSE_…=value` for each of `names` that differs from its default: what a command
+        copied from Lotse's output (a hint, an alert e-mail) needs to reach the same place."""
+        defaults = type(self).model_fields
+        return [
+            f"LOTSE_{name.upper()}={getattr(self, name)}"
+            for name in names
+            if getattr(self, name) != defaults[name].default
+        ]
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for the configured store.
 

@@ -302,12 +302,7 @@ def _contact_for(
 
 def _cli_prefix(settings: Settings) -> str:
     """The variables a command copied from a message needs to reach this Temporal."""
-    defaults = Settings.model_fields
-    pairs = [
-        f"LOTSE_{name.upper()}={getattr(settings, name)}"
-        for name in ("temporal_address", "temporal_namespace")
-        if getattr(settings, name) != defaults[name].default
-    ]
+    pairs = settings.changed_variables("temporal_address", "temporal_namespace")
     return "".join(f"{pair} " for pair in pairs)
 
 

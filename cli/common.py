@@ -206,11 +206,7 @@ def hint_environment(settings: Settings, *, store: bool = False, ui: bool = Fals
         wanted.append("temporal_ui_url")
     if store:
         wanted += ["store", "sqlite_path"]
-    env = [
-        f"LOTSE_{name.upper()}={getattr(settings, name)}"
-        for name in wanted
-        if getattr(settings, name) != _DEFAULTS[name].default
-    ]
+    env = settings.changed_variables(*wanted)
     default_data_dir = (project_root() or Path.cwd()) / _DEFAULTS["data_dir"].default
     if store and settings.data_dir != default_data_dir:
         env.append(f"LOTSE_DATA_DIR={settings.data_dir}")

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from contracts.agreement import PartnerId
+from contracts.checks import INCIDENT_ID_PATTERN
 from contracts.text import (
     NO_PEOPLE,
     REFLECTION_CHARS_MAX,
@@ -61,7 +62,7 @@ StaffRef = Annotated[
         )
     ),
 ]
-IncidentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")]
+IncidentId = Annotated[str, StringConstraints(pattern=f"^{INCIDENT_ID_PATTERN.pattern}$")]
 
 
 class Message(BaseModel):
