@@ -41,6 +41,7 @@ from domain.errors import DomainError
 from settings import ConfigFileError, Settings, project_root
 from worker import build_application, connect
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 P = ParamSpec("P")
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,6 +69,10 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             fail(f"Temporal refused the request: {error.message}")
         except (PersistenceError, psycopg.Error) as error:
             fail(f"the event store cannot be used: {' '.join(str(error).split())}")
+        except BrokenPipeError:
+            # The reader went away (`lotse history X | head -1`): as with any Unix tool, stop
+            # quietly; its code is that of a process ended by SIGPIPE.
+            raise typer.Exit(BROKEN_PIPE) from None
         except OSError as error:
             fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
 
@@ -222,9 +227,19 @@ def command_hint(settings: Settings, *args: str, store: bool = False, ui: bool =
 # --- output ---------------------------------------------------------------------------------
 
 
+class _Console(Console):
+    """Rich's console, ending like the plain output when the reader of a pipe has gone."""
+
+    def on_broken_pipe(self) -> None:
+        try:
+            super().on_broken_pipe()  # silences the console and stdout, then leaves with 1
+        except SystemExit:
+            raise SystemExit(BROKEN_PIPE) from None
+
+
 def console() -> Console:
     """A console on the current stdout; no markup, so user text is printed as typed."""
-    return Console(markup=False, highlight=False, emoji=False)
+    return _Console(markup=False, highlight=False, emoji=False)
 
 
 def duration(seconds: float | None) -> str:

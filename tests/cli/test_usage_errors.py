@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
+from cli.common import BROKEN_PIPE, reports_errors
 from cli.main import run
 
 LOTSE = Path(sys.executable).parent / "lotse"
@@ -105,3 +107,17 @@ def test_help_shows_no_type_noise(
     assert "Usage: lotse " in shown
     for noise in ("<bool>", "<list", "<float>", "<int>", "╭"):
         assert noise not in shown, shown
+
+
+def test_a_reader_that_leaves_the_pipe_ends_the_command_quietly_with_the_sigpipe_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    @reports_errors
+    def writes_into_a_closed_pipe() -> None:
+        raise BrokenPipeError(32, "Broken pipe")  # what `lotse history X | head -1` meets
+
+    with pytest.raises(typer.Exit) as leaving:
+        writes_into_a_closed_pipe()
+
+    assert leaving.value.exit_code == BROKEN_PIPE == 141
+    assert capsys.readouterr().err == ""  # not "error: Broken pipe"
