@@ -210,3 +210,6 @@ SEARCH_ATTRIBUTE_NAMES: tuple[str, ...] = (
 
 TASK_QUEUE = "victim-support"
 INCIDENT_WORKFLOW_TYPE = "IncidentResponse"
+INCIDENT_CONTINUING = "IncidentContinuing"
+"""Type of the refusal of an update that arrives while an incident hands over to its next run
+(continue-as-new): nothing was recorded, and the same update sent again lands on the new run."""

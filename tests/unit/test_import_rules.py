@@ -24,7 +24,11 @@ from settings import Settings
 from worker import build_application
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW_MODULES = ("workflows.incident_response", "workflows.alerts", "workflows.details")
+WORKFLOW_MODULES = tuple(
+    f"workflows.{path.stem}"
+    for path in sorted((REPO_ROOT / "workflows").glob("*.py"))
+    if path.stem != "__init__"
+)
 IMPLEMENTATION_PACKAGES = (
     "activities",
     "domain",

@@ -4,23 +4,31 @@ continue-as-new after 40 events, so that a short test crosses several runs."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio import activity
+from temporalio import client as client_interceptors
+from temporalio import worker as worker_interceptors
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from cli.smtp_sink import MailSink
+from contracts.activities import RECORD_NEEDS
 from contracts.messages import (
     AcknowledgeAlert,
     AcknowledgementResult,
     Actor,
     AssignNeedCategory,
+    CallOff,
     CloseAcutePhase,
     IncidentOutcome,
     IncidentStatus,
@@ -29,7 +37,13 @@ from contracts.messages import (
     RecordReflection,
     ReportNeeds,
 )
-from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, NeedCategory, Phase, Region
+from contracts.vocabulary import (
+    INCIDENT_CONTINUING,
+    SEARCH_ATTRIBUTE_NAMES,
+    NeedCategory,
+    Phase,
+    Region,
+)
 from tests.workflow.support import (
     PARTNERS,
     TEMPORAL_BINARY,
@@ -173,4 +187,131 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
     assert names.count("NeedsReported") == REPORTS
     assert names.count("Declared") == 1
     assert names[-1] == "Closed"
+    app.close()
+
+
+CONCURRENCY = 10
+SUGGESTED = 40
+MARGIN = 90
+"""At most 10 updates are in flight at once (Temporal's limit per execution); each of them
+finishes in its run after continue-as-new is suggested, with a handful of events each."""
+
+
+class SlowStore(client_interceptors.Interceptor, worker_interceptors.Interceptor):
+    """Makes recording needs take `delay` seconds, in the test worker only: the handlers of a
+    steady stream then overlap across workflow tasks, as with a busy store."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def intercept_activity(
+        self, next: worker_interceptors.ActivityInboundInterceptor
+    ) -> worker_interceptors.ActivityInboundInterceptor:
+        return _SlowRecord(next, self.delay)
+
+
+class _SlowRecord(worker_interceptors.ActivityInboundInterceptor):
+    def __init__(self, next: worker_interceptors.ActivityInboundInterceptor, delay: float) -> None:
+        super().__init__(next)
+        self.delay = delay
+
+    async def execute_activity(self, input: worker_interceptors.ExecuteActivityInput) -> Any:
+        if activity.info().activity_type == RECORD_NEEDS.name:
+            await asyncio.sleep(self.delay)
+        return await self.next.execute_activity(input)
+
+
+async def _send_until_taken(handle: WorkflowHandle[Any, Any], number: int) -> PhaseResult:
+    """What an operator's client does: an update refused because the incident is moving to a
+    new run is sent again, with the same update id, until a run takes it."""
+    request = ReportNeeds(
+        actor=someone(),
+        needs=[NeedReport(category=NeedCategory.LEGAL, region=Region.DRESDEN, count=1)],
+    )
+    while True:
+        try:
+            result: PhaseResult = await handle.execute_update(
+                "report_needs", request, id=f"stream-{number}", result_type=PhaseResult
+            )
+            return result
+        except WorkflowUpdateFailedError as refused:
+            cause = refused.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == INCIDENT_CONTINUING):
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def _run_lengths(client: Client, workflow_id: str) -> list[int]:
+    """The number of history events of every run of the incident, oldest first."""
+    runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    lengths = []
+    for run in sorted(runs, key=lambda r: r.start_time):
+        history = await client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
+        lengths.append(len(history.events))
+    return lengths
+
+
+@pytest.mark.parametrize(
+    ("updates", "store_delay", "task_timeout"),
+    [
+        pytest.param(120, 0.0, None, id="quick-store"),
+        # Recording takes longer than a workflow task may stay open: handlers overlap across
+        # tasks, and only refusing newcomers while the run hands over lets it continue.
+        pytest.param(30, 0.4, timedelta(seconds=1), id="busy-store"),
+    ],
+)
+async def test_a_steady_stream_of_updates_continues_as_new_near_the_suggested_size(
+    small_history_env: WorkflowEnvironment,
+    tmp_path: Path,
+    updates: int,
+    store_delay: float,
+    task_timeout: timedelta | None,
+) -> None:
+    config = small_history_env.client.config()
+    config["interceptors"] = [SlowStore(store_delay)]
+    client = Client(**config)
+    settings = make_settings(tmp_path, free_port(), f"victim-support-can-{uuid.uuid4().hex}")
+    app = build_application(settings)
+    load_agreement(settings)
+    with (
+        MailSink(settings.mail_dir, port=settings.smtp_port),
+        ThreadPoolExecutor(ACTIVITY_THREADS) as pool,
+    ):
+        async with build_worker(client, settings, app, pool):
+            handle = await client.start_workflow(
+                "IncidentResponse",
+                declaration(),
+                id=f"stream-{uuid.uuid4().hex[:8]}",
+                task_queue=settings.task_queue,
+                result_type=IncidentOutcome,
+                task_timeout=task_timeout,
+            )
+            for partner_id in PARTNERS:
+                await handle.execute_update(
+                    "acknowledge_alert",
+                    AcknowledgeAlert(partner_id=partner_id, actor=someone(partner_id)),
+                    result_type=AcknowledgementResult,
+                )
+            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
+            numbers = iter(range(updates))
+
+            async def operator() -> None:  # one of ten, each sending one update after another
+                for number in numbers:
+                    await _send_until_taken(latest, number)
+
+            await asyncio.gather(*(operator() for _ in range(CONCURRENCY)))
+            status = await latest.query("status", result_type=IncidentStatus)
+            lengths = await _run_lengths(client, handle.id)
+            await latest.execute_update(
+                "call_off",
+                CallOff(actor=someone(), reason="Übung beendet"),
+                result_type=PhaseResult,
+            )
+            await latest.result()
+    # Every update counted once, none lost, none twice — in the workflow and in the record.
+    assert [(n.category, n.count) for n in status.needs] == [(NeedCategory.LEGAL, updates)]
+    assert [e.event for e in app.history(handle.id)].count("NeedsReported") == updates
+    # Several runs, each near the suggested size: the stream never held a run open.
+    assert len(lengths) >= 3, lengths
+    assert max(lengths[1:]) <= SUGGESTED + MARGIN, lengths
     app.close()
