@@ -58,7 +58,7 @@ from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep, Incide
 from domain.agreement import Agreement
 from domain.application import LotseApplication
 from domain.errors import DomainError
-from domain.incident import Incident
+from domain.incident import Incident, NotificationOutcome
 from settings import Settings
 
 log = logging.getLogger("lotse.activities")
@@ -163,18 +163,7 @@ class IncidentActivities:
         with domain_refusals_are_final():
             incident = self._app.incident(data.incident_id)
             contact, _ = _contact_for(incident, self._app.agreement_of(incident), data)
-            self._app.record_notification(
-                data.incident_id,
-                data.partner_id,
-                data.purpose,
-                data.step,
-                data.message_id,
-                contact.channel,
-                contact.address,
-                data.delivered,
-                data.detail,
-                data.ctx,
-            )
+            self._app.record_notification(data.incident_id, _outcome(data, contact), data.ctx)
         self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ACKNOWLEDGEMENT.name)
@@ -298,6 +287,20 @@ def _contact_for(
     if office.address.casefold() in unanswered or data.office_silent:
         return final.contact, final.name
     return office, None
+
+
+def _outcome(data: RecordNotificationInput, contact: ContactPoint) -> NotificationOutcome:
+    """What the record keeps of a delivery round: the step as the workflow reports it, the
+    contact (channel and address) as the agreement names it."""
+    return NotificationOutcome(
+        partner_id=data.partner_id,
+        purpose=data.purpose,
+        step=data.step,
+        message_id=data.message_id,
+        contact=contact,
+        delivered=data.delivered,
+        detail=data.detail,
+    )
 
 
 def _cli_prefix(settings: Settings) -> str:

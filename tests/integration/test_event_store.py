@@ -26,6 +26,7 @@ from contracts.vocabulary import (
 )
 from domain import ids
 from domain.application import LotseApplication
+from domain.incident import NotificationOutcome
 from settings import Settings
 from tests.workflow.support import PARTNERS
 
@@ -230,14 +231,14 @@ def test_a_recorded_notification_is_stored_with_the_topic_and_fields_it_always_h
 
     app.record_notification(
         INCIDENT,
-        "weisser-ring",
-        NotificationPurpose.ALERT,
-        EscalationStep.PRIMARY,
-        f"{INCIDENT}.alert.primary.weisser-ring",
-        contact.channel,
-        contact.address,
-        True,
-        "",
+        NotificationOutcome(
+            partner_id="weisser-ring",
+            purpose=NotificationPurpose.ALERT,
+            step=EscalationStep.PRIMARY,
+            message_id=f"{INCIDENT}.alert.primary.weisser-ring",
+            contact=contact,
+            delivered=True,
+        ),
         system_ctx("notify"),
     )
 
