@@ -54,8 +54,8 @@ from contracts.messages import (
     RecordReflectionInput,
     RecordUnreachableInput,
 )
-from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep, IncidentKind, Region
-from domain.agreement import Agreement
+from contracts.vocabulary import IncidentKind, Region
+from domain.agreement import Agreement, Recipient
 from domain.application import LotseApplication
 from domain.errors import DomainError
 from domain.incident import Incident, NotificationOutcome
@@ -120,7 +120,7 @@ class IncidentActivities:
             incident = self._app.incident(data.incident_id)
             agreement = self._app.agreement_of(incident)
             partner = agreement.partner(data.partner_id)
-            contact, addressed_to = _contact_for(incident, agreement, data)
+            recipient = _recipient(incident, agreement, data)
         message = render_notification(
             incident_key=data.incident_id,
             title=incident.title,
@@ -136,12 +136,13 @@ class IncidentActivities:
             message_id=data.message_id,
             ui_url=self._settings.temporal_ui_url,
             task_queue=self._settings.task_queue,
-            addressed_to=addressed_to,
+            addressed_to=recipient.addressed_to,
             namespace=self._settings.temporal_namespace,
             cli_prefix=_cli_prefix(self._settings),
             unanswered_since=data.unanswered_since,
             office_silent=data.office_silent,
         )
+        contact = recipient.contact
         try:
             self._notifier.deliver(contact, message)
         except DeliveryError as error:
@@ -162,8 +163,9 @@ class IncidentActivities:
         no address travels through Temporal."""
         with domain_refusals_are_final():
             incident = self._app.incident(data.incident_id)
-            contact, _ = _contact_for(incident, self._app.agreement_of(incident), data)
-            self._app.record_notification(data.incident_id, _outcome(data, contact), data.ctx)
+            recipient = _recipient(incident, self._app.agreement_of(incident), data)
+            outcome = _outcome(data, recipient.contact)
+            self._app.record_notification(data.incident_id, outcome, data.ctx)
         self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ACKNOWLEDGEMENT.name)
@@ -258,35 +260,18 @@ class IncidentActivities:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _contact_for(
+def _recipient(
     incident: Incident,
     agreement: Agreement,
     data: DeliverNotificationInput | RecordNotificationInput,
-) -> tuple[ContactPoint, str | None]:
-    """Who receives a step, and the name of a recipient outside the partners (else None).
-
-    The partner's own contact points, then the Commissioner's office. Where that last step would
-    go to a contact point that has just not answered (always so for the office's own alert), it
-    goes to the agreement's final escalation contact instead; so does a last step while the office
-    itself has not acknowledged its own alert (`office_silent`)."""
-    partner = agreement.partner(data.partner_id)
-    if data.step is EscalationStep.PRIMARY:
-        return partner.primary, None
-    if data.step is EscalationStep.DEPUTY:
-        return partner.deputy, None
-    office = agreement.partner(COMMISSIONER_PARTNER_ID).primary
-    final = agreement.final_escalation
-    if final is None:
-        # Terms recorded before the agreement named a final contact keep the rule they ran
-        # under, so a retried step of an older incident reaches and records the same contact.
-        if data.partner_id != COMMISSIONER_PARTNER_ID:
-            return office, None
-        declarer = incident.declared_by
-        return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
-    unanswered = {partner.primary.address.casefold(), partner.deputy.address.casefold()}
-    if office.address.casefold() in unanswered or data.office_silent:
-        return final.contact, final.name
-    return office, None
+) -> Recipient:
+    """Who receives the step, as the incident's agreement says."""
+    return agreement.recipient_for(
+        data.partner_id,
+        data.step,
+        office_silent=data.office_silent,
+        declared_by=incident.declared_by,
+    )
 
 
 def _outcome(data: RecordNotificationInput, contact: ContactPoint) -> NotificationOutcome:
