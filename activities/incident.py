@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import render_notification
+from activities.messages import AnswerRoute, IncidentFacts, Notification, render_notification
 from activities.notify import DeliveryError, Notifier
 from contracts.activities import (
     DELIVER_NOTIFICATION,
@@ -122,25 +122,19 @@ class IncidentActivities:
             partner = agreement.partner(data.partner_id)
             recipient = _recipient(incident, agreement, data)
         message = render_notification(
-            incident_key=data.incident_id,
-            title=incident.title,
-            kind=IncidentKind(incident.kind),
-            region=Region(incident.region),
-            location=incident.location,
-            occurred_at=incident.occurred_at,
-            sent_at=data.sent_at,
-            partner_id=partner.id,
-            partner_name=partner.name,
-            purpose=data.purpose,
-            step=data.step,
-            message_id=data.message_id,
-            ui_url=self._settings.temporal_ui_url,
-            task_queue=self._settings.task_queue,
-            addressed_to=recipient.addressed_to,
-            namespace=self._settings.temporal_namespace,
-            cli_prefix=_cli_prefix(self._settings),
-            unanswered_since=data.unanswered_since,
-            office_silent=data.office_silent,
+            Notification(
+                incident=_facts(incident),
+                partner_id=partner.id,
+                partner_name=partner.name,
+                purpose=data.purpose,
+                step=data.step,
+                message_id=data.message_id,
+                sent_at=data.sent_at,
+                answers=_answer_route(self._settings),
+                addressed_to=recipient.addressed_to,
+                unanswered_since=data.unanswered_since,
+                office_silent=data.office_silent,
+            )
         )
         contact = recipient.contact
         try:
@@ -288,10 +282,28 @@ def _outcome(data: RecordNotificationInput, contact: ContactPoint) -> Notificati
     )
 
 
-def _cli_prefix(settings: Settings) -> str:
-    """The variables a command copied from a message needs to reach this Temporal."""
+def _facts(incident: Incident) -> IncidentFacts:
+    """The incident as its messages describe it, from the record."""
+    return IncidentFacts(
+        incident_key=incident.incident_key,
+        title=incident.title,
+        kind=IncidentKind(incident.kind),
+        region=Region(incident.region),
+        location=incident.location,
+        occurred_at=incident.occurred_at,
+    )
+
+
+def _answer_route(settings: Settings) -> AnswerRoute:
+    """Where this worker's recipients answer; a command copied from a message carries the
+    variables it needs to reach this Temporal."""
     pairs = settings.changed_variables("temporal_address", "temporal_namespace")
-    return "".join(f"{pair} " for pair in pairs)
+    return AnswerRoute(
+        ui_url=settings.temporal_ui_url,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        cli_prefix="".join(f"{pair} " for pair in pairs),
+    )
 
 
 def _without(problem: str, contact: ContactPoint) -> str:

@@ -23,7 +23,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from activities.incident import IncidentActivities
-from activities.messages import OutgoingMessage, render_notification
+from activities.messages import (
+    AnswerRoute,
+    IncidentFacts,
+    Notification,
+    OutgoingMessage,
+    render_notification,
+)
 from activities.notify import DeliveryError, Notifier
 from cli.smtp_sink import MailSink, read_deliveries, read_mailbox
 from contracts.agreement import AgreementTerms, ContactPoint
@@ -67,30 +73,35 @@ def prose(text: str) -> str:
     return " ".join(text.split())
 
 
+FACTS = IncidentFacts(
+    incident_key=INCIDENT_KEY,
+    title="Anschlag auf den Weihnachtsmarkt",
+    kind=IncidentKind.TERRORIST,
+    region=Region.CHEMNITZ,
+    location="Neumarkt",
+    occurred_at=OCCURRED_AT,
+)
+ANSWERS = AnswerRoute(ui_url=UI_URL, task_queue="victim-support")
+
+
 def render(
     purpose: NotificationPurpose = NotificationPurpose.ALERT,
     step: EscalationStep = EscalationStep.PRIMARY,
     *,
     message_id: str = "chemnitz-2026-11-28.opferhilfe-sachsen.primary",
     occurred_at: datetime = OCCURRED_AT,
-    addressed_to: str | None = None,
 ) -> OutgoingMessage:
     return render_notification(
-        incident_key=INCIDENT_KEY,
-        title="Anschlag auf den Weihnachtsmarkt",
-        kind=IncidentKind.TERRORIST,
-        region=Region.CHEMNITZ,
-        location="Neumarkt",
-        occurred_at=occurred_at,
-        sent_at=SENT_AT,
-        partner_id="opferhilfe-sachsen",
-        partner_name="Opferhilfe Sachsen e.V.",
-        purpose=purpose,
-        step=step,
-        message_id=message_id,
-        ui_url=UI_URL,
-        task_queue="victim-support",
-        addressed_to=addressed_to,
+        Notification(
+            incident=FACTS.model_copy(update={"occurred_at": occurred_at}),
+            partner_id="opferhilfe-sachsen",
+            partner_name="Opferhilfe Sachsen e.V.",
+            purpose=purpose,
+            step=step,
+            message_id=message_id,
+            sent_at=SENT_AT,
+            answers=ANSWERS,
+        )
     )
 
 
@@ -486,22 +497,18 @@ FIRST_ALERTED_AT = datetime(2026, 11, 28, 16, 10, tzinfo=UTC)
 def render_final(unanswered_since: datetime | None = FIRST_ALERTED_AT) -> OutgoingMessage:
     """The office's own last escalation step, as it goes to the agreement's final contact."""
     return render_notification(
-        incident_key=INCIDENT_KEY,
-        title="Anschlag auf den Weihnachtsmarkt",
-        kind=IncidentKind.TERRORIST,
-        region=Region.CHEMNITZ,
-        location="Neumarkt",
-        occurred_at=OCCURRED_AT,
-        sent_at=SENT_AT,
-        partner_id=COMMISSIONER_PARTNER_ID,
-        partner_name=OFFICE_NAME,
-        purpose=NotificationPurpose.ESCALATION,
-        step=EscalationStep.COMMISSIONER,
-        message_id=f"{INCIDENT_KEY}.escalation.commissioner.opferbeauftragte",
-        ui_url=UI_URL,
-        task_queue="victim-support",
-        addressed_to=LAGEZENTRUM,
-        unanswered_since=unanswered_since,
+        Notification(
+            incident=FACTS,
+            partner_id=COMMISSIONER_PARTNER_ID,
+            partner_name=OFFICE_NAME,
+            purpose=NotificationPurpose.ESCALATION,
+            step=EscalationStep.COMMISSIONER,
+            message_id=f"{INCIDENT_KEY}.escalation.commissioner.opferbeauftragte",
+            sent_at=SENT_AT,
+            answers=ANSWERS,
+            addressed_to=LAGEZENTRUM,
+            unanswered_since=unanswered_since,
+        )
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from activities.messages import OutgoingMessage, render_notification
+from activities.messages import Notification, OutgoingMessage, render_notification
 from contracts.vocabulary import (
     COMMISSIONER_PARTNER_ID,
     EscalationStep,
@@ -88,26 +88,30 @@ CASES: dict[str, tuple[NotificationPurpose, EscalationStep, dict[str, Any]]] = {
 
 
 def render(purpose: NotificationPurpose, step: EscalationStep, **case: Any) -> OutgoingMessage:
-    values: dict[str, Any] = {
-        "partner_id": "opferhilfe-sachsen",
+    partner_id = case.get("partner_id", "opferhilfe-sachsen")
+    notification = {
+        "incident": {
+            "incident_key": INCIDENT_KEY,
+            "title": "Anschlag auf den Weihnachtsmarkt",
+            "kind": IncidentKind.TERRORIST,
+            "region": Region.CHEMNITZ,
+            "location": "Neumarkt",
+            "occurred_at": datetime(2026, 11, 28, 20, 15, tzinfo=UTC),
+        },
+        "partner_id": partner_id,
         "partner_name": "Opferhilfe Sachsen e.V.",
-        **case,
+        "purpose": purpose,
+        "step": step,
+        "message_id": f"{INCIDENT_KEY}.{purpose}.{step}.{partner_id}",
+        "sent_at": datetime(2026, 11, 28, 20, 20, tzinfo=UTC),
+        "answers": {
+            "ui_url": "http://127.0.0.1:8233",
+            "task_queue": "victim-support",
+            "namespace": case.pop("namespace", "default"),
+            "cli_prefix": case.pop("cli_prefix", ""),
+        },
     }
-    return render_notification(
-        incident_key=INCIDENT_KEY,
-        title="Anschlag auf den Weihnachtsmarkt",
-        kind=IncidentKind.TERRORIST,
-        region=Region.CHEMNITZ,
-        location="Neumarkt",
-        occurred_at=datetime(2026, 11, 28, 20, 15, tzinfo=UTC),
-        sent_at=datetime(2026, 11, 28, 20, 20, tzinfo=UTC),
-        purpose=purpose,
-        step=step,
-        message_id=f"{INCIDENT_KEY}.{purpose}.{step}.{values['partner_id']}",
-        ui_url="http://127.0.0.1:8233",
-        task_queue="victim-support",
-        **values,
-    )
+    return render_notification(Notification.model_validate(notification | case))
 
 
 def as_recorded(message: OutgoingMessage) -> dict[str, Any]:
