@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import render_notification
+from activities.messages import AnswerRoute, IncidentFacts, Notification, render_notification
 from activities.notify import DeliveryError, Notifier
 from contracts.activities import (
     DELIVER_NOTIFICATION,
@@ -54,11 +54,11 @@ from contracts.messages import (
     RecordReflectionInput,
     RecordUnreachableInput,
 )
-from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep, IncidentKind, Region
-from domain.agreement import Agreement
+from contracts.vocabulary import IncidentKind, Region
+from domain.agreement import Agreement, Recipient
 from domain.application import LotseApplication
 from domain.errors import DomainError
-from domain.incident import Incident
+from domain.incident import Incident, NotificationOutcome
 from settings import Settings
 
 log = logging.getLogger("lotse.activities")
@@ -120,28 +120,23 @@ class IncidentActivities:
             incident = self._app.incident(data.incident_id)
             agreement = self._app.agreement_of(incident)
             partner = agreement.partner(data.partner_id)
-            contact, addressed_to = _contact_for(incident, agreement, data)
+            recipient = _recipient(incident, agreement, data)
         message = render_notification(
-            incident_key=data.incident_id,
-            title=incident.title,
-            kind=IncidentKind(incident.kind),
-            region=Region(incident.region),
-            location=incident.location,
-            occurred_at=incident.occurred_at,
-            sent_at=data.sent_at,
-            partner_id=partner.id,
-            partner_name=partner.name,
-            purpose=data.purpose,
-            step=data.step,
-            message_id=data.message_id,
-            ui_url=self._settings.temporal_ui_url,
-            task_queue=self._settings.task_queue,
-            addressed_to=addressed_to,
-            namespace=self._settings.temporal_namespace,
-            cli_prefix=_cli_prefix(self._settings),
-            unanswered_since=data.unanswered_since,
-            office_silent=data.office_silent,
+            Notification(
+                incident=_facts(incident),
+                partner_id=partner.id,
+                partner_name=partner.name,
+                purpose=data.purpose,
+                step=data.step,
+                message_id=data.message_id,
+                sent_at=data.sent_at,
+                answers=_answer_route(self._settings),
+                addressed_to=recipient.addressed_to,
+                unanswered_since=data.unanswered_since,
+                office_silent=data.office_silent,
+            )
         )
+        contact = recipient.contact
         try:
             self._notifier.deliver(contact, message)
         except DeliveryError as error:
@@ -162,19 +157,9 @@ class IncidentActivities:
         no address travels through Temporal."""
         with domain_refusals_are_final():
             incident = self._app.incident(data.incident_id)
-            contact, _ = _contact_for(incident, self._app.agreement_of(incident), data)
-            self._app.record_notification(
-                data.incident_id,
-                data.partner_id,
-                data.purpose,
-                data.step,
-                data.message_id,
-                contact.channel,
-                contact.address,
-                data.delivered,
-                data.detail,
-                data.ctx,
-            )
+            recipient = _recipient(incident, self._app.agreement_of(incident), data)
+            outcome = _outcome(data, recipient.contact)
+            self._app.record_notification(data.incident_id, outcome, data.ctx)
         self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ACKNOWLEDGEMENT.name)
@@ -269,41 +254,56 @@ class IncidentActivities:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _contact_for(
+def _recipient(
     incident: Incident,
     agreement: Agreement,
     data: DeliverNotificationInput | RecordNotificationInput,
-) -> tuple[ContactPoint, str | None]:
-    """Who receives a step, and the name of a recipient outside the partners (else None).
-
-    The partner's own contact points, then the Commissioner's office. Where that last step would
-    go to a contact point that has just not answered (always so for the office's own alert), it
-    goes to the agreement's final escalation contact instead; so does a last step while the office
-    itself has not acknowledged its own alert (`office_silent`)."""
-    partner = agreement.partner(data.partner_id)
-    if data.step is EscalationStep.PRIMARY:
-        return partner.primary, None
-    if data.step is EscalationStep.DEPUTY:
-        return partner.deputy, None
-    office = agreement.partner(COMMISSIONER_PARTNER_ID).primary
-    final = agreement.final_escalation
-    if final is None:
-        # Terms recorded before the agreement named a final contact keep the rule they ran
-        # under, so a retried step of an older incident reaches and records the same contact.
-        if data.partner_id != COMMISSIONER_PARTNER_ID:
-            return office, None
-        declarer = incident.declared_by
-        return agreement.partner(declarer.partner_id).primary, declarer.staff_ref
-    unanswered = {partner.primary.address.casefold(), partner.deputy.address.casefold()}
-    if office.address.casefold() in unanswered or data.office_silent:
-        return final.contact, final.name
-    return office, None
+) -> Recipient:
+    """Who receives the step, as the incident's agreement says."""
+    return agreement.recipient_for(
+        data.partner_id,
+        data.step,
+        office_silent=data.office_silent,
+        declared_by=incident.declared_by,
+    )
 
 
-def _cli_prefix(settings: Settings) -> str:
-    """The variables a command copied from a message needs to reach this Temporal."""
+def _outcome(data: RecordNotificationInput, contact: ContactPoint) -> NotificationOutcome:
+    """What the record keeps of a delivery round: the step as the workflow reports it, the
+    contact (channel and address) as the agreement names it."""
+    return NotificationOutcome(
+        partner_id=data.partner_id,
+        purpose=data.purpose,
+        step=data.step,
+        message_id=data.message_id,
+        contact=contact,
+        delivered=data.delivered,
+        detail=data.detail,
+    )
+
+
+def _facts(incident: Incident) -> IncidentFacts:
+    """The incident as its messages describe it, from the record."""
+    return IncidentFacts(
+        incident_key=incident.incident_key,
+        title=incident.title,
+        kind=IncidentKind(incident.kind),
+        region=Region(incident.region),
+        location=incident.location,
+        occurred_at=incident.occurred_at,
+    )
+
+
+def _answer_route(settings: Settings) -> AnswerRoute:
+    """Where this worker's recipients answer; a command copied from a message carries the
+    variables it needs to reach this Temporal."""
     pairs = settings.changed_variables("temporal_address", "temporal_namespace")
-    return "".join(f"{pair} " for pair in pairs)
+    return AnswerRoute(
+        ui_url=settings.temporal_ui_url,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        cli_prefix="".join(f"{pair} " for pair in pairs),
+    )
 
 
 def _without(problem: str, contact: ContactPoint) -> str:

@@ -1,9 +1,10 @@
 """What a notification says: the German text for people and the JSON payload for machines.
 
 `render_notification` turns one step of the procedure (an alert, an escalation, a due
-reflection, an all-clear) into an `OutgoingMessage`, saying what happened, what is asked and how
-to answer. How it is delivered is `activities/notify.py`'s business; the texts change for other
-reasons (wording, the procedure) than the delivery (protocols, servers).
+reflection, an all-clear), given as one `Notification`, into an `OutgoingMessage`, saying what
+happened, what is asked and how to answer. How it is delivered is `activities/notify.py`'s
+business; the texts change for other reasons (wording, the procedure) than the delivery
+(protocols, servers).
 
 Messages name organisations and staff references only, never people (docs/data-protection.md).
 """
@@ -51,101 +52,130 @@ class OutgoingMessage(BaseModel):
     sent_at: AwareDatetime = Field(description="When the step was taken: the e-mail Date.")
 
 
-def render_notification(
-    *,
-    incident_key: str,
-    title: str,
-    kind: IncidentKind,
-    region: Region,
-    location: str,
-    occurred_at: datetime,
-    sent_at: datetime,
-    partner_id: str,
-    partner_name: str,
-    purpose: NotificationPurpose,
-    step: EscalationStep,
-    message_id: str,
-    ui_url: str,
-    task_queue: str,
-    addressed_to: str | None = None,
-    namespace: str = "default",
-    unanswered_since: datetime | None = None,
-    office_silent: bool = False,
-    cli_prefix: str = "",
-) -> OutgoingMessage:
-    """The German message for one partner at one step of one incident.
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IncidentFacts(_Frozen):
+    """What every message says about the incident: its facts as declared.
+
+    Times are checked for a time zone where they are shown (`mail_time`), not here, so that a
+    naive time is refused with the same words everywhere."""
+
+    incident_key: str
+    title: str
+    kind: IncidentKind
+    region: Region
+    location: str
+    occurred_at: datetime
+
+
+class AnswerRoute(_Frozen):
+    """Where a recipient answers: this Lotse's Temporal UI and task queue, and the settings a
+    command copied from the message needs (`cli_prefix`, e.g. `LOTSE_TEMPORAL_ADDRESS=… `,
+    empty where the defaults apply)."""
+
+    ui_url: str
+    task_queue: str
+    namespace: str = "default"
+    cli_prefix: str = ""
+
+
+class Notification(_Frozen):
+    """One step of the procedure for one partner: everything its message says.
 
     `partner_id`/`partner_name` is the partner the step is about: the alerted partner, or, for an
     escalation, the partner that has not acknowledged. `addressed_to` names a recipient outside
-    the partners, the agreement's final escalation contact: with it, the last escalation step
+    the partners (the agreement's final escalation contact): with it, the last escalation step
     asks that recipient to reach the silent partner by phone (it cannot record anything itself).
     `unanswered_since` is when the silent partner was first alerted, for "seit …" in the text.
+    `message_id` must be the same on every retry of the same step.
     """
-    final = (
-        addressed_to is not None
-        and purpose is NotificationPurpose.ESCALATION
-        and step is EscalationStep.COMMISSIONER
-    )
+
+    incident: IncidentFacts
+    partner_id: str
+    partner_name: str
+    purpose: NotificationPurpose
+    step: EscalationStep
+    message_id: str
+    sent_at: datetime
+    answers: AnswerRoute
+    addressed_to: str | None = None
+    unanswered_since: datetime | None = None
+    office_silent: bool = False
+
+    @property
+    def to_the_final_contact(self) -> bool:
+        """The last escalation step, going to a recipient outside the partners."""
+        return (
+            self.addressed_to is not None
+            and self.purpose is NotificationPurpose.ESCALATION
+            and self.step is EscalationStep.COMMISSIONER
+        )
+
+
+def render_notification(notification: Notification) -> OutgoingMessage:
+    """The German message for one partner at one step of one incident."""
+    incident, partner_name = notification.incident, notification.partner_name
+    unanswered_since = notification.unanswered_since
     since = None if unanswered_since is None else mail_time(unanswered_since)
-    workflow_url = workflow_page_url(ui_url, namespace, incident_key)
-    if final:
-        answer = _how_the_final_contact_helps(incident_key, partner_name, workflow_url)
+    workflow_url = workflow_page_url(
+        notification.answers.ui_url, notification.answers.namespace, incident.incident_key
+    )
+    if notification.to_the_final_contact:
+        answer = _how_the_final_contact_helps(incident.incident_key, partner_name, workflow_url)
+        office_silent = (
+            notification.office_silent and notification.partner_id != COMMISSIONER_PARTNER_ID
+        )
+        request = _final_request_text(partner_name, since, office_silent)
+        subject_request = _final_subject_request(partner_name, since)
     else:
-        answer = _how_to_answer(incident_key, partner_id, purpose, step, workflow_url, cli_prefix)
-    facts = [
-        ("Was", f"{INCIDENT_KIND_LABELS_DE[kind]} – {title}"),
-        ("Wo", f"{location}, {REGION_LABELS_DE[region]}"),
-        ("Wann", mail_time(occurred_at)),
-        ("Lage", incident_key),
-        ("Partner", f"{partner_name} ({partner_id})"),
-    ]
-    body = _body(
-        addressed_to=addressed_to,
-        request=(
-            _final_request_text(
-                partner_name, since, office_silent and partner_id != COMMISSIONER_PARTNER_ID
-            )
-            if final
-            else _request_text(purpose, step, partner_name)
-        ),
-        facts=facts,
-        answer_lines=answer["lines"],
-        sent_at=sent_at,
-        message_id=message_id,
-        task_queue=task_queue,
-    )
-    payload: dict[str, Any] = {
-        "schema": PAYLOAD_SCHEMA,
-        "message_id": message_id,
-        "incident_id": incident_key,
-        "title": title,
-        "kind": kind.value,
-        "region": region.value,
-        "location": location,
-        "occurred_at": _iso_utc(occurred_at),
-        "sent_at": _iso_utc(sent_at),
-        "partner_id": partner_id,
-        "partner_name": partner_name,
-        "purpose": purpose.value,
-        "step": step.value,
-        "addressed_to": addressed_to,
-        "unanswered_since": None if unanswered_since is None else _iso_utc(unanswered_since),
-        "office_silent": office_silent,
-        "task_queue": task_queue,
-        "how_to_respond": answer["machine"],
-    }
+        answer = _how_to_answer(notification, workflow_url)
+        request = _request_text(notification.purpose, notification.step, partner_name)
+        subject_request = _subject_request(notification.purpose, partner_name)
     return OutgoingMessage(
-        message_id=message_id,
-        subject=f"[Lotse] Großschadenlage: {title} – "
-        + (
-            _final_subject_request(partner_name, since)
-            if final
-            else _subject_request(purpose, partner_name)
-        ),
-        body=body,
-        payload=payload,
-        sent_at=sent_at,
+        message_id=notification.message_id,
+        subject=f"[Lotse] Großschadenlage: {incident.title} – {subject_request}",
+        body=_body(notification, request, answer["lines"]),
+        payload=_payload(notification, answer["machine"]),
+        sent_at=notification.sent_at,
     )
+
+
+def _facts(notification: Notification) -> list[tuple[str, str]]:
+    incident = notification.incident
+    return [
+        ("Was", f"{INCIDENT_KIND_LABELS_DE[incident.kind]} – {incident.title}"),
+        ("Wo", f"{incident.location}, {REGION_LABELS_DE[incident.region]}"),
+        ("Wann", mail_time(incident.occurred_at)),
+        ("Lage", incident.incident_key),
+        ("Partner", f"{notification.partner_name} ({notification.partner_id})"),
+    ]
+
+
+def _payload(notification: Notification, how_to_respond: dict[str, Any]) -> dict[str, Any]:
+    """What a webhook receives (besides subject and body): the facts, JSON-safe, times in UTC."""
+    incident, unanswered_since = notification.incident, notification.unanswered_since
+    return {
+        "schema": PAYLOAD_SCHEMA,
+        "message_id": notification.message_id,
+        "incident_id": incident.incident_key,
+        "title": incident.title,
+        "kind": incident.kind.value,
+        "region": incident.region.value,
+        "location": incident.location,
+        "occurred_at": _iso_utc(incident.occurred_at),
+        "sent_at": _iso_utc(notification.sent_at),
+        "partner_id": notification.partner_id,
+        "partner_name": notification.partner_name,
+        "purpose": notification.purpose.value,
+        "step": notification.step.value,
+        "addressed_to": notification.addressed_to,
+        "unanswered_since": None if unanswered_since is None else _iso_utc(unanswered_since),
+        "office_silent": notification.office_silent,
+        "task_queue": notification.answers.task_queue,
+        "how_to_respond": how_to_respond,
+    }
 
 
 def _subject_request(purpose: NotificationPurpose, partner_name: str) -> str:
@@ -215,19 +245,11 @@ def _request_text(purpose: NotificationPurpose, step: EscalationStep, partner_na
     )
 
 
-def _how_to_answer(
-    incident_key: str,
-    partner_id: str,
-    purpose: NotificationPurpose,
-    step: EscalationStep,
-    workflow_url: str,
-    cli_prefix: str = "",
-) -> dict[str, Any]:
-    """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command.
-
-    `cli_prefix` carries the settings a copied command needs to reach this Temporal (e.g.
-    `LOTSE_TEMPORAL_ADDRESS=…`), empty where the defaults apply."""
-    actor_partner = _acting_partner(partner_id, purpose, step)
+def _how_to_answer(notification: Notification, workflow_url: str) -> dict[str, Any]:
+    """Instructions for people (`lines`) and machines (`machine`): UI update and CLI command."""
+    incident_key = notification.incident.incident_key
+    partner_id, purpose = notification.partner_id, notification.purpose
+    actor_partner = _acting_partner(partner_id, purpose, notification.step)
     actor = {"partner_id": actor_partner, "staff_ref": STAFF_PLACEHOLDER}
     if purpose is NotificationPurpose.ALL_CLEAR:
         lines = ["Die Lage ist in der Temporal-Oberfläche nachzulesen:", f"   {workflow_url}"]
@@ -243,8 +265,8 @@ def _how_to_answer(
     else:
         update, heading = ACKNOWLEDGE_UPDATE, "So bestätigen Sie die Alarmierung:"
         update_input = {"partner_id": partner_id, "actor": actor}
-        cli = f"{cli_prefix}lotse incident ack {incident_key} --partner {partner_id}"
-        cli += " --staff <Kennung>"
+        cli = f"{notification.answers.cli_prefix}lotse incident ack {incident_key}"
+        cli += f" --partner {partner_id} --staff <Kennung>"
         if actor_partner != partner_id:  # the recipient acknowledges for the silent partner
             cli += f" --as {actor_partner}"
     lines = [
@@ -305,27 +327,21 @@ def _acting_partner(partner_id: str, purpose: NotificationPurpose, step: Escalat
     return COMMISSIONER_PARTNER_ID
 
 
-def _body(
-    *,
-    addressed_to: str | None,
-    request: str,
-    facts: list[tuple[str, str]],
-    answer_lines: list[str],
-    sent_at: datetime,
-    message_id: str,
-    task_queue: str,
-) -> str:
+def _body(notification: Notification, request: str, answer_lines: list[str]) -> str:
+    facts = _facts(notification)
     width = max(len(label) for label, _ in facts) + 2
     lines = ["Lotse – Koordinierung der Unterstützung nach Großschadenlagen", ""]
-    if addressed_to:
-        lines += [f"An: {addressed_to}", ""]
+    if notification.addressed_to:
+        lines += [f"An: {notification.addressed_to}", ""]
     # Plain-text mail readers do not wrap; 72 columns read well everywhere.
     lines += [textwrap.fill(request, width=72), ""]
     lines += [f"{label + ':':<{width}}{value}" for label, value in facts]
     lines += ["", *answer_lines, ""]
+    sent = f"Gesendet: {mail_time(notification.sent_at)}"
+    task_queue = notification.answers.task_queue
     lines += [
         "--",
-        f"Gesendet: {mail_time(sent_at)} · Nachrichten-ID: {message_id}",
+        f"{sent} · Nachrichten-ID: {notification.message_id}",
         f"Automatisch erzeugt von Lotse (Task Queue „{task_queue}“). Bitte nicht antworten.",
     ]
     return "\n".join(lines) + "\n"

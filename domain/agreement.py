@@ -15,11 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from pydantic import BaseModel, ConfigDict
 
-from contracts.agreement import AgreementTerms, FinalEscalation, PartnerTerms
-from contracts.messages import CommandContext
+from contracts.agreement import AgreementTerms, ContactPoint, FinalEscalation, PartnerTerms
+from contracts.messages import Actor, CommandContext
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID, EscalationStep
 from domain import ids
 from domain.errors import UnknownPartnerError
+
+
+class Recipient(BaseModel):
+    """Who receives one step of a partner's alert: a contact point, and, for a recipient that is
+    not a partner's own contact point, the name the message is addressed to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact: ContactPoint
+    addressed_to: str | None = None
 
 
 class Agreement(Aggregate):
@@ -87,6 +99,35 @@ class Agreement(Aggregate):
             raise UnknownPartnerError(
                 f"'{partner_id}' is not a partner of the agreement (partners: {known})"
             ) from None
+
+    def recipient_for(
+        self, partner_id: str, step: EscalationStep, *, office_silent: bool, declared_by: Actor
+    ) -> Recipient:
+        """Who receives `step` of `partner_id`'s alert (and its all-clear).
+
+        The partner's own contact points, then the Commissioner's office. Where that last step
+        would go to a contact point that has just not answered (always so for the office's own
+        alert), it goes to the final escalation contact instead; so does a last step while the
+        office itself has not acknowledged its own alert (`office_silent`, which the procedure
+        decides). `declared_by` matters only under terms recorded before the final contact."""
+        partner = self.partner(partner_id)
+        if step is EscalationStep.PRIMARY:
+            return Recipient(contact=partner.primary)
+        if step is EscalationStep.DEPUTY:
+            return Recipient(contact=partner.deputy)
+        office = self.partner(COMMISSIONER_PARTNER_ID).primary
+        final = self.final_escalation
+        if final is None:
+            # Terms recorded before the agreement named a final contact keep the rule they ran
+            # under, so a retried step of an older incident reaches and records the same contact.
+            if partner_id != COMMISSIONER_PARTNER_ID:
+                return Recipient(contact=office)
+            declarer = self.partner(declared_by.partner_id).primary
+            return Recipient(contact=declarer, addressed_to=declared_by.staff_ref)
+        unanswered = {partner.primary.address.casefold(), partner.deputy.address.casefold()}
+        if office.address.casefold() in unanswered or office_silent:
+            return Recipient(contact=final.contact, addressed_to=final.name)
+        return Recipient(contact=office)
 
     # --- events ---------------------------------------------------------------------------
 

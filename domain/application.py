@@ -34,7 +34,7 @@ from contracts.agreement import (
     Remit,
 )
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
-from contracts.vocabulary import EscalationStep, NeedCategory, NotificationPurpose
+from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
 from domain.errors import (
@@ -42,7 +42,7 @@ from domain.errors import (
     IncidentAlreadyDeclaredError,
     IncidentNotFoundError,
 )
-from domain.incident import Incident
+from domain.incident import Incident, NotificationOutcome
 from domain.transcoding import PydanticModelAsDict
 
 # Two worker processes writing one incident in quick succession can make one of them lose
@@ -273,24 +273,10 @@ class LotseApplication(Application[UUID]):
         return self._agreement(incident.agreement_key, incident.agreement_version)
 
     def record_notification(
-        self,
-        incident_key: str,
-        partner_id: str,
-        purpose: NotificationPurpose,
-        step: EscalationStep,
-        message_id: str,
-        channel: str | None,
-        contact: str | None,
-        delivered: bool,
-        detail: str,
-        ctx: CommandContext,
+        self, incident_key: str, outcome: NotificationOutcome, ctx: CommandContext
     ) -> Incident:
         return self._command(
-            incident_key,
-            ctx,
-            lambda incident: incident.record_notification(
-                partner_id, purpose, step, message_id, channel, contact, delivered, detail, ctx
-            ),
+            incident_key, ctx, lambda incident: incident.record_notification(outcome, ctx)
         )
 
     def acknowledge_alert(

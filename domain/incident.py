@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from pydantic import BaseModel, ConfigDict
 
-from contracts.agreement import PartnerTerms
+from contracts.agreement import ContactPoint, PartnerTerms
 from contracts.messages import CommandContext, NeedReport
 from contracts.rules import Action, phase_problem, remit_problem
 from contracts.vocabulary import (
@@ -38,6 +39,23 @@ class PartnerAlert:
         self.seconds_to_acknowledge: float | None = None
         self.notifications_delivered = 0
         self.notifications_failed = 0
+
+
+class NotificationOutcome(BaseModel):
+    """What became of one message of the procedure: it arrived at `contact`, or its delivery
+    finally failed there (`detail` names the problem without the address).
+
+    The argument of `Incident.record_notification`; recorded field by field as `AlertSent`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partner_id: str
+    purpose: NotificationPurpose
+    step: EscalationStep
+    message_id: str
+    contact: ContactPoint
+    delivered: bool
+    detail: str = ""
 
 
 class Incident(Aggregate):
@@ -92,28 +110,19 @@ class Incident(Aggregate):
     def has_applied(self, ctx: CommandContext) -> bool:
         return ctx.command_id in self.command_ids
 
-    def record_notification(
-        self,
-        partner_id: str,
-        purpose: NotificationPurpose,
-        step: EscalationStep,
-        message_id: str,
-        channel: str | None,
-        contact: str | None,
-        delivered: bool,
-        detail: str,
-        ctx: CommandContext,
-    ) -> None:
-        self._check_partner(partner_id)
+    def record_notification(self, outcome: NotificationOutcome, ctx: CommandContext) -> None:
+        self._check_partner(outcome.partner_id)
+        # Flat, as `AlertSent` has always been stored: the record's readers and the stores in
+        # use know these fields, and no upcaster translates another shape.
         self._alert_sent(
-            partner_id=partner_id,
-            purpose=purpose,
-            step=step,
-            message_id=message_id,
-            channel=channel,
-            contact=contact,
-            delivered=delivered,
-            detail=detail,
+            partner_id=outcome.partner_id,
+            purpose=outcome.purpose,
+            step=outcome.step,
+            message_id=outcome.message_id,
+            channel=outcome.contact.channel,
+            contact=outcome.contact.address,
+            delivered=outcome.delivered,
+            detail=outcome.detail,
             ctx=ctx,
         )
 

@@ -6,16 +6,27 @@ it reads is what was really written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from contracts.agreement import AgreementTerms
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
-from contracts.vocabulary import IncidentKind, NeedCategory, Phase, Region
+from contracts.vocabulary import (
+    ActorChannel,
+    EscalationStep,
+    IncidentKind,
+    NeedCategory,
+    NotificationPurpose,
+    Phase,
+    Region,
+)
+from domain import ids
 from domain.application import LotseApplication
+from domain.incident import NotificationOutcome
 from settings import Settings
 from tests.workflow.support import PARTNERS
 
@@ -172,3 +183,104 @@ def test_incident_keys_lists_the_incidents_on_the_store_in_order(
         writer.acknowledge_alert(key, "opferbeauftragte", False, 30.0, make_ctx())
 
     assert open_app().incident_keys() == keys
+
+
+# --- what the stores already hold ---------------------------------------------------------------
+
+# A delivered alert exactly as the record has stored it since `AlertSent` exists (topic and state
+# bytes). Stores in use hold such events and no upcaster reads them differently, so the event's
+# topic and fields may not change.
+ALERT_SENT_TOPIC = "domain.incident:Incident.AlertSent"
+ALERT_SENT_STATE = (
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-14T20:21:00.412000+00:00"},'
+    b'"partner_id":"weisser-ring","purpose":"alert","step":"primary",'
+    b'"message_id":"leipzig-2026-11-14.alert.primary.weisser-ring","channel":"email",'
+    b'"contact":"landesbuero@weisser-ring.example.org","delivered":true,"detail":"",'
+    b'"ctx":{"_type_":"pydantic:contracts.messages.CommandContext","_data_":{'
+    b'"command_id":"notify","actor":{"partner_id":"opferbeauftragte","staff_ref":"lotse-system"},'
+    b'"on_behalf_of":null,"channel":"system","business_time":"2026-11-14T20:21:00Z",'
+    b'"workflow_id":"leipzig-2026-11-14","run_id":"run-1"}}}'
+)
+NOTIFIED_AT = datetime(2026, 11, 14, 20, 21, tzinfo=UTC)
+
+
+def system_ctx(command_id: str) -> CommandContext:
+    """The context the workflow gives a delivery it records (fixed, to compare stored bytes)."""
+    return CommandContext(
+        command_id=command_id,
+        actor=Actor(partner_id="opferbeauftragte", staff_ref="lotse-system"),
+        channel=ActorChannel.SYSTEM,
+        business_time=NOTIFIED_AT,
+        workflow_id=INCIDENT,
+        run_id="run-1",
+    )
+
+
+def without_timestamp(state: bytes) -> dict[str, object]:
+    fields: dict[str, object] = json.loads(state)
+    del fields["timestamp"]  # when it was stored: the one value a new recording changes
+    return fields
+
+
+def test_a_recorded_notification_is_stored_with_the_topic_and_fields_it_always_had(
+    open_app: OpenApp, agreement_key: str, make_ctx: MakeCtx
+) -> None:
+    app = open_app()
+    app.declare_incident(INCIDENT, declaration(), agreement_key, make_ctx(OCCURRED_AT))
+    contact = app.agreement(agreement_key).partner("weisser-ring").primary
+
+    app.record_notification(
+        INCIDENT,
+        NotificationOutcome(
+            partner_id="weisser-ring",
+            purpose=NotificationPurpose.ALERT,
+            step=EscalationStep.PRIMARY,
+            message_id=f"{INCIDENT}.alert.primary.weisser-ring",
+            contact=contact,
+            delivered=True,
+        ),
+        system_ctx("notify"),
+    )
+
+    stored = app.recorder.select_events(ids.incident_id(INCIDENT))[-1]
+    assert stored.topic == ALERT_SENT_TOPIC
+    assert list(json.loads(stored.state)) == list(json.loads(ALERT_SENT_STATE))
+    assert without_timestamp(stored.state) == without_timestamp(ALERT_SENT_STATE)
+
+
+def test_an_alert_sent_event_as_stored_before_is_read_back_and_the_incident_goes_on(
+    open_app: OpenApp, agreement_key: str, make_ctx: MakeCtx
+) -> None:
+    writer = open_app()
+    writer.declare_incident(INCIDENT, declaration(), agreement_key, make_ctx(OCCURRED_AT))
+    writer.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=ids.incident_id(INCIDENT),
+                originator_version=2,
+                topic=ALERT_SENT_TOPIC,
+                state=ALERT_SENT_STATE,
+            )
+        ]
+    )
+
+    reader = open_app()
+
+    assert reader.incident(INCIDENT).alerts["weisser-ring"].notifications_delivered == 1
+    entry = reader.history(INCIDENT)[-1]
+    assert (entry.event, entry.version, entry.ctx) == ("AlertSent", 2, system_ctx("notify"))
+    assert entry.details == {
+        "partner_id": "weisser-ring",
+        "purpose": "alert",
+        "step": "primary",
+        "message_id": f"{INCIDENT}.alert.primary.weisser-ring",
+        "channel": "email",
+        "contact": "landesbuero@weisser-ring.example.org",
+        "delivered": True,
+        "detail": "",
+    }
+    reader.acknowledge_alert(INCIDENT, "weisser-ring", False, 60.0, make_ctx())
+    assert [entry.event for entry in reader.history(INCIDENT)][1:] == [
+        "AlertSent",
+        "AlertAcknowledged",
+    ]

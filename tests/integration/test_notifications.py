@@ -23,7 +23,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from activities.incident import IncidentActivities
-from activities.messages import OutgoingMessage, render_notification
+from activities.messages import (
+    AnswerRoute,
+    IncidentFacts,
+    Notification,
+    OutgoingMessage,
+    render_notification,
+)
 from activities.notify import DeliveryError, Notifier
 from cli.smtp_sink import MailSink, read_deliveries, read_mailbox
 from contracts.agreement import AgreementTerms, ContactPoint
@@ -67,30 +73,35 @@ def prose(text: str) -> str:
     return " ".join(text.split())
 
 
+FACTS = IncidentFacts(
+    incident_key=INCIDENT_KEY,
+    title="Anschlag auf den Weihnachtsmarkt",
+    kind=IncidentKind.TERRORIST,
+    region=Region.CHEMNITZ,
+    location="Neumarkt",
+    occurred_at=OCCURRED_AT,
+)
+ANSWERS = AnswerRoute(ui_url=UI_URL, task_queue="victim-support")
+
+
 def render(
     purpose: NotificationPurpose = NotificationPurpose.ALERT,
     step: EscalationStep = EscalationStep.PRIMARY,
     *,
     message_id: str = "chemnitz-2026-11-28.opferhilfe-sachsen.primary",
     occurred_at: datetime = OCCURRED_AT,
-    addressed_to: str | None = None,
 ) -> OutgoingMessage:
     return render_notification(
-        incident_key=INCIDENT_KEY,
-        title="Anschlag auf den Weihnachtsmarkt",
-        kind=IncidentKind.TERRORIST,
-        region=Region.CHEMNITZ,
-        location="Neumarkt",
-        occurred_at=occurred_at,
-        sent_at=SENT_AT,
-        partner_id="opferhilfe-sachsen",
-        partner_name="Opferhilfe Sachsen e.V.",
-        purpose=purpose,
-        step=step,
-        message_id=message_id,
-        ui_url=UI_URL,
-        task_queue="victim-support",
-        addressed_to=addressed_to,
+        Notification(
+            incident=FACTS.model_copy(update={"occurred_at": occurred_at}),
+            partner_id="opferhilfe-sachsen",
+            partner_name="Opferhilfe Sachsen e.V.",
+            purpose=purpose,
+            step=step,
+            message_id=message_id,
+            sent_at=SENT_AT,
+            answers=ANSWERS,
+        )
     )
 
 
@@ -486,22 +497,18 @@ FIRST_ALERTED_AT = datetime(2026, 11, 28, 16, 10, tzinfo=UTC)
 def render_final(unanswered_since: datetime | None = FIRST_ALERTED_AT) -> OutgoingMessage:
     """The office's own last escalation step, as it goes to the agreement's final contact."""
     return render_notification(
-        incident_key=INCIDENT_KEY,
-        title="Anschlag auf den Weihnachtsmarkt",
-        kind=IncidentKind.TERRORIST,
-        region=Region.CHEMNITZ,
-        location="Neumarkt",
-        occurred_at=OCCURRED_AT,
-        sent_at=SENT_AT,
-        partner_id=COMMISSIONER_PARTNER_ID,
-        partner_name=OFFICE_NAME,
-        purpose=NotificationPurpose.ESCALATION,
-        step=EscalationStep.COMMISSIONER,
-        message_id=f"{INCIDENT_KEY}.escalation.commissioner.opferbeauftragte",
-        ui_url=UI_URL,
-        task_queue="victim-support",
-        addressed_to=LAGEZENTRUM,
-        unanswered_since=unanswered_since,
+        Notification(
+            incident=FACTS,
+            partner_id=COMMISSIONER_PARTNER_ID,
+            partner_name=OFFICE_NAME,
+            purpose=NotificationPurpose.ESCALATION,
+            step=EscalationStep.COMMISSIONER,
+            message_id=f"{INCIDENT_KEY}.escalation.commissioner.opferbeauftragte",
+            sent_at=SENT_AT,
+            answers=ANSWERS,
+            addressed_to=LAGEZENTRUM,
+            unanswered_since=unanswered_since,
+        )
     )
 
 
@@ -605,21 +612,43 @@ def declare(
     )
 
 
+def save_terms_from_before_the_final_contact(
+    record: LotseApplication, terms: AgreementTerms, make_ctx: MakeCtx
+) -> None:
+    """The events a load recorded before agreements named a final escalation contact."""
+    ctx = make_ctx()
+    legacy = Agreement(agreement_key=terms.agreement_id, title="alt", ctx=ctx)
+    for partner in terms.partners:
+        legacy._partner_joined(terms=partner, ctx=ctx)
+    legacy._revised(title="alt", label="2021-01", digest="alt", escalation_step_minutes=30, ctx=ctx)
+    record.save(legacy)
+
+
 def deliver_last_step(
-    record: LotseApplication, mail_sink: MailSink, partner_id: str
+    record: LotseApplication,
+    mail_sink: MailSink,
+    partner_id: str,
+    purpose: NotificationPurpose = NotificationPurpose.ESCALATION,
+    step: EscalationStep = EscalationStep.COMMISSIONER,
+    *,
+    office_silent: bool = False,
 ) -> EmailMessage:
-    """Run the real delivery activity for `partner_id`'s last step; the mail it sent."""
+    """Run the real delivery activity for `partner_id`'s step (by default its last escalation);
+    the mail it sent."""
     settings = Settings(smtp_host=mail_sink.host, smtp_port=mail_sink.port)
     activities = IncidentActivities(record, Notifier(settings), settings)
     activities.deliver_notification(
         DeliverNotificationInput(
             incident_id=INCIDENT_KEY,
             partner_id=partner_id,
-            purpose=NotificationPurpose.ESCALATION,
-            step=EscalationStep.COMMISSIONER,
-            message_id=f"{INCIDENT_KEY}.escalation.commissioner.{partner_id}",
+            purpose=purpose,
+            step=step,
+            message_id=f"{INCIDENT_KEY}.{purpose}.{step}.{partner_id}",
             sent_at=SENT_AT,
-            unanswered_since=FIRST_ALERTED_AT,
+            unanswered_since=(
+                FIRST_ALERTED_AT if purpose is NotificationPurpose.ESCALATION else None
+            ),
+            office_silent=office_silent,
         )
     )
     [mail] = read_mailbox(mail_sink.mail_dir)
@@ -681,13 +710,7 @@ def test_terms_recorded_before_the_final_contact_keep_the_rule_they_ran_under(
     agreement_terms: AgreementTerms,
     make_ctx: MakeCtx,
 ) -> None:
-    # The events a load recorded before agreements named a final escalation contact.
-    ctx = make_ctx()
-    legacy = Agreement(agreement_key=agreement_terms.agreement_id, title="alt", ctx=ctx)
-    for partner in agreement_terms.partners:
-        legacy._partner_joined(terms=partner, ctx=ctx)
-    legacy._revised(title="alt", label="2021-01", digest="alt", escalation_step_minutes=30, ctx=ctx)
-    record.save(legacy)
+    save_terms_from_before_the_final_contact(record, agreement_terms, make_ctx)
     declare(record, make_ctx, agreement_terms, load=False)
 
     mail = deliver_last_step(record, mail_sink, COMMISSIONER_PARTNER_ID)
@@ -697,6 +720,94 @@ def test_terms_recorded_before_the_final_contact_keep_the_rule_they_ran_under(
     # Then the office's last step went to the declaring operator's partner, for its attention.
     assert mail["To"] == "bereitschaft@opferhilfe-sachsen.example.org"
     assert "An: bereitschaft-7" in mail.get_content()
+
+
+GOLDEN_TEXTS = Path(__file__).parents[1] / "unit" / "golden" / "notification_texts.json"
+OFFICE_DESK = "lagedienst@opferbeauftragte.example.org"
+FINAL_CONTACT = "lagezentrum@smi.example.org"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One step through the delivery activity: what it is, and where it must land."""
+
+    partner_id: str
+    purpose: NotificationPurpose
+    step: EscalationStep
+    to: str
+    office_silent: bool = False
+    before_final_contact: bool = False  # under terms recorded before the final contact existed
+
+
+ESCALATION, COMMISSIONER = NotificationPurpose.ESCALATION, EscalationStep.COMMISSIONER
+# The golden texts of tests/unit/test_notification_texts.py that this incident also produces.
+DELIVERED_AS_RECORDED = {
+    "alert": Delivered(
+        "opferhilfe-sachsen",
+        NotificationPurpose.ALERT,
+        EscalationStep.PRIMARY,
+        "bereitschaft@opferhilfe-sachsen.example.org",
+    ),
+    "escalation-deputy": Delivered(
+        "opferhilfe-sachsen",
+        ESCALATION,
+        EscalationStep.DEPUTY,
+        "vorstand@opferhilfe-sachsen.example.org",
+    ),
+    "escalation-commissioner": Delivered(
+        "opferhilfe-sachsen", ESCALATION, COMMISSIONER, OFFICE_DESK
+    ),
+    "escalation-final-office": Delivered(
+        COMMISSIONER_PARTNER_ID, ESCALATION, COMMISSIONER, FINAL_CONTACT
+    ),
+    "escalation-final-office-silent": Delivered(
+        "raa-sachsen", ESCALATION, COMMISSIONER, FINAL_CONTACT, office_silent=True
+    ),
+    "escalation-final-declarer": Delivered(
+        COMMISSIONER_PARTNER_ID,
+        ESCALATION,
+        COMMISSIONER,
+        "bereitschaft@opferhilfe-sachsen.example.org",
+        before_final_contact=True,
+    ),
+    "all-clear": Delivered(
+        "opferhilfe-sachsen",
+        NotificationPurpose.ALL_CLEAR,
+        EscalationStep.PRIMARY,
+        "bereitschaft@opferhilfe-sachsen.example.org",
+    ),
+    "all-clear-final": Delivered(
+        COMMISSIONER_PARTNER_ID, NotificationPurpose.ALL_CLEAR, COMMISSIONER, FINAL_CONTACT
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DELIVERED_AS_RECORDED))
+def test_the_delivery_activity_sends_the_recorded_text_to_the_contact_the_agreement_names(
+    record: LotseApplication,
+    mail_sink: MailSink,
+    agreement_terms: AgreementTerms,
+    make_ctx: MakeCtx,
+    name: str,
+) -> None:
+    case = DELIVERED_AS_RECORDED[name]
+    if case.before_final_contact:
+        save_terms_from_before_the_final_contact(record, agreement_terms, make_ctx)
+    declare(record, make_ctx, agreement_terms, load=not case.before_final_contact)
+
+    mail = deliver_last_step(
+        record,
+        mail_sink,
+        case.partner_id,
+        case.purpose,
+        case.step,
+        office_silent=case.office_silent,
+    )
+
+    golden = json.loads(GOLDEN_TEXTS.read_text(encoding="utf-8"))[name]
+    assert (mail["To"], mail["Subject"]) == (case.to, golden["subject"])
+    # SMTP carries the lines with CRLF; the text itself is the golden one.
+    assert mail.get_content().replace("\r\n", "\n") == "\n".join(golden["body"])
 
 
 @pytest.mark.parametrize(

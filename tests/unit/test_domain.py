@@ -11,11 +11,12 @@ from uuid import UUID
 
 import pytest
 
-from contracts.agreement import AgreementTerms
+from contracts.agreement import AgreementTerms, ContactPoint
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
 from contracts.vocabulary import (
     ActorChannel,
     AlertState,
+    ContactChannel,
     EscalationStep,
     IncidentKind,
     NeedCategory,
@@ -31,6 +32,7 @@ from domain.errors import (
     PhaseNotAllowedError,
     UnknownPartnerError,
 )
+from domain.incident import NotificationOutcome
 from tests.workflow.support import PARTNERS
 
 MakeCtx = Callable[..., CommandContext]
@@ -414,14 +416,16 @@ def test_a_command_retried_with_the_same_command_id_records_once(
         ),
         "record_notification": lambda: app.record_notification(
             incident_key,
-            "weisser-ring",
-            NotificationPurpose.ALERT,
-            EscalationStep.PRIMARY,
-            "m-1",
-            "email",
-            "landesbuero@weisser-ring.example.org",
-            True,
-            "",
+            NotificationOutcome(
+                partner_id="weisser-ring",
+                purpose=NotificationPurpose.ALERT,
+                step=EscalationStep.PRIMARY,
+                message_id="m-1",
+                contact=ContactPoint(
+                    channel=ContactChannel.EMAIL, address="landesbuero@weisser-ring.example.org"
+                ),
+                delivered=True,
+            ),
             ctx,
         ),
         "call_off": lambda: app.call_off(incident_key, "Fehlalarm", ctx),
