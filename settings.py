@@ -1,7 +1,7 @@
 """Configuration from the environment (prefix `LOTSE_`), with defaults for the local dev stack.
 
-One `Settings` object is built in `worker.py` / the CLI and passed down; nothing reads the
-environment anywhere else.
+One `Settings` object is built per process (`worker.py`, each `lotse` command) and passed down;
+nothing reads the environment anywhere else.
 
 Where the values come from, first match wins: arguments given in code, `LOTSE_*` environment
 variables, the configuration file `lotse.toml` (the first found in the current folder or one

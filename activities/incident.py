@@ -74,7 +74,7 @@ def domain_refusals_are_final() -> Iterator[None]:
 
 
 class IncidentActivities:
-    """The side effects of the incident procedure, built once in `worker.py`."""
+    """The side effects of the incident procedure, built once in `bootstrap.py`."""
 
     def __init__(self, app: LotseApplication, notifier: Notifier, settings: Settings) -> None:
         self._app = app

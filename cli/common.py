@@ -32,6 +32,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from bootstrap import build_application, connect
 from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
@@ -39,7 +40,6 @@ from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
 from domain.errors import DomainError
 from settings import ConfigFileError, Settings, project_root
-from worker import build_application, connect
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 P = ParamSpec("P")

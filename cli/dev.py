@@ -24,6 +24,7 @@ from typing import IO
 
 import typer
 
+from bootstrap import connect, run_worker
 from cli.agreement import describe_load, load_into_store
 from cli.common import CliError, command_hint, lotse_program, reports_errors
 from cli.smtp_sink import MailSink
@@ -36,7 +37,6 @@ from contracts.vocabulary import (
     SEARCH_ATTRIBUTE_NAMES,
 )
 from settings import Settings
-from worker import connect, run_worker
 
 TEMPORAL_BINARY = Path(sys.executable).parent / "temporal"
 EXAMPLE_DECLARATION = Path(__file__).resolve().parents[1] / "examples" / "declaration.json"
@@ -161,7 +161,7 @@ class TemporalDevServer:
             *("--port", str(s.dev_temporal_port), "--ui-port", str(s.dev_ui_port)),
             *("--db-filename", str(s.data_dir / "temporal.db")),
             *("--namespace", s.temporal_namespace),
-            # All Keyword, as worker.ensure_search_attributes creates them on another server.
+            # All Keyword, as bootstrap.ensure_search_attributes creates them on another server.
             *(
                 arg
                 for name in SEARCH_ATTRIBUTE_NAMES

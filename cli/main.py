@@ -1,4 +1,4 @@
-"""`lotse`: the command line, a thin face over the builders of `worker.py` (docs/architecture.md).
+"""`lotse`: the command line, a thin face over the builders of `bootstrap.py`.
 
     lotse dev                          the local stack (what `make run` calls)
     lotse agreement load|show          the cooperation agreement in the record

@@ -21,6 +21,7 @@ from psycopg.conninfo import make_conninfo
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor, CommandContext
@@ -35,7 +36,6 @@ from tests.workflow.support import (
     make_settings,
     terminate_if_running,
 )
-from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.smtp_sink import MailSink
 from contracts.messages import (
     AcknowledgeAlert,
@@ -39,7 +40,6 @@ from tests.workflow.support import (
     load_agreement,
     make_settings,
 )
-from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 
 REPORTS = 12
