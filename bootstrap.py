@@ -18,7 +18,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
@@ -78,13 +78,23 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     return missing
 
 
+def build_notifier(settings: Settings) -> Notifier:
+    """Delivery by SMTP and webhook as the settings configure it."""
+    return Notifier(settings)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
     app: LotseApplication,
     executor: ThreadPoolExecutor,
+    *,
+    notifier: Notifier | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
-    activities = IncidentActivities(app, Notifier(settings), settings)
+    """The Temporal worker with Lotse's workflows and activities; `notifier` replaces the one
+    the settings describe, `interceptors` wrap every activity and workflow task."""
+    activities = IncidentActivities(app, notifier or build_notifier(settings), settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -92,17 +102,27 @@ def build_worker(
         activities=activities.all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        interceptors=interceptors,
     )
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or, without one, until cancelled); shut down cleanly."""
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    notifier: Notifier | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> None:
+    """Run until `stop` is set (or, without one, until cancelled); shut down cleanly.
+    `notifier` and `interceptors` as for `build_worker`."""
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     app = build_application(settings)
     try:
         with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="lotse-activity") as pool:
-            worker = build_worker(client, settings, app, pool)
+            worker = build_worker(
+                client, settings, app, pool, notifier=notifier, interceptors=interceptors
+            )
             async with worker:
                 log.info(
                     "worker polling task queue %s on %s",

@@ -142,15 +142,6 @@ class Settings(BaseSettings):
     dev_ui_port: int = 8233
     dev_smtp_port: int = 8025
 
-    # Tests only (tests/workflow/test_worker_crash.py): the worker kills itself right after the
-    # store committed inside this activity type, on its first attempt, before the activity
-    # reports back to Temporal (proves resumption without duplicates).
-    crash_after_commit_in: str = ""
-    # Tests only: the worker kills itself in the SMTP transaction of the message with this id,
-    # once the server's reply to the message data has arrived but before it is read: the
-    # server has the message, Temporal never hears of it (proves at-least-once delivery).
-    crash_after_smtp_data_of: str = ""
-
     @classmethod
     def settings_customise_sources(
         cls,
