@@ -239,6 +239,8 @@ CASES = {
             Phase.ALERTING,
             killing_update=("report_needs", NEEDS),
         ),
+        # Protected twice as well: assigning a category to the partner that has it records
+        # nothing.
         Case(
             "record_assignment",
             assigned,
