@@ -26,7 +26,13 @@ import typer
 
 from bootstrap import connect, run_worker
 from cli.agreement import describe_load, load_into_store
-from cli.common import CliError, command_hint, lotse_program, reports_errors
+from cli.common import (
+    CliError,
+    command_hint,
+    invocation_settings,
+    lotse_program,
+    reports_errors,
+)
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor
@@ -54,9 +60,9 @@ log = logging.getLogger("lotse.dev")
 
 
 @reports_errors
-def dev() -> None:
+def dev(ctx: typer.Context) -> None:
     """Start Temporal dev server, mail sink and worker; load the agreement. Ctrl-C stops all."""
-    settings = dev_settings(Settings())
+    settings = dev_settings(invocation_settings(ctx))
     with data_dir_lock(settings.data_dir):
         check_ports_free(settings)
         run_checked_stack(settings)
