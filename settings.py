@@ -1,7 +1,7 @@
 """Configuration from the environment (prefix `LOTSE_`), with defaults for the local dev stack.
 
-One `Settings` object is built in `worker.py` / the CLI and passed down; nothing reads the
-environment anywhere else.
+One `Settings` object is built per process (`worker.py`, each `lotse` command) and passed down;
+nothing reads the environment anywhere else.
 
 Where the values come from, first match wins: arguments given in code, `LOTSE_*` environment
 variables, the configuration file `lotse.toml` (the first found in the current folder or one
@@ -141,15 +141,6 @@ class Settings(BaseSettings):
     dev_temporal_port: int = 7233
     dev_ui_port: int = 8233
     dev_smtp_port: int = 8025
-
-    # Tests only (tests/workflow/test_worker_crash.py): the worker kills itself right after the
-    # store committed inside this activity type, on its first attempt, before the activity
-    # reports back to Temporal (proves resumption without duplicates).
-    crash_after_commit_in: str = ""
-    # Tests only: the worker kills itself in the SMTP transaction of the message with this id,
-    # once the server's reply to the message data has arrived but before it is read: the
-    # server has the message, Temporal never hears of it (proves at-least-once delivery).
-    crash_after_smtp_data_of: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,7 @@
-"""Wiring only: settings → event store → activities → Temporal worker (docs/architecture.md).
+"""The worker process: `python -m worker` runs the Temporal worker until SIGINT or SIGTERM.
 
-The single place where dependencies are built; the CLI reuses these builders.
-Run it with `python -m worker` (configuration from `LOTSE_*` environment variables).
+Configuration comes from `LOTSE_*` environment variables or a `lotse.toml` (`settings.py`);
+everything is built by `bootstrap.py`.
 """
 
 from __future__ import annotations
@@ -9,110 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-from activities.incident import IncidentActivities
-from activities.notify import Notifier
-from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
-from domain.application import LotseApplication
+from bootstrap import run_worker
 from settings import Settings
-from workflows.converter import data_converter
-from workflows.incident_response import IncidentResponse
-
-log = logging.getLogger("lotse.worker")
-
-WORKFLOWS: Sequence[type] = (IncidentResponse,)
-ACTIVITY_THREADS = 16
-
-
-def build_application(settings: Settings) -> LotseApplication:
-    """The event-sourced application on the configured store (SQLite file by default)."""
-    if settings.store == "sqlite":
-        settings.event_store_path.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        # Fail here, clearly, rather than inside the library's constructor, which leaves a
-        # half-built connection pool behind for the garbage collector.
-        psycopg.connect(
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            user=settings.postgres_user,
-            password=settings.postgres_password.get_secret_value(),
-            dbname=settings.postgres_dbname,
-            connect_timeout=settings.postgres_connect_timeout_seconds,
-        ).close()
-    return LotseApplication(env=settings.event_store_env())
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter,
-    )
-
-
-async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
-    """Create the custom search attributes the workflow upserts; return those it added."""
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = [name for name in SEARCH_ATTRIBUTE_NAMES if name not in existing.custom_attributes]
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=namespace,
-                search_attributes={
-                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
-                },
-            )
-        )
-    return missing
-
-
-def build_worker(
-    client: Client,
-    settings: Settings,
-    app: LotseApplication,
-    executor: ThreadPoolExecutor,
-) -> Worker:
-    activities = IncidentActivities(app, Notifier(settings), settings)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
-        activities=activities.all(),
-        activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
-    )
-
-
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or, without one, until cancelled); shut down cleanly."""
-    client = await connect(settings)
-    await ensure_search_attributes(client, settings.temporal_namespace)
-    app = build_application(settings)
-    try:
-        with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="lotse-activity") as pool:
-            worker = build_worker(client, settings, app, pool)
-            async with worker:
-                log.info(
-                    "worker polling task queue %s on %s",
-                    settings.task_queue,
-                    settings.temporal_address,
-                )
-                await (stop or asyncio.Event()).wait()
-    finally:
-        app.close()
 
 
 def main() -> None:

@@ -9,8 +9,6 @@ the command id makes the retry change nothing twice.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -74,7 +72,7 @@ def domain_refusals_are_final() -> Iterator[None]:
 
 
 class IncidentActivities:
-    """The side effects of the incident procedure, built once in `worker.py`."""
+    """The side effects of the incident procedure, built once in `bootstrap.py`."""
 
     def __init__(self, app: LotseApplication, notifier: Notifier, settings: Settings) -> None:
         self._app = app
@@ -88,7 +86,6 @@ class IncidentActivities:
                 data.incident_id, data.declaration, self._settings.agreement_id, data.ctx
             )
             agreement = self._app.agreement_of(incident)
-        self._crash_here_if_asked()
         return DeclarationRecorded(
             agreement_version=incident.agreement_version,
             agreement_revision=incident.agreement_revision,
@@ -160,7 +157,6 @@ class IncidentActivities:
             recipient = _recipient(incident, self._app.agreement_of(incident), data)
             outcome = _outcome(data, recipient.contact)
             self._app.record_notification(data.incident_id, outcome, data.ctx)
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ACKNOWLEDGEMENT.name)
     def record_acknowledgement(self, data: RecordAcknowledgementInput) -> None:
@@ -173,25 +169,21 @@ class IncidentActivities:
                 data.ctx,
                 received_at=data.received_at,
             )
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ESCALATION.name)
     def record_escalation(self, data: RecordEscalationInput) -> None:
         with domain_refusals_are_final():
             self._app.escalate_alert(data.incident_id, data.partner_id, data.to_step, data.ctx)
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_UNREACHABLE.name)
     def record_unreachable(self, data: RecordUnreachableInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_unreachable(data.incident_id, data.partner_id, data.ctx)
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_NEEDS.name)
     def record_needs(self, data: RecordNeedsInput) -> None:
         with domain_refusals_are_final():
             self._app.report_needs(data.incident_id, list(data.needs), data.ctx)
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ASSIGNMENT.name)
     def record_assignment(self, data: RecordAssignmentInput) -> None:
@@ -199,7 +191,6 @@ class IncidentActivities:
             self._app.assign_need_category(
                 data.incident_id, data.category, data.partner_id, data.ctx
             )
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_ACUTE_PHASE_CLOSED.name)
     def record_acute_phase_closed(self, data: CloseAcutePhaseInput) -> None:
@@ -207,13 +198,11 @@ class IncidentActivities:
             self._app.close_acute_phase(
                 data.incident_id, data.note, data.reflection_due_at, data.ctx
             )
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_REFLECTION_DUE.name)
     def record_reflection_due(self, data: IncidentStepInput) -> None:
         with domain_refusals_are_final():
             self._app.mark_reflection_due(data.incident_id, data.ctx)
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_REFLECTION.name)
     def record_reflection(self, data: RecordReflectionInput) -> None:
@@ -221,13 +210,11 @@ class IncidentActivities:
             self._app.record_reflection(
                 data.incident_id, list(data.findings), list(data.measures), data.ctx
             )
-        self._crash_here_if_asked()
 
     @activity.defn(name=RECORD_CALL_OFF.name)
     def record_call_off(self, data: RecordCallOffInput) -> None:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)
-        self._crash_here_if_asked()
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for registration with the worker."""
@@ -245,13 +232,6 @@ class IncidentActivities:
             self.record_reflection,
             self.record_call_off,
         ]
-
-    def _crash_here_if_asked(self) -> None:
-        """Fault injection for the crash test: die after the commit, before reporting; called
-        by every activity that commits, right after its commit."""
-        info = activity.info()
-        if self._settings.crash_after_commit_in == info.activity_type and info.attempt == 1:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _recipient(

@@ -20,7 +20,6 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 import httpx
 
-from activities.faults import SMTPDyingAfterData
 from activities.messages import OutgoingMessage
 from contracts.agreement import ContactPoint
 from contracts.vocabulary import (
@@ -108,16 +107,8 @@ class Notifier:
         settings = self._settings
         target = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
         mail = self.compose_mail(address, message)
-        # Tests only: a client that dies in the middle of this message's SMTP transaction.
-        client = (
-            SMTPDyingAfterData
-            if settings.crash_after_smtp_data_of == message.message_id
-            else smtplib.SMTP
-        )
         try:
-            with client(
-                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
-            ) as smtp:
+            with self.open_smtp(message) as smtp:
                 if settings.smtp_starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.smtp_username:
@@ -144,6 +135,14 @@ class Notifier:
             raise DeliveryError(
                 target, f"is unreachable: {type(error).__name__}: {error}"
             ) from None
+
+    def open_smtp(self, message: OutgoingMessage) -> smtplib.SMTP:
+        """A connection to the configured SMTP server that `message` will be sent over; the
+        place where a subclass may choose another client."""
+        settings = self._settings
+        return smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+        )
 
     def _post_webhook(self, url: str, message: OutgoingMessage) -> None:
         target = f"webhook {url}"

@@ -15,6 +15,7 @@ from rich.table import Table
 from cli.common import (
     cli_context,
     console,
+    invocation_settings,
     open_application,
     reports_errors,
     validated,
@@ -51,6 +52,7 @@ def describe_load(result: AgreementLoaded) -> list[str]:
 @app.command("load")
 @reports_errors
 def load(
+    ctx: typer.Context,
     file: Annotated[
         Path | None,
         typer.Argument(
@@ -66,7 +68,7 @@ def load(
     ] = COMMISSIONER_PARTNER_ID,
 ) -> None:
     """Load the agreement file into the event store; print the version and what changed."""
-    settings = Settings()
+    settings = invocation_settings(ctx)
     path = file or settings.agreement_file
     # Checked as an operator's action: a name or Lotse's own identity is refused here too.
     actor = validated(
@@ -88,6 +90,7 @@ def load(
 @app.command("show")
 @reports_errors
 def show(
+    ctx: typer.Context,
     version: Annotated[
         int | None,
         typer.Option(
@@ -100,7 +103,7 @@ def show(
 ) -> None:
     """Show the agreement in force (or at --version): title, label, final escalation contact
     and each partner's terms."""
-    settings = Settings()
+    settings = invocation_settings(ctx)
     with open_application(settings, reading=True) as store:
         if version is None:
             agreement = store.agreement(settings.agreement_id)

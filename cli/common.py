@@ -32,14 +32,14 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from bootstrap import build_application, connect
 from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
 from domain.errors import DomainError
-from settings import ConfigFileError, Settings, project_root
-from worker import build_application, connect
+from settings import ConfigFileError, Settings, find_config_file, project_root
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 P = ParamSpec("P")
@@ -101,7 +101,41 @@ def validated(model: type[M], data: dict[str, Any], what: str) -> M:
         raise CliError(f"invalid {what}: {problems}") from None
 
 
-# --- the store and Temporal -----------------------------------------------------------------
+# --- the settings, the store and Temporal ---------------------------------------------------
+
+
+def invocation_settings(ctx: typer.Context) -> Settings:
+    """The one `Settings` of this `lotse` invocation, kept on its root context.
+
+    Read from the environment and `lotse.toml` when a command first asks, not before: help and
+    a command line that does not parse never depend on the settings."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = read_settings()
+    return root.obj
+
+
+def read_settings() -> Settings:
+    """`Settings()`, or a `CliError` naming each bad variable (a `ConfigFileError` for a
+    `lotse.toml` that cannot be read)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise CliError(f"invalid setting: {_setting_problems(error)}") from None
+
+
+def _setting_problems(error: ValidationError) -> str:
+    config = find_config_file()
+    problems = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule between settings: its message names the variables
+            problems.append(message)
+            continue
+        field = str(problem["loc"][0])
+        where = f" (or {field} in {config})" if config else ""
+        problems.append(f"LOTSE_{field.upper()}{where}: {message}")
+    return "; ".join(problems)
 
 
 @contextmanager

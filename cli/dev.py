@@ -24,8 +24,15 @@ from typing import IO
 
 import typer
 
+from bootstrap import connect, run_worker
 from cli.agreement import describe_load, load_into_store
-from cli.common import CliError, command_hint, lotse_program, reports_errors
+from cli.common import (
+    CliError,
+    command_hint,
+    invocation_settings,
+    lotse_program,
+    reports_errors,
+)
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor
@@ -36,7 +43,6 @@ from contracts.vocabulary import (
     SEARCH_ATTRIBUTE_NAMES,
 )
 from settings import Settings
-from worker import connect, run_worker
 
 TEMPORAL_BINARY = Path(sys.executable).parent / "temporal"
 EXAMPLE_DECLARATION = Path(__file__).resolve().parents[1] / "examples" / "declaration.json"
@@ -54,9 +60,9 @@ log = logging.getLogger("lotse.dev")
 
 
 @reports_errors
-def dev() -> None:
+def dev(ctx: typer.Context) -> None:
     """Start Temporal dev server, mail sink and worker; load the agreement. Ctrl-C stops all."""
-    settings = dev_settings(Settings())
+    settings = dev_settings(invocation_settings(ctx))
     with data_dir_lock(settings.data_dir):
         check_ports_free(settings)
         run_checked_stack(settings)
@@ -161,7 +167,7 @@ class TemporalDevServer:
             *("--port", str(s.dev_temporal_port), "--ui-port", str(s.dev_ui_port)),
             *("--db-filename", str(s.data_dir / "temporal.db")),
             *("--namespace", s.temporal_namespace),
-            # All Keyword, as worker.ensure_search_attributes creates them on another server.
+            # All Keyword, as bootstrap.ensure_search_attributes creates them on another server.
             *(
                 arg
                 for name in SEARCH_ATTRIBUTE_NAMES

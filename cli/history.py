@@ -12,11 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.common import console, duration, open_application, reports_errors
+from cli.common import console, duration, invocation_settings, open_application, reports_errors
 from cli.render import folded, print_table, whole
 from contracts.vocabulary import cli_time
 from domain.application import HistoryEntry
-from settings import Settings
 
 HIDDEN_DETAILS = frozenset({"incident_key", "message_id", "agreement_key"})
 DETAIL_LABELS = {
@@ -34,11 +33,12 @@ DETAIL_LABELS = {
 
 @reports_errors
 def history(
+    ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
 ) -> None:
     """Every domain event of the incident from the event store, oldest first."""
-    with open_application(Settings(), reading=True) as store:
+    with open_application(invocation_settings(ctx), reading=True) as store:
         entries = store.history(incident_id)
     if as_json:
         typer.echo(

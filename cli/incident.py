@@ -20,6 +20,7 @@ from cli.common import (
     connect_client,
     console,
     incident_errors,
+    invocation_settings,
     open_application,
     reports_errors,
     validated,
@@ -38,6 +39,7 @@ app = typer.Typer(help="Declare and drive an incident: declare, ack, status, nee
 @app.command("declare")
 @reports_errors
 def declare(
+    ctx: typer.Context,
     file: Annotated[
         str, typer.Argument(metavar="FILE", help="The declaration (JSON), or - to read stdin.")
     ],
@@ -53,7 +55,7 @@ def declare(
     """Validate a declaration and start IncidentResponse: every partner is alerted at once."""
     declaration = read_declaration(file)
     chosen = checked_incident_id(incident_id or derive_incident_id(declaration))
-    settings = Settings()
+    settings = invocation_settings(ctx)
     asyncio.run(start_incident(settings, chosen, declaration))
     typer.echo(f"declared incident {chosen}: {declaration.title}")
     typer.echo(f"  every partner is being alerted (task queue {settings.task_queue})")
@@ -123,11 +125,12 @@ async def start_incident(
 @app.command("status")
 @reports_errors
 def status(
+    ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Phase, each partner's alert, needs by category and open items (the `status` query)."""
-    result = asyncio.run(query_status(Settings(), incident_id))
+    result = asyncio.run(query_status(invocation_settings(ctx), incident_id))
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -147,9 +150,9 @@ async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:
 
 @app.command("list")
 @reports_errors
-def list_incidents() -> None:
+def list_incidents(ctx: typer.Context) -> None:
     """Every incident in the event store, oldest first (works without Temporal)."""
-    with open_application(Settings(), reading=True) as store:
+    with open_application(invocation_settings(ctx), reading=True) as store:
         incidents = [store.incident(key) for key in store.incident_keys()]
     if not incidents:
         typer.echo("no incidents recorded")

@@ -1,13 +1,15 @@
-"""`lotse`: the command line, a thin face over the builders of `worker.py` (docs/architecture.md).
+"""`lotse`: the command line, a thin face over the builders of `bootstrap.py`.
 
     lotse dev                          the local stack (what `make run` calls)
     lotse agreement load|show          the cooperation agreement in the record
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
 
-Every command reads `Settings()` (environment variables `LOTSE_*`, or a `lotse.toml` found in
-the current folder or a parent). A foreseeable failure prints one `error: …` line on stderr and
-exits with code 1; a command line that does not parse prints one `error: …` line and exits 2.
+Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
+in the current folder or a parent) when its command first needs it, keeps it on the root
+context and passes it down (`cli.common.invocation_settings`). A foreseeable failure (a bad
+setting included) prints one `error: …` line on stderr and exits with code 1; a command line
+that does not parse prints one `error: …` line and exits 2.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from cli.common import (
     duration,
     hint_environment,
     incident_errors,
+    invocation_settings,
     lotse_program,
     reports_errors,
     validated,
@@ -139,9 +140,8 @@ def checked_update_id(update_id: str | None) -> str:
     return update_id
 
 
-def repeat_command(ctx: typer.Context, update_id: str) -> str:
+def repeat_command(ctx: typer.Context, settings: Settings, update_id: str) -> str:
     """The command as typed, with `--update-id`: what to paste to repeat it safely."""
-    settings = Settings()
     words = [*hint_environment(settings), lotse_program(), *ctx.command_path.split()[1:]]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
@@ -187,7 +187,7 @@ async def _update(
 ) -> R:
     given_id, timeout = options
     update_id = checked_update_id(given_id)
-    settings = Settings()
+    settings = invocation_settings(ctx)
     client = await connect_client(settings)
     handle = client.get_workflow_handle(incident_id)
     with incident_errors(incident_id):
@@ -204,7 +204,8 @@ async def _update(
             "start the worker (`make run` or `python -m worker`) and run the command again"
         )
     typer.echo(
-        f"update id {update_id} — to repeat safely: {repeat_command(ctx, update_id)}", err=True
+        f"update id {update_id} — to repeat safely: {repeat_command(ctx, settings, update_id)}",
+        err=True,
     )
     not_answered = CliError(
         f"incident '{incident_id}' did not answer within {timeout:g}s: the update with id "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,21 +20,11 @@ from psycopg.conninfo import make_conninfo
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, ActorChannel
 from settings import Settings
-from tests.workflow.support import (
-    SHIPPED_AGREEMENT,
-    TEMPORAL_BINARY,
-    Stack,
-    free_port,
-    load_agreement,
-    make_settings,
-    terminate_if_running,
-)
-from worker import ACTIVITY_THREADS, build_application, build_worker
+from tests.workflow.support import SHIPPED_AGREEMENT, TEMPORAL_BINARY, Stack, running_stack
 from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,25 +157,6 @@ def agreement_path() -> Path:
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path: Path, agreement_path: Path
 ) -> AsyncIterator[Stack]:
-    settings = make_settings(
-        tmp_path,
-        free_port(),
-        f"victim-support-test-{uuid.uuid4().hex}",
-        agreement_file=agreement_path,
-    )
-    sink = MailSink(settings.mail_dir, port=settings.smtp_port)
-    sink.start()
-    worker_app = build_application(settings)
-    load_agreement(settings)
-    reader_app = build_application(settings)
-    stack = Stack(temporal_env.client, settings, reader_app, settings.mail_dir, sink=sink)
-    try:
-        with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
-            async with build_worker(temporal_env.client, settings, worker_app, pool):
-                yield stack
-                for handle in stack.handles:
-                    await terminate_if_running(handle)
-    finally:
-        sink.stop()
-        worker_app.close()
-        reader_app.close()
+    """A fresh Lotse stack for one test: see `running_stack`."""
+    async with running_stack(temporal_env.client, tmp_path, agreement_path) as stack:
+        yield stack

@@ -9,6 +9,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from contracts.messages import IncidentStatus
+from settings import Settings
 from tests.workflow.support import REPO_ROOT, Stack, eventually
 
 AGREEMENT_FILE = REPO_ROOT / "agreements" / "saxony.toml"
@@ -28,9 +29,15 @@ def cli_environment(data_dir: Path, **extra: str) -> dict[str, str | None]:
     }
 
 
-def invoke(env: Mapping[str, str | None], *args: str, stdin: str | None = None) -> Result:
-    """Run `lotse ARGS` in this process, as a user would type it."""
-    return CliRunner().invoke(app, list(args), env=env, input=stdin)
+def invoke(
+    env: Mapping[str, str | None],
+    *args: str,
+    stdin: str | None = None,
+    settings: Settings | None = None,
+) -> Result:
+    """Run `lotse ARGS` in this process, as a user would type it; with `settings`, as the
+    invocation's settings instead of those the environment describes."""
+    return CliRunner().invoke(app, list(args), env=env, input=stdin, obj=settings)
 
 
 async def declare(lotse: Lotse, stack: Stack, incident_id: str) -> None:

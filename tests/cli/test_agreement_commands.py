@@ -6,10 +6,10 @@ from pathlib import Path
 
 from typer.testing import Result
 
+from bootstrap import build_application
 from settings import Settings
 from tests.cli.support import AGREEMENT_FILE, cli_environment, invoke
 from tests.workflow.support import PARTNERS, free_port
-from worker import build_application
 
 
 def one_error_line(result: Result) -> str:

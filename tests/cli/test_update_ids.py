@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.updates import POLLER_FRESHNESS
 from tests.cli.support import Lotse, alerts_sent, declare, status
 from tests.workflow.support import Stack, declaration, eventually
-from worker import ACTIVITY_THREADS, build_application, build_worker
 
 OFFICE = ("--staff", "lagedienst-1", "--as", "opferbeauftragte")
 

@@ -1,8 +1,10 @@
-"""Workflows import no implementation; the workflow's activity names and the worker's agree.
+"""Workflows import no implementation; the CLI does not import the worker process; the
+workflow's activity names and the worker's agree.
 
 The workflow runs in Temporal's sandbox and must stay deterministic: it may load the contracts
 (message models, vocabulary, activity names) but not the activities, the domain, the settings or
-what they pull in (the event store, SMTP, HTTP, PostgreSQL).
+what they pull in (the event store, SMTP, HTTP, PostgreSQL). The CLI builds what it needs through
+`bootstrap.py`; `worker.py` is only the worker process's entry point.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import subprocess
 import sys
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,9 @@ from temporalio import activity
 
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
+from bootstrap import build_application
 from contracts.activities import INCIDENT_ACTIVITIES
 from settings import Settings
-from worker import build_application
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_MODULES = tuple(
@@ -63,22 +66,38 @@ def test_importing_the_workflow_loads_no_activity_domain_settings_or_io_library(
     assert loaded == {module: [] for module in WORKFLOW_MODULES}
 
 
+def _imported_roots(path: Path) -> Iterator[tuple[str, list[str]]]:
+    """(top-level package, full names) of every import in `path`, lazy ones inside functions
+    too (which a fresh interpreter would not run)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            yield name.split(".")[0], names
+
+
 def test_the_workflow_sources_import_only_contracts_workflows_and_libraries() -> None:
-    """Also a lazy import inside a function (which the fresh interpreter would not run)."""
     for path in sorted((REPO_ROOT / "workflows").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            roots = {name.split(".")[0] for name in names}
-            assert not roots & set(IMPLEMENTATION_PACKAGES), f"{path.name} imports {names}"
+        for root, names in _imported_roots(path):
+            assert root not in IMPLEMENTATION_PACKAGES, f"{path.name} imports {names}"
+
+
+def test_the_cli_does_not_import_the_worker_process() -> None:
+    """The CLI takes its builders from `bootstrap.py`; `worker.py` may change as the worker
+    process needs without touching a command."""
+    sources = sorted((REPO_ROOT / "cli").glob("*.py"))
+    assert sources, "no CLI sources found"
+    for path in sources:
+        for root, names in _imported_roots(path):
+            assert root != "worker", f"cli/{path.name} imports {names}"
 
 
 def _registered(settings: Settings) -> list[tuple[str, Any]]:
-    """The worker's activities (as `worker.build_worker` registers them) with their types."""
+    """The worker's activities (as `bootstrap.build_worker` registers them) with their types."""
     app = build_application(settings)
     try:
         functions = IncidentActivities(app, Notifier(settings), settings).all()

@@ -9,7 +9,9 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink, read_mailbox
 from contracts.agreement import load_agreement_file
@@ -136,6 +139,34 @@ def load_agreement(settings: Settings) -> None:
     """Load the settings' agreement file into the settings' store, as `lotse agreement load`."""
     terms = load_agreement_file(settings.agreement_file)
     load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="test-setup"))
+
+
+@asynccontextmanager
+async def running_stack(client: Client, folder: Path, agreement_file: Path) -> AsyncIterator[Stack]:
+    """A Lotse stack in `folder`: store with the agreement loaded, mail sink, and a worker on
+    a task queue of its own; its incidents are terminated when it ends."""
+    settings = make_settings(
+        folder,
+        free_port(),
+        f"victim-support-test-{uuid.uuid4().hex}",
+        agreement_file=agreement_file,
+    )
+    sink = MailSink(settings.mail_dir, port=settings.smtp_port)
+    sink.start()
+    worker_app = build_application(settings)
+    load_agreement(settings)
+    reader_app = build_application(settings)
+    stack = Stack(client, settings, reader_app, settings.mail_dir, sink=sink)
+    try:
+        with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
+            async with build_worker(client, settings, worker_app, pool):
+                yield stack
+                for handle in stack.handles:
+                    await terminate_if_running(handle)
+    finally:
+        sink.stop()
+        worker_app.close()
+        reader_app.close()
 
 
 async def terminate_if_running(handle: WorkflowHandle[Any, Any]) -> None:

@@ -21,6 +21,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.smtp_sink import MailSink
 from contracts.activities import RECORD_NEEDS
 from contracts.messages import (
@@ -53,7 +54,6 @@ from tests.workflow.support import (
     load_agreement,
     make_settings,
 )
-from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 
 REPORTS = 12

@@ -8,14 +8,12 @@ from typing import Any
 
 import pytest
 from temporalio.client import (
-    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
-from temporalio.worker import Replayer
 
 from contracts.messages import (
     AcknowledgeAlert,
@@ -26,23 +24,17 @@ from contracts.messages import (
     CallOff,
     CloseAcutePhase,
     IncidentStatus,
-    NeedReport,
     PhaseResult,
     RecordReflection,
-    ReportNeeds,
 )
 from contracts.vocabulary import (
-    ActorChannel,
     AlertState,
     EscalationStep,
     NeedCategory,
     Phase,
-    Region,
     ui_time,
 )
 from tests.workflow.support import PARTNERS, Stack, declaration, eventually, keep_history
-from workflows.converter import data_converter
-from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
 
 
 def staff(partner_id: str) -> Actor:
@@ -69,157 +61,6 @@ async def update(handle: WorkflowHandle[Any, Any], name: str, request: Any) -> P
 
 def event_names(stack: Stack, incident_id: str) -> list[str]:
     return [entry.event for entry in stack.history(incident_id)]
-
-
-async def test_an_incident_runs_from_declaration_to_closed_reflection(stack: Stack) -> None:
-    handle = await stack.declare(declaration())
-
-    mails = await eventually(stack.mails, lambda m: len(m) >= 4, what="four alert e-mails")
-    recipients = sorted(str(m["To"]) for m in mails)
-    assert recipients == sorted(
-        [
-            "lagedienst@opferbeauftragte.example.org",
-            "bereitschaft@opferhilfe-sachsen.example.org",
-            "landesbuero@weisser-ring.example.org",
-            "support@raa-sachsen.example.org",
-        ]
-    )
-    status = await stack.status(handle)
-    assert status.phase is Phase.ALERTING
-
-    for partner_id in PARTNERS[1:]:
-        result = await ack(handle, partner_id)
-        assert not result.late
-        assert not result.duplicate
-    # The Commissioner's duty officer took the office's acknowledgement by phone for a colleague.
-    phoned = await ack(
-        handle,
-        "opferbeauftragte",
-        actor=Actor(partner_id="opferhilfe-sachsen", staff_ref="bereitschaft-2"),
-        channel=ActorChannel.PHONE,
-    )
-    assert phoned.seconds_to_acknowledge >= 0
-
-    status = await stack.status(handle)
-    assert status.phase is Phase.COORDINATING
-    assert {p.state for p in status.partners} == {AlertState.ACKNOWLEDGED}
-    description = await handle.describe()
-    assert description.typed_search_attributes.get(PHASE_KEY) == "coordinating"
-    metadata = await handle.query("__temporal_workflow_metadata")
-    assert metadata.current_details.startswith(
-        "**Lage:** terroristischer Anschlag · Dresden\n**Phase:** coordinating — Bedarfsabstimmung"
-    )
-    assert "Akutphase beenden, sobald sie vorüber ist" in metadata.current_details
-    for partner in status.partners:  # every partner with its state, in German
-        assert f"- {partner.name}: bestätigt " in metadata.current_details
-    # Temporal stores these unencrypted: phase, kind, region, partner names; no staff reference.
-    # (BuildIds and TemporalChangeVersion are Temporal's own: the worker's build and the patch
-    # marker of the local store activities.)
-    temporals = {"BuildIds", "TemporalChangeVersion"}
-    ours = {pair.key.name for pair in description.typed_search_attributes} - temporals
-    assert ours == {"IncidentPhase", "IncidentKind", "IncidentRegion"}
-    assert "lagedienst-1" not in metadata.current_details
-    assert "bereitschaft" not in metadata.current_details
-
-    await update(
-        handle,
-        "report_needs",
-        ReportNeeds(
-            actor=staff("opferhilfe-sachsen"),
-            needs=[
-                NeedReport(category=NeedCategory.PSYCHOSOCIAL, region=Region.DRESDEN, count=40),
-                NeedReport(category=NeedCategory.PSYCHOSOCIAL, region=Region.MEISSEN, count=2),
-                NeedReport(category=NeedCategory.FINANCIAL, region=Region.DRESDEN, count=12),
-            ],
-        ),
-    )
-    await update(
-        handle,
-        "assign_need_category",
-        AssignNeedCategory(
-            actor=staff("opferbeauftragte"),
-            category=NeedCategory.FINANCIAL,
-            partner_id="weisser-ring",
-        ),
-    )
-    status = await stack.status(handle)
-    totals = {n.category: (n.count, n.assigned_to) for n in status.needs}
-    assert totals == {
-        NeedCategory.PSYCHOSOCIAL: (42, None),
-        NeedCategory.FINANCIAL: (12, "weisser-ring"),
-    }
-    assert any(
-        "(psychosocial," in item and "keinem Partner zugewiesen" in item
-        for item in status.open_items
-    )
-
-    closing = await update(
-        handle, "close_acute_phase", CloseAcutePhase(actor=staff("opferbeauftragte"))
-    )
-    assert closing.phase is Phase.AWAITING_REFLECTION
-    await eventually(
-        lambda: stack.status(handle),
-        lambda s: s.phase is Phase.REFLECTION_DUE,
-        what="the reflection to become due",
-    )
-    await eventually(stack.mails, lambda m: len(m) >= 8, what="four reflection-due e-mails")
-    await eventually(
-        lambda: event_names(stack, handle.id),
-        lambda names: names.count("AlertSent") == 8,
-        what="the reflection-due notices to be recorded",
-    )
-
-    closed = await update(
-        handle,
-        "record_reflection",
-        RecordReflection(
-            actor=staff("opferbeauftragte"),
-            findings=["Alarmierung aller Partner innerhalb von Minuten"],
-            measures=["Vertretungsregelung der Kontaktstellen jährlich prüfen"],
-        ),
-    )
-    assert closed.phase is Phase.CLOSED
-    outcome = await handle.result()
-    assert outcome.phase is Phase.CLOSED
-    assert outcome.unreachable_partners == []
-
-    history = stack.history(handle.id)
-    names = [entry.event for entry in history]
-    assert names[0] == "Declared"
-    assert names.count("AlertSent") == 8  # four alerts, four reflection-due notices
-    assert names.count("AlertAcknowledged") == 4
-    assert names[-9:] == [
-        "AcutePhaseClosed",
-        "ReflectionScheduled",
-        "ReflectionBecameDue",
-        *["AlertSent"] * 4,
-        "ReflectionRecorded",
-        "Closed",
-    ]
-    declared = history[0]
-    assert declared.ctx.actor == Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1")
-    assert declared.ctx.workflow_id == handle.id
-    assert declared.ctx.run_id == handle.result_run_id
-    phone_ack = next(
-        e
-        for e in history
-        if e.event == "AlertAcknowledged" and e.details["partner_id"] == "opferbeauftragte"
-    )
-    assert phone_ack.ctx.channel is ActorChannel.PHONE
-    assert phone_ack.ctx.on_behalf_of == "opferbeauftragte"
-    assert phone_ack.ctx.actor.partner_id == "opferhilfe-sachsen"
-    alerts = [e for e in history if e.event == "AlertSent"]
-    assert all(e.ctx.channel is ActorChannel.SYSTEM and e.details["delivered"] for e in alerts)
-
-    temporal_history = await keep_history(handle, "incident_full")
-    await Replayer(workflows=[IncidentResponse], data_converter=data_converter).replay_workflow(
-        temporal_history
-    )
-
-    description = await handle.describe()
-    assert description.status is WorkflowExecutionStatus.COMPLETED
-    assert description.typed_search_attributes.get(PHASE_KEY) == "closed"
-    assert description.typed_search_attributes.get(REGION_KEY) == "dresden"
 
 
 async def test_a_missed_deadline_escalates_to_deputy_then_commissioner_then_unreachable(

@@ -16,6 +16,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.smtp_sink import MailSink, read_mailbox
 from contracts.messages import (
     AcknowledgeAlert,
@@ -28,7 +29,6 @@ from contracts.messages import (
 )
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
 from tests.workflow.support import PARTNERS, declaration, free_port, load_agreement, make_settings
-from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 from workflows.incident_response import DEFAULT_REFLECTION_AFTER
 

@@ -1,7 +1,8 @@
 """A worker killed at the worst moment loses nothing, and duplicates nothing it can avoid.
 
 Every activity that commits to the record is killed once right after its commit, before Temporal
-hears back: the worker (a real `python -m worker` process) sends itself SIGKILL. A new worker
+hears back: the first worker (Lotse's worker in a process of its own, started through
+tests/workflow/crashing_worker.py) sends itself SIGKILL. A new worker (`python -m worker`)
 retries the activity with the same command id, which must change nothing twice. A worker also
 dies in the middle of an SMTP delivery, after the server took the message: that one is delivered
 twice (at least once, never lost), and the record still holds it once.
@@ -238,6 +239,8 @@ CASES = {
             Phase.ALERTING,
             killing_update=("report_needs", NEEDS),
         ),
+        # Protected twice as well: assigning a category to the partner that has it records
+        # nothing.
         Case(
             "record_assignment",
             assigned,
@@ -331,8 +334,10 @@ def sent_message_ids(events: list[HistoryEntry]) -> list[str]:
 
 
 def spawn_worker(
-    env: WorkflowEnvironment, settings: Settings, log: Path, **crash: str
+    env: WorkflowEnvironment, settings: Settings, log: Path, kill_point: list[str]
 ) -> subprocess.Popen[bytes]:
+    """A worker process: `python -m worker`, or with a `kill_point` (the arguments of
+    tests/workflow/crashing_worker.py) one that dies there."""
     variables = {
         **os.environ,
         "LOTSE_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
@@ -344,13 +349,12 @@ def spawn_worker(
         "LOTSE_DELIVERY_MAX_ATTEMPTS": str(settings.delivery_max_attempts),
         "LOTSE_DELIVERY_INITIAL_INTERVAL_SECONDS": str(settings.delivery_initial_interval_seconds),
         "LOTSE_DELIVERY_MAXIMUM_INTERVAL_SECONDS": str(settings.delivery_maximum_interval_seconds),
-        "LOTSE_CRASH_AFTER_COMMIT_IN": crash.get("after_commit_in", ""),
-        "LOTSE_CRASH_AFTER_SMTP_DATA_OF": crash.get("after_smtp_data_of", ""),
     }
+    module = "tests.workflow.crashing_worker" if kill_point else "worker"
     # A file, not a pipe: nobody reads a pipe while the case runs, and a full pipe blocks.
     with log.open("ab") as stderr:
         return subprocess.Popen(
-            [sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=variables, stderr=stderr
+            [sys.executable, "-m", module, *kill_point], cwd=REPO_ROOT, env=variables, stderr=stderr
         )
 
 
@@ -422,8 +426,8 @@ class Run:
         self.log = base / "workers.log"
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def spawn(self, **crash: str) -> subprocess.Popen[bytes]:
-        process = spawn_worker(self.env, self.settings, self.log, **crash)
+    def spawn(self, *kill_point: str) -> subprocess.Popen[bytes]:
+        process = spawn_worker(self.env, self.settings, self.log, list(kill_point))
         self.workers.append(process)
         return process
 
@@ -500,7 +504,7 @@ async def run_case(env: WorkflowEnvironment, base: Path, case: Case) -> Outcome:
     handle: WorkflowHandle[Any, Any] | None = None
     try:
         with MailSink(run.settings.mail_dir, port=run.settings.smtp_port):
-            first = run.spawn(after_commit_in=case.kill_in)
+            first = run.spawn("--after-commit-in", case.kill_in)
             handle = await run.start(case.deadlines)
             update: WorkflowUpdateHandle[Any] | None = None
             if case.before or case.killing_update:
@@ -537,7 +541,7 @@ async def run_smtp_case(env: WorkflowEnvironment, base: Path) -> Outcome:
     handle: WorkflowHandle[Any, Any] | None = None
     try:
         with MailSink(run.settings.mail_dir, port=run.settings.smtp_port):
-            first = run.spawn(after_smtp_data_of=target)
+            first = run.spawn("--in-smtp-data-of", target)
             handle = await run.start({**LONG, "ack": SMTP_ACK_SECONDS})
             # At once, not after the alerts: the deadline runs from the start of alerting.
             await asyncio.gather(*(handle.execute_update(*ack(p)) for p in PARTNERS[:-1]))

@@ -12,9 +12,9 @@ from pathlib import Path
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from bootstrap import ensure_search_attributes
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from tests.workflow.support import REPO_ROOT, TEMPORAL_BINARY
-from worker import ensure_search_attributes
 
 
 async def test_the_worker_creates_missing_search_attributes_once() -> None:

@@ -1,0 +1,134 @@
+"""Wiring only: settings → event store, notifier, Temporal client → activities → worker.
+
+The one place where Lotse's dependencies are built from a `Settings` (docs/architecture.md);
+nothing is built at import time. The worker process (`worker.py`) and the CLI both use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.worker import Interceptor, Worker
+
+from activities.incident import IncidentActivities
+from activities.notify import Notifier
+from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
+from domain.application import LotseApplication
+from settings import Settings
+from workflows.converter import data_converter
+from workflows.incident_response import IncidentResponse
+
+log = logging.getLogger("lotse.worker")
+
+WORKFLOWS: Sequence[type] = (IncidentResponse,)
+ACTIVITY_THREADS = 16
+
+
+def build_application(settings: Settings) -> LotseApplication:
+    """The event-sourced application on the configured store (SQLite file by default)."""
+    if settings.store == "sqlite":
+        settings.event_store_path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        # Fail here, clearly, rather than inside the library's constructor, which leaves a
+        # half-built connection pool behind for the garbage collector.
+        psycopg.connect(
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            user=settings.postgres_user,
+            password=settings.postgres_password.get_secret_value(),
+            dbname=settings.postgres_dbname,
+            connect_timeout=settings.postgres_connect_timeout_seconds,
+        ).close()
+    return LotseApplication(env=settings.event_store_env())
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter,
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Create the custom search attributes the workflow upserts; return those it added."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = [name for name in SEARCH_ATTRIBUTE_NAMES if name not in existing.custom_attributes]
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
+                },
+            )
+        )
+    return missing
+
+
+def build_notifier(settings: Settings) -> Notifier:
+    """Delivery by SMTP and webhook as the settings configure it."""
+    return Notifier(settings)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    app: LotseApplication,
+    executor: ThreadPoolExecutor,
+    *,
+    notifier: Notifier | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
+    """The Temporal worker with Lotse's workflows and activities; `notifier` replaces the one
+    the settings describe, `interceptors` wrap every activity and workflow task."""
+    activities = IncidentActivities(app, notifier or build_notifier(settings), settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        interceptors=interceptors,
+    )
+
+
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    notifier: Notifier | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> None:
+    """Run until `stop` is set (or, without one, until cancelled); shut down cleanly.
+    `notifier` and `interceptors` as for `build_worker`."""
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    app = build_application(settings)
+    try:
+        with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="lotse-activity") as pool:
+            worker = build_worker(
+                client, settings, app, pool, notifier=notifier, interceptors=interceptors
+            )
+            async with worker:
+                log.info(
+                    "worker polling task queue %s on %s",
+                    settings.task_queue,
+                    settings.temporal_address,
+                )
+                await (stop or asyncio.Event()).wait()
+    finally:
+        app.close()
