@@ -27,7 +27,13 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, RPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
 
 from cli.common import (
     CliError,
@@ -52,10 +58,12 @@ from contracts.messages import (
     RecordReflection,
     ReportNeeds,
 )
-from contracts.vocabulary import BERLIN, cli_time
+from contracts.vocabulary import BERLIN, INCIDENT_CONTINUING, cli_time
 from settings import Settings
 
 ANSWER_TIMEOUT = timedelta(seconds=30)
+RESEND_PAUSE = 0.2
+"""Seconds between two sends of an update the incident refused while moving to a new run."""
 # A live worker re-polls as soon as a long poll ends (after about 60 s without work), and the
 # server stamps `last_access_time` when a poll starts: measured on the dev server, a live idle
 # worker's stamp is at most ~58 s old, a stopped worker's keeps ageing (the entry itself stays
@@ -218,12 +226,34 @@ async def _update(
             # only each poll (the server answers an unfinished one empty, and the client asks
             # again): only a bound around the whole call bounds the wait.
             result: R = await asyncio.wait_for(
-                handle.execute_update(name, request, id=update_id, result_type=result_type),
+                _send_until_a_run_takes_it(handle, name, request, update_id, result_type),
                 timeout,
             )
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise not_answered from None
     return result
+
+
+async def _send_until_a_run_takes_it(
+    handle: WorkflowHandle[Any, Any],
+    name: str,
+    request: BaseModel,
+    update_id: str,
+    result_type: type[R],
+) -> R:
+    """Send the update; while the incident hands over to a new run (continue-as-new), it
+    refuses updates without recording them: send the same update id again a moment later."""
+    while True:
+        try:
+            result: R = await handle.execute_update(
+                name, request, id=update_id, result_type=result_type
+            )
+            return result
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == INCIDENT_CONTINUING):
+                raise
+        await asyncio.sleep(RESEND_PAUSE)
 
 
 def _phase_update(

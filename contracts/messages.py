@@ -399,27 +399,6 @@ class DeclarationRecorded(Internal):
     delivery: DeliveryPolicy
 
 
-class IncidentCarryOver(Internal):
-    """What one run of `IncidentResponse` hands to the next when Temporal suggests
-    continue-as-new (needs keep arriving for weeks; the history must stay far below its limit).
-
-    Only taken once alerting is over, so no escalation timer has to be carried."""
-
-    declaration: IncidentDeclaration
-    recorded: DeclarationRecorded
-    phase: Phase
-    alerting_started_at: AwareDatetime
-    partners: list[PartnerAlertStatus]
-    needs: list[NeedTotal]
-    assignments: dict[NeedCategory, PartnerId] = Field(default_factory=dict)
-    reflection_due_at: AwareDatetime | None = None
-    applied_update_ids: list[str] = Field(
-        default_factory=list,
-        description="Recent update ids (newest last): a repeat after continue-as-new, which "
-        "Temporal no longer deduplicates, changes nothing.",
-    )
-
-
 class DeliverNotificationInput(Internal):
     """Send one message about one incident to one partner's contact point at one step."""
 

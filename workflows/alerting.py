@@ -119,7 +119,7 @@ class Alerting:
         await record.record(
             RECORD_ESCALATION,
             RecordEscalationInput(
-                ctx=self._system_ctx(),
+                ctx=self._system_ctx(f"escalation/{track.partner_id}/{step}"),
                 incident_id=workflow.info().workflow_id,
                 partner_id=track.partner_id,
                 to_step=step,
@@ -174,7 +174,7 @@ class Alerting:
         await record.record(
             RECORD_UNREACHABLE,
             RecordUnreachableInput(
-                ctx=self._system_ctx(),
+                ctx=self._system_ctx(f"unreachable/{track.partner_id}"),
                 incident_id=workflow.info().workflow_id,
                 partner_id=track.partner_id,
             ),
@@ -242,7 +242,9 @@ class Alerting:
         await record.record(
             RECORD_NOTIFICATION,
             RecordNotificationInput(
-                ctx=self._system_ctx(),
+                ctx=self._system_ctx(
+                    f"notification/{message_id}/{'delivered' if receipt else 'failed'}"
+                ),
                 incident_id=incident_id,
                 partner_id=track.partner_id,
                 purpose=purpose,
@@ -322,8 +324,8 @@ class Alerting:
             return None, _channel_of(cause), cause.message
         return receipt, receipt.channel, ""
 
-    def _system_ctx(self) -> CommandContext:
-        return record.system_context(self._state.declaration.declared_by)
+    def _system_ctx(self, step: str) -> CommandContext:
+        return record.system_context(self._state.declaration.declared_by, step)
 
 
 def _purpose_of(step: EscalationStep) -> NotificationPurpose:

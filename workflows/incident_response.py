@@ -153,7 +153,11 @@ class IncidentResponse:
         recorded = await record.record(
             RECORD_DECLARATION,
             RecordDeclarationInput(
-                ctx=record.context(declaration.declared_by, declaration.channel),
+                ctx=record.step_context(
+                    declaration.declared_by,
+                    declaration.channel,
+                    f"declaration/{workflow.info().run_id}",
+                ),
                 incident_id=self._incident_id,
                 declaration=declaration,
             ),
@@ -202,7 +206,9 @@ class IncidentResponse:
                 return  # called off while the timer fired
             await record.record(
                 RECORD_REFLECTION_DUE,
-                IncidentStepInput(ctx=self._system_ctx(), incident_id=self._incident_id),
+                IncidentStepInput(
+                    ctx=self._system_ctx("reflection-due"), incident_id=self._incident_id
+                ),
             )
             self._enter(Phase.REFLECTION_DUE)
         await self._alerts.tell_everyone(NotificationPurpose.REFLECTION_DUE)
@@ -527,8 +533,8 @@ class IncidentResponse:
             raise UpdateRefusedError("the declaration has not been read yet")
         return self._declaration
 
-    def _system_ctx(self) -> CommandContext:
-        return record.system_context(self._incident.declaration.declared_by)
+    def _system_ctx(self, step: str) -> CommandContext:
+        return record.system_context(self._incident.declaration.declared_by, step)
 
     def _enter(self, phase: Phase) -> None:
         self._incident.phase = phase

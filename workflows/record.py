@@ -38,6 +38,8 @@ RECORD_LOCALLY = "record-as-local-activity"
 UPDATE_COMMANDS = uuid.UUID("5f1d1c55-7c2b-4f7a-9a43-0b8f3c1d2e6a")
 """Namespace of the command ids made from Temporal update ids (uuid5): the same update id always
 gives the same command id, so the record applies a repeated update once."""
+STEP_COMMANDS = uuid.UUID("0d6f3a8e-2b1c-4e57-8f0a-6c9d2e4b7a13")
+"""Namespace of the command ids of the procedure's own steps (uuid5 of incident id and step)."""
 
 
 async def record(spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT | None:
@@ -66,15 +68,12 @@ async def record(spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT |
 
 
 def context(
-    actor: Actor,
-    channel: ActorChannel,
-    for_partner: str | None = None,
-    command_id: str | None = None,
+    actor: Actor, channel: ActorChannel, command_id: str, for_partner: str | None = None
 ) -> CommandContext:
     """The context of a command taken now, in this run."""
     info = workflow.info()
     return CommandContext(
-        command_id=command_id or str(workflow.uuid4()),
+        command_id=command_id,
         actor=actor,
         on_behalf_of=for_partner if for_partner and for_partner != actor.partner_id else None,
         channel=channel,
@@ -90,14 +89,26 @@ def update_context(
     """The context of an update, taken when it is accepted: its time is the time it arrived,
     and its command id follows from the update id, so a repeat is applied once."""
     info = workflow.current_update_info()
-    command_id = f"update-{uuid.uuid5(UPDATE_COMMANDS, info.id)}" if info else None
-    return context(actor, channel, for_partner, command_id)
+    assert info is not None  # only called from update handlers
+    command_id = f"update-{uuid.uuid5(UPDATE_COMMANDS, info.id)}"
+    return context(actor, channel, command_id, for_partner)
 
 
-def system_context(declarer: Actor) -> CommandContext:
+def step_context(actor: Actor, channel: ActorChannel, step: str) -> CommandContext:
+    """The context of a step of the procedure itself (`escalation/weisser-ring/deputy`).
+
+    Its command id follows from the step, not from the order in which the workflow's coroutines
+    happened to run: a store activity run again after its worker died — a local activity is run
+    again by the workflow task that follows, which may see more timers fired — carries the same
+    id, so the record applies it once."""
+    key = f"{workflow.info().workflow_id}/{step}"
+    return context(actor, channel, f"step-{uuid.uuid5(STEP_COMMANDS, key)}")
+
+
+def system_context(declarer: Actor, step: str) -> CommandContext:
     """A step Lotse takes by itself, in the name of the declaring partner."""
     system = Actor(partner_id=declarer.partner_id, staff_ref=SYSTEM_STAFF_REF)
-    return context(system, ActorChannel.SYSTEM)
+    return step_context(system, ActorChannel.SYSTEM, step)
 
 
 def _summary(data: Any) -> str | None:

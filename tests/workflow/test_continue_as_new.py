@@ -51,6 +51,7 @@ from tests.workflow.support import (
     declaration,
     eventually,
     free_port,
+    keep_history,
     load_agreement,
     make_settings,
 )
@@ -137,6 +138,15 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                     "report_needs", legal, id=f"needs-{number}", result_type=PhaseResult
                 )
             assert (await latest.describe()).run_id != second_run  # and once more
+            # The replay guards of a run that hands its state over, and of one that takes it.
+            await keep_history(
+                client.get_workflow_handle(handle.id, run_id=first_run),
+                "incident_continued_first_run",
+            )
+            await keep_history(
+                client.get_workflow_handle(handle.id, run_id=second_run),
+                "incident_continued_next_run",
+            )
             # An operator repeats the first report with its update id after the run changed:
             # Temporal no longer knows the id, the incident does, and nothing is counted twice.
             repeated = await latest.execute_update(

@@ -1,4 +1,9 @@
-"""Committed histories replay with the current workflow code: a non-deterministic change fails."""
+"""Committed histories replay with the current workflow code: a non-deterministic change fails.
+
+`tests/histories/*.json` are recorded by the current code (store activities run as local
+activities; continue-as-new hands over `IncidentState`). `before_local_records/` holds histories
+recorded while they were ordinary activities: incidents that began then must still replay, and
+`workflow.patched` keeps them on their path."""
 
 from __future__ import annotations
 
@@ -13,24 +18,44 @@ from tests.workflow.changed_workflow import IncidentResponseThatSkipsTheDeclarat
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
 
-HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+ROOT = Path(__file__).resolve().parents[1] / "histories"
+HISTORIES = sorted(ROOT.rglob("*.json"))
+LOCAL_RECORDS_PATCH = "record-as-local-activity"
 
 
 def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
 
 
-def test_there_is_a_committed_history_of_a_full_incident() -> None:
-    assert [path.name for path in HISTORIES] == [
+def patches(history: WorkflowHistory) -> list[str]:
+    return [
+        event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data.decode()
+        for event in history.events
+        if event.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
+    assert [str(path.relative_to(ROOT)) for path in HISTORIES] == [
+        "before_local_records/incident_escalated.json",
+        "before_local_records/incident_full.json",
+        "before_local_records/incident_relay_outage.json",
+        "incident_continued_first_run.json",
+        "incident_continued_next_run.json",
         "incident_escalated.json",
         "incident_full.json",
         "incident_relay_outage.json",
     ]
-    events = load(HISTORIES[1]).events
-    assert events[-1].HasField("workflow_execution_completed_event_attributes")
+    for path in HISTORIES:
+        patched = any(LOCAL_RECORDS_PATCH in p for p in patches(load(path)))
+        assert patched == (path.parent == ROOT), path
+    full = load(ROOT / "incident_full.json").events
+    assert full[-1].HasField("workflow_execution_completed_event_attributes")
+    handed_over = load(ROOT / "incident_continued_first_run.json").events
+    assert handed_over[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+@pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
     replayer = Replayer(workflows=[IncidentResponse], data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -400,9 +401,15 @@ async def snapshot(handle: WorkflowHandle[Any, Any]) -> Snapshot:
 
 
 async def highest_attempts(handle: WorkflowHandle[Any, Any]) -> dict[str, int]:
-    """The highest attempt Temporal started of each activity type: 2 proves a retry ran."""
+    """How often Temporal ran each activity type, at most: 2 proves a retry ran.
+
+    An ordinary activity's retry is its attempt number. A local activity (the store activities)
+    leaves no trace of a run whose worker died: the proof of its retry is a workflow task lost
+    with the dead worker (timed out or failed) followed by that activity's completion marker,
+    counted here as attempt 2."""
     scheduled: dict[int, str] = {}
     attempts: dict[str, int] = {}
+    lost_a_task = False
     async for event in handle.fetch_history_events():
         if event.HasField("activity_task_scheduled_event_attributes"):
             name = event.activity_task_scheduled_event_attributes.activity_type.name
@@ -411,7 +418,26 @@ async def highest_attempts(handle: WorkflowHandle[Any, Any]) -> dict[str, int]:
             started = event.activity_task_started_event_attributes
             name = scheduled[started.scheduled_event_id]
             attempts[name] = max(attempts.get(name, 0), started.attempt)
+        elif event.HasField("workflow_task_timed_out_event_attributes") or event.HasField(
+            "workflow_task_failed_event_attributes"
+        ):
+            lost_a_task = True
+        elif event.HasField("marker_recorded_event_attributes"):
+            local = _local_activity_type(event.marker_recorded_event_attributes)
+            if local is not None:
+                attempts[local] = max(attempts.get(local, 0), 2 if lost_a_task else 1)
     return attempts
+
+
+def _local_activity_type(marker: Any) -> str | None:
+    """The activity type a local activity's marker records, or None for any other marker."""
+    if marker.marker_name != "core_local_activity":
+        return None
+    for payload in marker.details["data"].payloads:
+        data = json.loads(payload.data)
+        if isinstance(data, dict) and "activity_type" in data:
+            return str(data["activity_type"])
+    return None
 
 
 class Run:
@@ -506,7 +532,7 @@ async def run_case(env: WorkflowEnvironment, base: Path, case: Case) -> Outcome:
         with MailSink(run.settings.mail_dir, port=run.settings.smtp_port):
             first = run.spawn("--after-commit-in", case.kill_in)
             handle = await run.start(case.deadlines)
-            update: WorkflowUpdateHandle[Any] | None = None
+            sending: asyncio.Task[WorkflowUpdateHandle[Any]] | None = None
             if case.before or case.killing_update:
                 await run.settle(handle, alerted)
             for name, request in case.before:
@@ -515,15 +541,20 @@ async def run_case(env: WorkflowEnvironment, base: Path, case: Case) -> Outcome:
                 await handle.execute_update(name, request)
             if case.killing_update:
                 name, request = case.killing_update
-                update = await handle.start_update(
-                    name, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+                # Not awaited before the kill: the store activities run as local activities
+                # within the workflow task that would accept the update, so the update is
+                # accepted only by the worker that comes after the one that dies.
+                sending = asyncio.create_task(
+                    handle.start_update(name, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
                 )
             await run.died(first, app)
             if run.outcome.first_worker_exit is None:
+                if sending is not None:
+                    sending.cancel()
                 return run.outcome  # the test reports that the kill point was never reached
             run.spawn()
-            if update is not None:
-                run.outcome.update_error = await update_error(update)
+            if sending is not None:
+                run.outcome.update_error = await update_error(await asyncio.wait_for(sending, 90))
             if run.outcome.update_error is None:  # a refused update never reaches the state
                 await run.settle(handle, case.settled)
             await run.observe(handle, app)
