@@ -226,7 +226,7 @@ async def _update(
             # only each poll (the server answers an unfinished one empty, and the client asks
             # again): only a bound around the whole call bounds the wait.
             result: R = await asyncio.wait_for(
-                _send_until_a_run_takes_it(handle, name, request, update_id, result_type),
+                send_until_a_run_takes_it(handle, name, request, update_id, result_type),
                 timeout,
             )
         except (TimeoutError, RPCTimeoutOrCancelledError):
@@ -234,7 +234,7 @@ async def _update(
     return result
 
 
-async def _send_until_a_run_takes_it(
+async def send_until_a_run_takes_it(
     handle: WorkflowHandle[Any, Any],
     name: str,
     request: BaseModel,
