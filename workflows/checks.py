@@ -1,4 +1,5 @@
-"""Whether the incident's current state allows an update: pure checks, shared by each update's
+"""Whether a declaration is valid, and whether the incident's current state allows an update:
+pure checks, shared by each update's
 validator (which refuses before anything is written) and its handler (which checks again under
 the lock, because the state may have moved on meanwhile).
 
@@ -9,13 +10,19 @@ enforces too; this module only applies them to the workflow's state.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from pydantic import ValidationError
+
+from contracts.agreement import describe_validation_error
+from contracts.checks import incident_id_problem, occurred_at_problem
 from contracts.messages import (
     AcknowledgeAlert,
     Actor,
     AssignNeedCategory,
     CallOff,
     CloseAcutePhase,
+    IncidentDeclaration,
     RecordReflection,
     ReportNeeds,
 )
@@ -24,8 +31,33 @@ from contracts.vocabulary import Phase
 from workflows.state import IncidentState
 
 
+class InvalidDeclarationError(Exception):
+    """The start input is not a valid declaration: fails the workflow at once (never retried).
+
+    Named in the workflow's `failure_exception_types` so that only this error, and not a later
+    bug in a handler, fails a live incident.
+    """
+
+
 class UpdateRefusedError(Exception):
     """An update that the current state does not allow; the message is for the operator."""
+
+
+def valid_declaration(raw: Any, incident_id: str, now: datetime) -> IncidentDeclaration:
+    """The declaration, or `InvalidDeclarationError` naming every problem, the id included."""
+    problems: list[str] = []
+    if id_problem := incident_id_problem(incident_id):
+        problems.append(f"workflow id {id_problem}")
+    declaration: IncidentDeclaration | None = None
+    try:
+        declaration = IncidentDeclaration.model_validate(raw)
+    except ValidationError as error:
+        problems += describe_validation_error(error)
+    if declaration is not None and (when := occurred_at_problem(declaration.occurred_at, now)):
+        problems.append(when)
+    if problems or declaration is None:
+        raise InvalidDeclarationError(f"invalid declaration: {'; '.join(problems)}")
+    return declaration
 
 
 def check_acknowledge(state: IncidentState, request: AcknowledgeAlert, now: datetime) -> None:

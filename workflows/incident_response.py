@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -37,8 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_REFLECTION,
         RECORD_REFLECTION_DUE,
     )
-    from contracts.agreement import describe_validation_error, explain_validation_error
-    from contracts.checks import incident_id_problem, occurred_at_problem
+    from contracts.agreement import explain_validation_error
     from contracts.messages import (
         AcknowledgeAlert,
         AcknowledgementResult,
@@ -67,37 +65,23 @@ with workflow.unsafe.imports_passed_through():
     from contracts.vocabulary import (
         INCIDENT_CONTINUING,
         INCIDENT_WORKFLOW_TYPE,
-        SEARCH_ATTRIBUTE_KIND,
-        SEARCH_ATTRIBUTE_PHASE,
-        SEARCH_ATTRIBUTE_REGION,
         AlertState,
         NotificationPurpose,
         Phase,
     )
-    from workflows import checks, details, record
+    from workflows import checks, record
     from workflows.alerting import Alerting
-    from workflows.checks import UpdateRefusedError
-    from workflows.state import DEFAULT_REFLECTION_AFTER, AlertTrack, IncidentState
+    from workflows.checks import InvalidDeclarationError, UpdateRefusedError
+    from workflows.display import Display
+    from workflows.state import DEFAULT_REFLECTION_AFTER, IncidentState, status_before_recorded
 
 __all__ = ["DEFAULT_REFLECTION_AFTER", "IncidentResponse", "UpdateRefusedError"]
-
-PHASE_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_PHASE)
-KIND_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KIND)
-REGION_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_REGION)
 
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 
 RequestT = TypeVar("RequestT", bound=OperatorAction)
 Check = Callable[[IncidentState, RequestT], None]
-
-
-class InvalidDeclarationError(Exception):
-    """The start input is not a valid declaration: fails the workflow at once (never retried).
-
-    Named in `failure_exception_types` so that only this error, and not a later bug in a
-    handler, fails a live incident.
-    """
 
 
 def _refusal(message: str, kind: str = "UpdateRefused") -> ApplicationError:
@@ -119,8 +103,7 @@ class IncidentResponse:
         self._alerting: Alerting | None = None
         self._lock = asyncio.Lock()
         self._continuing = False
-        self._shown_attributes = _current_attributes()
-        self._shown_details: str | None = None
+        self._display = Display()
         self._restore_problem: str | None = None
         if workflow.info().continued_run_id and isinstance(declaration, dict):
             # Only a run that continues an earlier one takes a carry-over; a fresh start with
@@ -148,7 +131,9 @@ class IncidentResponse:
 
     async def _declare(self, raw: Any) -> None:
         """Check the declaration, record it, and take the agreement's partners from the record."""
-        self._declaration = declaration = self._validated(raw)
+        self._declaration = declaration = checks.valid_declaration(
+            raw, self._incident_id, workflow.now()
+        )
         self._show()
         recorded = await record.record(
             RECORD_DECLARATION,
@@ -259,7 +244,7 @@ class IncidentResponse:
         self._refuse_unless(self._check_acknowledge, request)
         track = state.track(request.partner_id)
         if track.state is AlertState.ACKNOWLEDGED:
-            return _ack_result(track, duplicate=True)
+            return track.acknowledgement(duplicate=True)
         received_at = request.received_at or ctx.business_time
         seconds = max((received_at - state.alerting_started_at).total_seconds(), 0.0)
         late = received_at > state.alerting_started_at + state.ack_deadline(track.partner_id)
@@ -286,7 +271,7 @@ class IncidentResponse:
                 self._show()
                 raise
         self._remember_update()
-        return _ack_result(track, duplicate=False)
+        return track.acknowledgement(duplicate=False)
 
     @acknowledge_alert.validator
     def _validate_acknowledge(self, request: AcknowledgeAlert) -> None:
@@ -422,18 +407,7 @@ class IncidentResponse:
     def status(self) -> IncidentStatus:
         if self._state is not None:
             return self._state.status(self._incident_id)
-        declaration = self._require_declaration()
-        return IncidentStatus(
-            incident_id=self._incident_id,
-            title=declaration.title,
-            kind=declaration.kind,
-            region=declaration.region,
-            phase=Phase.ALERTING,
-            agreement_version=None,
-            partners=[],
-            needs=[],
-            open_items=details.open_items(Phase.ALERTING, [], [], None),
-        )
+        return status_before_recorded(self._require_declaration(), self._incident_id)
 
     # --- how updates are admitted ---------------------------------------------------------
 
@@ -510,24 +484,6 @@ class IncidentResponse:
     def _incident_id(self) -> str:
         return workflow.info().workflow_id
 
-    def _validated(self, raw: Any) -> IncidentDeclaration:
-        """The declaration, or a workflow failure naming every problem, the id included."""
-        problems: list[str] = []
-        if id_problem := incident_id_problem(self._incident_id):
-            problems.append(f"workflow id {id_problem}")
-        declaration: IncidentDeclaration | None = None
-        try:
-            declaration = IncidentDeclaration.model_validate(raw)
-        except ValidationError as error:
-            problems += describe_validation_error(error)
-        if declaration is not None and (
-            when := occurred_at_problem(declaration.occurred_at, workflow.now())
-        ):
-            problems.append(when)
-        if problems or declaration is None:
-            raise InvalidDeclarationError(f"invalid declaration: {'; '.join(problems)}")
-        return declaration
-
     def _require_declaration(self) -> IncidentDeclaration:
         if self._declaration is None:
             raise UpdateRefusedError("the declaration has not been read yet")
@@ -541,46 +497,9 @@ class IncidentResponse:
         self._show()
 
     def _show(self) -> None:
-        """Keep the UI's search attributes and current details in step with the state.
-
-        Neither carries personal data: Temporal stores both unencrypted. A search attribute
-        is upserted only when its value changes (each upsert is an event in the history)."""
-        declaration = self._declaration
-        if declaration is None:
+        """Keep the UI's search attributes and current details in step with the state."""
+        if self._declaration is None:
             return
-        wanted = {
-            PHASE_KEY.name: (self._state.phase if self._state else Phase.ALERTING).value,
-            KIND_KEY.name: declaration.kind.value,
-            REGION_KEY.name: declaration.region.value,
-        }
-        changed = [
-            key.value_set(wanted[key.name])
-            for key in (PHASE_KEY, KIND_KEY, REGION_KEY)
-            if self._shown_attributes.get(key.name) != wanted[key.name]
-        ]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._shown_attributes = wanted
-        text = details.current_details(self.status()) if self._state else None
-        if text is not None and text != self._shown_details:
-            workflow.set_current_details(text)
-            self._shown_details = text
-
-
-def _current_attributes() -> dict[str, str]:
-    """The search attributes this run started with (a continued run inherits them)."""
-    attributes = workflow.info().typed_search_attributes
-    found = {key.name: attributes.get(key) for key in (PHASE_KEY, KIND_KEY, REGION_KEY)}
-    return {name: value for name, value in found.items() if value is not None}
-
-
-def _ack_result(track: AlertTrack, duplicate: bool) -> AcknowledgementResult:
-    assert track.acknowledged_at is not None  # set with the state ACKNOWLEDGED
-    assert track.seconds_to_acknowledge is not None
-    return AcknowledgementResult(
-        partner_id=track.partner_id,
-        acknowledged_at=track.acknowledged_at,
-        late=track.late,
-        seconds_to_acknowledge=track.seconds_to_acknowledge,
-        duplicate=duplicate,
-    )
+        state = self._state
+        phase = state.phase if state else Phase.ALERTING
+        self._display.show(self._declaration, phase, self.status if state else None)

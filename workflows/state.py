@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.agreement import PartnerId
 from contracts.messages import (
+    AcknowledgementResult,
     DeclarationRecorded,
     DeliveryTrouble,
     IncidentDeclaration,
@@ -59,6 +60,18 @@ class AlertTrack(PartnerAlertStatus):
     @property
     def settled(self) -> bool:
         return self.state in SETTLED
+
+    def acknowledgement(self, duplicate: bool) -> AcknowledgementResult:
+        """What `acknowledge_alert` answers once this alert is acknowledged."""
+        assert self.acknowledged_at is not None  # set with the state ACKNOWLEDGED
+        assert self.seconds_to_acknowledge is not None
+        return AcknowledgementResult(
+            partner_id=self.partner_id,
+            acknowledged_at=self.acknowledged_at,
+            late=self.late,
+            seconds_to_acknowledge=self.seconds_to_acknowledge,
+            duplicate=duplicate,
+        )
 
     def reset_to(self, earlier: AlertTrack) -> None:
         """Take back every value of `earlier` in place (the ladder holds this very object)."""
@@ -235,3 +248,18 @@ class IncidentState(BaseModel):
             self.needs.append(total)
         else:
             self.needs = [total if n.category is total.category else n for n in self.needs]
+
+
+def status_before_recorded(declaration: IncidentDeclaration, incident_id: str) -> IncidentStatus:
+    """The status while the declaration is read but not yet recorded: no partners yet."""
+    return IncidentStatus(
+        incident_id=incident_id,
+        title=declaration.title,
+        kind=declaration.kind,
+        region=declaration.region,
+        phase=Phase.ALERTING,
+        agreement_version=None,
+        partners=[],
+        needs=[],
+        open_items=details.open_items(Phase.ALERTING, [], [], None),
+    )

@@ -45,7 +45,8 @@ from tests.workflow.support import (
     running_stack,
 )
 from workflows.converter import data_converter
-from workflows.incident_response import PHASE_KEY, REGION_KEY, IncidentResponse
+from workflows.display import PHASE_KEY, REGION_KEY
+from workflows.incident_response import IncidentResponse
 
 OFFICE = "opferbeauftragte"
 
