@@ -9,6 +9,7 @@ enforces too; this module only applies them to the workflow's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,8 @@ from contracts.messages import (
     AcknowledgeAlert,
     Actor,
     AssignNeedCategory,
-    CallOff,
-    CloseAcutePhase,
     IncidentDeclaration,
-    RecordReflection,
-    ReportNeeds,
+    OperatorAction,
 )
 from contracts.rules import Action, phase_problem, remit_problem
 from contracts.vocabulary import Phase
@@ -71,11 +69,6 @@ def check_acknowledge(state: IncidentState, request: AcknowledgeAlert, now: date
             raise UpdateRefusedError("received_at lies before the alert was sent")
 
 
-def check_report_needs(state: IncidentState, request: ReportNeeds) -> None:
-    check_phase(state.phase, Action.REPORT_NEEDS)
-    check_acting_partner(state, request.actor)
-
-
 def check_assign(state: IncidentState, request: AssignNeedCategory) -> None:
     check_phase(state.phase, Action.ASSIGN)
     check_acting_partner(state, request.actor)
@@ -86,36 +79,39 @@ def check_assign(state: IncidentState, request: AssignNeedCategory) -> None:
         raise UpdateRefusedError(problem)
 
 
-def check_close(state: IncidentState, request: CloseAcutePhase) -> None:
-    check_phase(state.phase, Action.CLOSE_ACUTE)
-    check_acting_partner(state, request.actor)
+def allowed(action: Action) -> Callable[[IncidentState, OperatorAction], None]:
+    """The check of an update that needs no more than its phase and a known acting partner."""
+
+    def check(state: IncidentState, request: OperatorAction) -> None:
+        check_phase(state.phase, action)
+        check_acting_partner(state, request.actor)
+
+    return check
 
 
-def check_reflection(state: IncidentState, request: RecordReflection) -> None:
-    check_phase(state.phase, Action.RECORD_REFLECTION)
-    check_acting_partner(state, request.actor)
-
-
-def check_call_off(state: IncidentState, request: CallOff) -> None:
-    check_phase(state.phase, Action.CALL_OFF)
-    check_acting_partner(state, request.actor)
+check_report_needs = allowed(Action.REPORT_NEEDS)
+check_close = allowed(Action.CLOSE_ACUTE)
+check_reflection = allowed(Action.RECORD_REFLECTION)
+check_call_off = allowed(Action.CALL_OFF)
 
 
 def check_partner(state: IncidentState, partner_id: str) -> None:
     if not state.has_partner(partner_id):
-        known = ", ".join(state.partner_ids)
         raise UpdateRefusedError(
-            f"unknown partner '{partner_id}'; partners of this incident: {known}"
+            f"unknown partner '{partner_id}'; partners of this incident: {_known(state)}"
         )
 
 
 def check_acting_partner(state: IncidentState, actor: Actor) -> None:
     if not state.has_partner(actor.partner_id):
-        known = ", ".join(state.partner_ids)
         raise UpdateRefusedError(
             f"actor.partner_id '{actor.partner_id}' is not a partner of this incident's "
-            f"agreement; partners: {known}"
+            f"agreement; partners: {_known(state)}"
         )
+
+
+def _known(state: IncidentState) -> str:
+    return ", ".join(state.partner_ids)
 
 
 def check_phase(phase: Phase, action: Action) -> None:

@@ -25,10 +25,13 @@ from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink, read_mailbox
 from contracts.agreement import load_agreement_file
 from contracts.messages import (
+    AcknowledgeAlert,
+    AcknowledgementResult,
     Actor,
     IncidentDeclaration,
     IncidentOutcome,
     IncidentStatus,
+    PhaseResult,
 )
 from domain.application import HistoryEntry, LotseApplication
 from settings import Settings
@@ -208,3 +211,27 @@ def payload_texts(history: WorkflowHistory) -> str:
 
     walk(json.loads(history.to_json()))
     return "\n".join(texts)
+
+
+def staff(partner_id: str) -> Actor:
+    """Someone of the partner's on-call staff (a role, never a name)."""
+    return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
+
+
+async def ack(
+    handle: WorkflowHandle[Any, Any], partner_id: str, **extra: Any
+) -> AcknowledgementResult:
+    result: AcknowledgementResult = await handle.execute_update(
+        "acknowledge_alert",
+        AcknowledgeAlert(
+            partner_id=partner_id, actor=extra.pop("actor", staff(partner_id)), **extra
+        ),
+        result_type=AcknowledgementResult,
+    )
+    return result
+
+
+async def update(handle: WorkflowHandle[Any, Any], name: str, request: Any) -> PhaseResult:
+    """Send an update that answers with the phase, and wait for its answer."""
+    result: PhaseResult = await handle.execute_update(name, request, result_type=PhaseResult)
+    return result

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from contracts.vocabulary import (
     Phase,
     Region,
 )
+from domain.application import LotseApplication
 from tests.workflow.support import (
     PARTNERS,
     TEMPORAL_BINARY,
@@ -89,10 +91,12 @@ async def assign(handle: WorkflowHandle[Any, Any], category: NeedCategory, partn
     )
 
 
-async def test_a_long_incident_continues_as_new_without_losing_state(
-    small_history_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
-    client = small_history_env.client
+@asynccontextmanager
+async def acknowledged_incident(
+    client: Client, tmp_path: Path, task_timeout: timedelta | None = None
+) -> AsyncIterator[tuple[WorkflowHandle[Any, IncidentOutcome], LotseApplication]]:
+    """An incident on a worker of its own, every partner's alert acknowledged. The record stays
+    open for the test to read after the worker stopped."""
     settings = make_settings(tmp_path, free_port(), f"victim-support-can-{uuid.uuid4().hex}")
     app = build_application(settings)
     load_agreement(settings)
@@ -107,91 +111,100 @@ async def test_a_long_incident_continues_as_new_without_losing_state(
                 id=f"can-{uuid.uuid4().hex[:8]}",
                 task_queue=settings.task_queue,
                 result_type=IncidentOutcome,
+                task_timeout=task_timeout,
             )
-            first_run = handle.result_run_id
             for partner_id in PARTNERS:
                 await handle.execute_update(
                     "acknowledge_alert",
                     AcknowledgeAlert(partner_id=partner_id, actor=someone(partner_id)),
                     result_type=AcknowledgementResult,
                 )
-            # Alerting took more than 40 events: the run continues as new as soon as it is
-            # over, before any further update. What the UI shows now comes from the new run.
-            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
-            await eventually(
-                latest.describe,
-                lambda d: d.run_id != first_run,
-                what="the run to continue as new",
-            )
-            metadata = await latest.query("__temporal_workflow_metadata")
-            assert "**Phase:** coordinating" in metadata.current_details
+            yield handle, app
 
-            # Assigned before any need of the category is reported: must survive the next run.
-            await assign(latest, NeedCategory.FINANCIAL, "weisser-ring")
-            second_run = (await latest.describe()).run_id
-            legal = ReportNeeds(
-                actor=someone(),
-                needs=[NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=1)],
-            )
-            for number in range(REPORTS):
-                await latest.execute_update(
-                    "report_needs", legal, id=f"needs-{number}", result_type=PhaseResult
-                )
-            assert (await latest.describe()).run_id != second_run  # and once more
-            # The replay guards of a run that hands its state over, and of one that takes it.
-            await keep_history(
-                client.get_workflow_handle(handle.id, run_id=first_run),
-                "incident_continued_first_run",
-            )
-            await keep_history(
-                client.get_workflow_handle(handle.id, run_id=second_run),
-                "incident_continued_next_run",
-            )
-            # An operator repeats the first report with its update id after the run changed:
-            # Temporal no longer knows the id, the incident does, and nothing is counted twice.
-            repeated = await latest.execute_update(
-                "report_needs", legal, id="needs-0", result_type=PhaseResult
-            )
-            assert repeated.duplicate
-            await assign(latest, NeedCategory.LEGAL, "opferhilfe-sachsen")
 
-            status = await latest.query("status", result_type=IncidentStatus)
-            assert status.phase is Phase.COORDINATING
-            assert [(n.category, n.count, n.assigned_to) for n in status.needs] == [
-                (NeedCategory.LEGAL, REPORTS, "opferhilfe-sachsen"),
-                (NeedCategory.FINANCIAL, 0, "weisser-ring"),
-            ]
-            assert {
-                p.partner_id: p.seconds_to_acknowledge is not None for p in status.partners
-            } == {p: True for p in PARTNERS}
-            duplicate = await latest.execute_update(
-                "acknowledge_alert",
-                AcknowledgeAlert(partner_id="raa-sachsen", actor=someone("raa-sachsen")),
-                result_type=AcknowledgementResult,
-            )
-            assert duplicate.duplicate
+async def test_a_long_incident_continues_as_new_without_losing_state(
+    small_history_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = small_history_env.client
+    async with acknowledged_incident(client, tmp_path) as (handle, app):
+        first_run = handle.result_run_id
+        # Alerting took more than 40 events: the run continues as new as soon as it is
+        # over, before any further update. What the UI shows now comes from the new run.
+        latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
+        await eventually(
+            latest.describe,
+            lambda d: d.run_id != first_run,
+            what="the run to continue as new",
+        )
+        metadata = await latest.query("__temporal_workflow_metadata")
+        assert "**Phase:** coordinating" in metadata.current_details
 
+        # Assigned before any need of the category is reported: must survive the next run.
+        await assign(latest, NeedCategory.FINANCIAL, "weisser-ring")
+        second_run = (await latest.describe()).run_id
+        legal = ReportNeeds(
+            actor=someone(),
+            needs=[NeedReport(category=NeedCategory.LEGAL, region=Region.LEIPZIG, count=1)],
+        )
+        for number in range(REPORTS):
             await latest.execute_update(
-                "close_acute_phase",
-                CloseAcutePhase(actor=someone("opferbeauftragte")),
-                result_type=PhaseResult,
+                "report_needs", legal, id=f"needs-{number}", result_type=PhaseResult
             )
-            await eventually(
-                lambda: latest.query("status", result_type=IncidentStatus),
-                lambda s: s.phase is Phase.REFLECTION_DUE,
-                what="the reflection to become due in a later run",
-            )
-            await eventually(
-                lambda: [e.event for e in app.history(handle.id)],
-                lambda names: names.count("AlertSent") == 8,
-                what="the reflection-due notices to be recorded",
-            )
-            await latest.execute_update(
-                "record_reflection",
-                RecordReflection(actor=someone("opferbeauftragte"), findings=["Lange Lage"]),
-                result_type=PhaseResult,
-            )
-            outcome = await latest.result()
+        assert (await latest.describe()).run_id != second_run  # and once more
+        # The replay guards of a run that hands its state over, and of one that takes it.
+        await keep_history(
+            client.get_workflow_handle(handle.id, run_id=first_run),
+            "incident_continued_first_run",
+        )
+        await keep_history(
+            client.get_workflow_handle(handle.id, run_id=second_run),
+            "incident_continued_next_run",
+        )
+        # An operator repeats the first report with its update id after the run changed:
+        # Temporal no longer knows the id, the incident does, and nothing is counted twice.
+        repeated = await latest.execute_update(
+            "report_needs", legal, id="needs-0", result_type=PhaseResult
+        )
+        assert repeated.duplicate
+        await assign(latest, NeedCategory.LEGAL, "opferhilfe-sachsen")
+
+        status = await latest.query("status", result_type=IncidentStatus)
+        assert status.phase is Phase.COORDINATING
+        assert [(n.category, n.count, n.assigned_to) for n in status.needs] == [
+            (NeedCategory.LEGAL, REPORTS, "opferhilfe-sachsen"),
+            (NeedCategory.FINANCIAL, 0, "weisser-ring"),
+        ]
+        assert {p.partner_id: p.seconds_to_acknowledge is not None for p in status.partners} == {
+            p: True for p in PARTNERS
+        }
+        duplicate = await latest.execute_update(
+            "acknowledge_alert",
+            AcknowledgeAlert(partner_id="raa-sachsen", actor=someone("raa-sachsen")),
+            result_type=AcknowledgementResult,
+        )
+        assert duplicate.duplicate
+
+        await latest.execute_update(
+            "close_acute_phase",
+            CloseAcutePhase(actor=someone("opferbeauftragte")),
+            result_type=PhaseResult,
+        )
+        await eventually(
+            lambda: latest.query("status", result_type=IncidentStatus),
+            lambda s: s.phase is Phase.REFLECTION_DUE,
+            what="the reflection to become due in a later run",
+        )
+        await eventually(
+            lambda: [e.event for e in app.history(handle.id)],
+            lambda names: names.count("AlertSent") == 8,
+            what="the reflection-due notices to be recorded",
+        )
+        await latest.execute_update(
+            "record_reflection",
+            RecordReflection(actor=someone("opferbeauftragte"), findings=["Lange Lage"]),
+            result_type=PhaseResult,
+        )
+        outcome = await latest.result()
     assert outcome.phase is Phase.CLOSED
     names = [e.event for e in app.history(handle.id)]
     assert names.count("NeedsReported") == REPORTS
@@ -280,44 +293,23 @@ async def test_a_steady_stream_of_updates_continues_as_new_near_the_suggested_si
     config = small_history_env.client.config()
     config["interceptors"] = [SlowStore(store_delay)]
     client = Client(**config)
-    settings = make_settings(tmp_path, free_port(), f"victim-support-can-{uuid.uuid4().hex}")
-    app = build_application(settings)
-    load_agreement(settings)
-    with (
-        MailSink(settings.mail_dir, port=settings.smtp_port),
-        ThreadPoolExecutor(ACTIVITY_THREADS) as pool,
-    ):
-        async with build_worker(client, settings, app, pool):
-            handle = await client.start_workflow(
-                "IncidentResponse",
-                declaration(),
-                id=f"stream-{uuid.uuid4().hex[:8]}",
-                task_queue=settings.task_queue,
-                result_type=IncidentOutcome,
-                task_timeout=task_timeout,
-            )
-            for partner_id in PARTNERS:
-                await handle.execute_update(
-                    "acknowledge_alert",
-                    AcknowledgeAlert(partner_id=partner_id, actor=someone(partner_id)),
-                    result_type=AcknowledgementResult,
-                )
-            latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
-            numbers = iter(range(updates))
+    async with acknowledged_incident(client, tmp_path, task_timeout) as (handle, app):
+        latest = client.get_workflow_handle(handle.id, result_type=IncidentOutcome)
+        numbers = iter(range(updates))
 
-            async def operator() -> None:  # one of ten, each sending one update after another
-                for number in numbers:
-                    await _send_until_taken(latest, number)
+        async def operator() -> None:  # one of ten, each sending one update after another
+            for number in numbers:
+                await _send_until_taken(latest, number)
 
-            await asyncio.gather(*(operator() for _ in range(CONCURRENCY)))
-            status = await latest.query("status", result_type=IncidentStatus)
-            lengths = await _run_lengths(client, handle.id)
-            await latest.execute_update(
-                "call_off",
-                CallOff(actor=someone(), reason="Übung beendet"),
-                result_type=PhaseResult,
-            )
-            await latest.result()
+        await asyncio.gather(*(operator() for _ in range(CONCURRENCY)))
+        status = await latest.query("status", result_type=IncidentStatus)
+        lengths = await _run_lengths(client, handle.id)
+        await latest.execute_update(
+            "call_off",
+            CallOff(actor=someone(), reason="Übung beendet"),
+            result_type=PhaseResult,
+        )
+        await latest.result()
     # Every update counted once, none lost, none twice — in the workflow and in the record.
     assert [(n.category, n.count) for n in status.needs] == [(NeedCategory.LEGAL, updates)]
     assert [e.event for e in app.history(handle.id)].count("NeedsReported") == updates

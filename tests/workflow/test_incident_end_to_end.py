@@ -21,7 +21,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from contracts.messages import (
-    AcknowledgeAlert,
     AcknowledgementResult,
     Actor,
     AssignNeedCategory,
@@ -39,38 +38,19 @@ from tests.workflow.support import (
     PARTNERS,
     SHIPPED_AGREEMENT,
     Stack,
+    ack,
     declaration,
     eventually,
     keep_history,
     running_stack,
+    staff,
+    update,
 )
 from workflows.converter import data_converter
 from workflows.display import PHASE_KEY, REGION_KEY
 from workflows.incident_response import IncidentResponse
 
 OFFICE = "opferbeauftragte"
-
-
-def staff(partner_id: str) -> Actor:
-    return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
-
-
-async def ack(
-    handle: WorkflowHandle[Any, Any], partner_id: str, **extra: Any
-) -> AcknowledgementResult:
-    result: AcknowledgementResult = await handle.execute_update(
-        "acknowledge_alert",
-        AcknowledgeAlert(
-            partner_id=partner_id, actor=extra.pop("actor", staff(partner_id)), **extra
-        ),
-        result_type=AcknowledgementResult,
-    )
-    return result
-
-
-async def update(handle: WorkflowHandle[Any, Any], name: str, request: Any) -> PhaseResult:
-    result: PhaseResult = await handle.execute_update(name, request, result_type=PhaseResult)
-    return result
 
 
 # --- the stages ------------------------------------------------------------------------------

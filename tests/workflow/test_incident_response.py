@@ -9,22 +9,18 @@ from typing import Any
 import pytest
 from temporalio.client import (
     WorkflowFailureError,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.messages import (
-    AcknowledgeAlert,
-    AcknowledgementResult,
     Actor,
     AssignmentResult,
     AssignNeedCategory,
     CallOff,
     CloseAcutePhase,
     IncidentStatus,
-    PhaseResult,
     RecordReflection,
 )
 from contracts.vocabulary import (
@@ -34,29 +30,16 @@ from contracts.vocabulary import (
     Phase,
     ui_time,
 )
-from tests.workflow.support import PARTNERS, Stack, declaration, eventually, keep_history
-
-
-def staff(partner_id: str) -> Actor:
-    return Actor(partner_id=partner_id, staff_ref="bereitschaft-1")
-
-
-async def ack(
-    handle: WorkflowHandle[Any, Any], partner_id: str, **extra: Any
-) -> AcknowledgementResult:
-    result: AcknowledgementResult = await handle.execute_update(
-        "acknowledge_alert",
-        AcknowledgeAlert(
-            partner_id=partner_id, actor=extra.pop("actor", staff(partner_id)), **extra
-        ),
-        result_type=AcknowledgementResult,
-    )
-    return result
-
-
-async def update(handle: WorkflowHandle[Any, Any], name: str, request: Any) -> PhaseResult:
-    result: PhaseResult = await handle.execute_update(name, request, result_type=PhaseResult)
-    return result
+from tests.workflow.support import (
+    PARTNERS,
+    Stack,
+    ack,
+    declaration,
+    eventually,
+    keep_history,
+    staff,
+    update,
+)
 
 
 def event_names(stack: Stack, incident_id: str) -> list[str]:
