@@ -72,7 +72,7 @@ class Message(BaseModel):
 
 
 class Internal(Message):
-    """Base of activity inputs and results (the continue-as-new state, `IncidentState`, is as lenient).
+    """Base of activity inputs and results (the workflow's `IncidentState` is as lenient).
 
     They live in the histories of incidents that run for weeks, across deployments: a field
     that a newer version no longer has is ignored instead of failing the replay."""
