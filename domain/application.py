@@ -6,6 +6,7 @@ returns without writing anything, so a retried activity changes nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -123,8 +124,8 @@ class LotseApplication(Application[UUID]):
         """The library's repository with a cache of recent aggregates, fast-forwarded.
 
         Only the safe settings are allowed: fast-forward on every read (so what another process
-        wrote is seen), never skipped, and a deep copy handed out (so a command whose save
-        fails leaves the kept aggregate as it was recorded)."""
+        wrote is seen), never skipped, and a deep copy handed out to readers (so nothing a
+        reader does reaches the kept aggregate; commands use the kept one, see `_command`)."""
         maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
         return Repository(
             event_store=self.events,
@@ -357,25 +358,60 @@ class LotseApplication(Application[UUID]):
 
         Alerts to several partners are recorded in parallel, so conflicts are ordinary. Within
         this process, commands on one incident take turns; across processes the store's
-        optimistic concurrency decides. The command works on a copy of the kept incident, so a
-        lost race leaves nothing behind: the retry fast-forwards the kept incident by what the
-        other writer recorded, and a command that meanwhile landed changes nothing."""
+        optimistic concurrency decides. The command works on the kept incident itself; one
+        that is not saved (a lost race, a store error) makes it forgotten, so the retry reads
+        the incident again from the store, with what the other writer recorded, and a command
+        that meanwhile landed changes nothing. The incident returned is the kept one: read it
+        at once, never change it."""
         for attempt in range(1, CONFLICT_RETRIES + 1):
             with self._incident_lock(incident_key):
-                incident = self._incident(incident_key, None)
+                incident = self._kept_incident(incident_key)
                 if incident.has_applied(ctx):
                     return incident
-                command(incident)
+                recorded_version = incident.version
                 try:
+                    command(incident)
                     self.save(incident)
                 except IntegrityError:
+                    self._forget_if_changed(incident, recorded_version)
                     if attempt == CONFLICT_RETRIES:
                         raise
+                except BaseException:
+                    self._forget_if_changed(incident, recorded_version)
+                    raise
                 else:
                     return incident
             backoff = min(CONFLICT_BACKOFF_SECONDS * attempt, CONFLICT_BACKOFF_MAX_SECONDS)
             time.sleep(random.uniform(0, backoff))  # jitter, not secrecy
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _kept_incident(self, incident_key: str) -> Incident:
+        """The kept incident itself, fast-forwarded, not a copy: a command on a long incident
+        would otherwise copy every command id it remembers (that copy was four fifths of a
+        command's time at 2,000 events and grew with the stream). Only `_command` uses it,
+        under the incident's lock; `_forget_if_changed` undoes a command that was not saved."""
+        try:
+            found: object = self.repository.get(
+                ids.incident_id(incident_key),
+                projector_func=_project_incident,
+                deepcopy_from_cache=False,
+            )
+        except AggregateNotFoundError:
+            raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
+        if not isinstance(found, Incident):
+            raise TypeError(f"aggregate for incident '{incident_key}' is a {type(found)}")
+        return found
+
+    def _forget_if_changed(self, incident: Incident, recorded_version: int) -> None:
+        """Drops the kept incident if a command applied an event that was not saved (a lost
+        race, a refusal after an event, a store error), so that the next read rebuilds it from
+        the store. State changes only inside event methods, each of which raises the version,
+        so an unchanged version means an unchanged incident (a refusal before any event)."""
+        cache = self.repository.cache
+        if incident.version != recorded_version and cache is not None:
+            # KeyError: evicted meanwhile by the cache's own size limit.
+            with contextlib.suppress(KeyError):
+                cache.get(incident.id, evict=True)
 
     # --- queries for audit and the CLI ----------------------------------------------------
 

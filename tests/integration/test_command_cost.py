@@ -20,7 +20,7 @@ from contracts.agreement import AgreementTerms
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
 from contracts.vocabulary import ActorChannel, IncidentKind, NeedCategory, Region
 from domain.application import LotseApplication
-from domain.errors import IncidentNotFoundError
+from domain.errors import IncidentNotFoundError, PhaseNotAllowedError
 from domain.incident import Incident
 from settings import Settings
 
@@ -92,9 +92,11 @@ def test_a_command_decodes_as_many_events_after_500_as_after_10(
     decoded_per_command(app, make_ctx, 490)
     late = decoded_per_command(app, make_ctx, 10)
 
-    # The first command rebuilds the one-event incident; after that each one reads only what
-    # was written since (the previous command's event), however long the stream is.
-    assert late == early == [1] * 10
+    # The first command rebuilds the one-event incident; after that each one works on the kept
+    # incident, which already has its own last event, so it decodes nothing, however long the
+    # stream is (another writer's events would be the only ones read).
+    assert early == [1] + [0] * 9
+    assert late == [0] * 10
     assert app.incident(INCIDENT).needs == {"psychosocial": {"dresden": 510}}
 
 
@@ -173,6 +175,38 @@ def test_a_save_that_lost_a_race_leaves_nothing_behind_and_the_retry_counts_once
     assert kept.version == rebuilt.version == 4
     assert kept.needs == rebuilt.needs == {"psychosocial": {"dresden": 111}}
     assert kept.command_ids == rebuilt.command_ids
+
+
+def test_a_command_that_fails_after_its_event_leaves_the_kept_incident_as_recorded(
+    app: LotseApplication, declared: str, make_ctx: MakeCtx
+) -> None:
+    app.report_needs(INCIDENT, needs(1), make_ctx())  # the incident is now kept by `app`
+
+    def report_then_fail(incident: Incident) -> None:
+        # A failure between the event and the commit (here: raised by the command itself).
+        incident.report_needs(needs(100), make_ctx())
+        raise RuntimeError("store went away")
+
+    with pytest.raises(RuntimeError, match="store went away"):
+        app._command(INCIDENT, make_ctx(), report_then_fail)
+    app.report_needs(INCIDENT, needs(2), make_ctx())
+
+    assert app.incident(INCIDENT).needs == {"psychosocial": {"dresden": 3}}
+    assert app.incident(INCIDENT).version == 3
+
+
+def test_a_refused_command_keeps_the_kept_incident_without_reading_it_again(
+    app: LotseApplication, declared: str, make_ctx: MakeCtx
+) -> None:
+    app.report_needs(INCIDENT, needs(1), make_ctx())
+    app.call_off(INCIDENT, "Fehlalarm", make_ctx())
+    decoded = Counter(app.mapper, "to_domain_event")
+
+    with pytest.raises(PhaseNotAllowedError):
+        app.report_needs(INCIDENT, needs(5), make_ctx())
+    assert app.incident(INCIDENT).needs == {"psychosocial": {"dresden": 1}}
+    # A refusal comes before any event, so the kept incident stays and nothing is re-read.
+    assert decoded.calls == 0
 
 
 def test_an_earlier_version_is_read_past_the_kept_incident_and_does_not_replace_it(
