@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.declaration_to_last_alert
+	$(BIN)/python -m bench.all --runs 3
 
 clean:
 	rm -rf $(VENV) data build *.egg-info .pytest_cache .mypy_cache .ruff_cache

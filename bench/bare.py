@@ -1,10 +1,16 @@
-"""The baseline: one bare Temporal workflow round trip (start, one no-op activity, result)."""
+"""The floors of the Temporal benchmarks: bare workflows that do the same Temporal work as Lotse
+with no-op activities and no record — one round trip, an update that runs one activity, and an
+incident's shape (one activity, then four parallel pairs of activities)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity, workflow
+
+PARTNERS = 4  # the shipped agreement's partners: one alert delivered and recorded each
+TIMEOUT = timedelta(seconds=10)
 
 
 @activity.defn(name="bench_noop")
@@ -14,8 +20,48 @@ def noop(value: int) -> int:
 
 @workflow.defn(name="BenchBareRoundTrip")
 class BareRoundTrip:
+    """Start, one no-op activity, result."""
+
     @workflow.run
     async def run(self, value: int) -> int:
-        return await workflow.execute_activity(
-            noop, value, start_to_close_timeout=timedelta(seconds=10)
-        )
+        return await workflow.execute_activity(noop, value, start_to_close_timeout=TIMEOUT)
+
+
+@workflow.defn(name="BenchBareUpdates")
+class BareUpdates:
+    """Waits for updates; each runs one no-op activity and answers its result."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done)
+
+    @workflow.update
+    async def noop_update(self, value: int) -> int:
+        return await workflow.execute_activity(noop, value, start_to_close_timeout=TIMEOUT)
+
+    @workflow.signal
+    def finish(self) -> None:
+        self._done = True
+
+
+@workflow.defn(name="BenchBareIncidentShape")
+class BareIncidentShape:
+    """The activities of a declaration up to the last alert recorded, as no-ops: one to record
+    the declaration, then per partner one to deliver and one to record, the partners in
+    parallel."""
+
+    @workflow.run
+    async def run(self, value: int) -> int:
+        await workflow.execute_activity(noop, value, start_to_close_timeout=TIMEOUT)
+
+        async def alert(partner: int) -> int:
+            await workflow.execute_activity(noop, partner, start_to_close_timeout=TIMEOUT)
+            return await workflow.execute_activity(noop, partner, start_to_close_timeout=TIMEOUT)
+
+        return sum(await asyncio.gather(*(alert(partner) for partner in range(PARTNERS))))
+
+
+BARE_WORKFLOWS = [BareRoundTrip, BareUpdates, BareIncidentShape]

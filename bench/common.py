@@ -94,8 +94,9 @@ def ctx() -> CommandContext:
     )
 
 
-def declared_application(settings: Settings) -> LotseApplication:
-    """An application on `settings` with the shipped agreement loaded and INCIDENT declared."""
+def declared_application(settings: Settings, incidents: int = 1) -> LotseApplication:
+    """An application on `settings` with the shipped agreement loaded and INCIDENT declared
+    (and `incident_key(1)` … for more than one)."""
     terms: AgreementTerms = load_agreement_file(AGREEMENT_FILE)
     app = LotseApplication(env=settings.event_store_env())
     app.load_agreement(terms, ctx())
@@ -107,8 +108,14 @@ def declared_application(settings: Settings) -> LotseApplication:
         region=Region.LEIPZIG,
         declared_by=Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1"),
     )
-    app.declare_incident(INCIDENT, declaration, terms.agreement_id, ctx())
+    for number in range(incidents):
+        app.declare_incident(incident_key(number), declaration, terms.agreement_id, ctx())
     return app
+
+
+def incident_key(number: int) -> str:
+    """INCIDENT for the first, then one incident id per further writer."""
+    return INCIDENT if number == 0 else f"{INCIDENT}-{number}"
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -126,3 +133,29 @@ def at_least(minimum: int) -> Callable[[str], int]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the benchmark table: what Lotse did, its floor in the same run, the ratio
+    (always "bigger is better" or "smaller is better" as the goal says) and the goal."""
+
+    name: str
+    measured: str
+    floor: str
+    ratio: float
+    goal: str
+    met: bool
+    command: str
+
+    def line(self) -> str:
+        verdict = "met" if self.met else "missed"
+        return (
+            f"{self.name}: {self.measured} | floor {self.floor} | "
+            f"ratio {self.ratio:.2f} (goal {self.goal}: {verdict})"
+        )
+
+
+def print_figures(figures: list[Figure]) -> None:
+    for figure in figures:
+        print(figure.line())

@@ -1,152 +1,100 @@
 """Time from an operator's declaration to the last partner's alert delivered and recorded,
-beside one bare Temporal workflow round trip, both on the same dev server in the same run.
+beside one bare Temporal workflow round trip (start, one no-op activity, result), both on the
+same dev server in the same run (issue #6, point 2).
 
-Run: `make bench` (or `.venv/bin/python -m bench.declaration_to_last_alert --runs 20`).
+Each run times `--declarations` declarations one after another and as many bare round trips,
+and takes the ratio of their medians; the figure is the median of the runs' ratios. The record
+is polled from outside (no hook in the worker), from the notification log.
+
+Goal: declaration → 4th alert recorded ≤ 2× the bare round trip.
+
+    .venv/bin/python -m bench.declaration_to_last_alert [--declarations 10] [--runs 3]
+        [--persistent]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import statistics
-import sys
-import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from bench.common import Figure, at_least, median, print_figures
+from bench.stack import DeliveredAlerts, Stack, temporal_stack
 
-from bench.bare import BareRoundTrip, noop
-from bootstrap import ACTIVITY_THREADS, build_application, build_worker
-from cli.agreement import load_into_store
-from cli.smtp_sink import MailSink
-from contracts.agreement import load_agreement_file
-from contracts.messages import Actor
-from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
-from domain.application import LotseApplication
-from domain.errors import IncidentNotFoundError
-from settings import Settings
-from workflows.converter import data_converter
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DECLARATION = {
-    "title": "Benchmark: Übungslage",
-    "kind": "terrorist",
-    "occurred_at": "2026-11-28T17:05:00+01:00",
-    "location": "Altmarkt",
-    "region": "dresden",
-    "declared_by": {"partner_id": "opferbeauftragte", "staff_ref": "bench-1"},
-}
+GOAL = 2.0
 
 
-async def bare_round_trips(client: Client, runs: int, pool: ThreadPoolExecutor) -> list[float]:
-    queue = f"bench-bare-{uuid.uuid4().hex}"
+async def bare_round_trips(stack: Stack, count: int) -> list[float]:
     timings = []
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[BareRoundTrip],
-        activities=[noop],
-        activity_executor=pool,
-    ):
-        for run in range(runs):
-            started = time.perf_counter()
-            await client.execute_workflow(
-                "BenchBareRoundTrip", run, id=f"bare-{uuid.uuid4().hex}", task_queue=queue
-            )
-            timings.append(time.perf_counter() - started)
+    for number in range(count):
+        started = time.perf_counter()
+        await stack.client.execute_workflow(
+            "BenchBareRoundTrip", number, id=f"bare-{uuid.uuid4().hex}", task_queue=stack.bare_queue
+        )
+        timings.append(time.perf_counter() - started)
     return timings
 
 
-def alerts_recorded(app: LotseApplication, incident_id: str) -> int:
-    try:
-        history = app.history(incident_id)
-    except IncidentNotFoundError:  # the declaration is not recorded yet
-        return 0
-    return sum(1 for e in history if e.event == "AlertSent" and e.details["delivered"])
-
-
-async def declaration_to_last_alert(
-    client: Client, settings: Settings, runs: int, pool: ThreadPoolExecutor
-) -> list[float]:
-    worker_app = build_application(settings)
-    reader = build_application(settings)
-    terms = load_agreement_file(settings.agreement_file)
-    load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="bench-1"))
+async def declarations(stack: Stack, count: int) -> list[float]:
     timings = []
-    async with build_worker(client, settings, worker_app, pool):
-        for _ in range(runs):
-            incident_id = f"bench-{uuid.uuid4().hex[:12]}"
-            started = time.perf_counter()
-            handle = await client.start_workflow(
-                "IncidentResponse", DECLARATION, id=incident_id, task_queue=settings.task_queue
-            )
-            # Polling the store from outside is the measurement: no hook inside the worker.
-            while alerts_recorded(reader, incident_id) < 4:  # noqa: ASYNC110
-                await asyncio.sleep(0.002)
-            timings.append(time.perf_counter() - started)
-            await handle.terminate(reason="benchmark run done")
-    worker_app.close()
-    reader.close()
+    for _ in range(count):
+        alerts = DeliveredAlerts(stack.reader)
+        incident_id = f"bench-{uuid.uuid4().hex[:12]}"
+        started = time.perf_counter()
+        handle = await stack.declare(incident_id)
+        await alerts.wait_for([incident_id], pause=0.002)
+        timings.append(time.perf_counter() - started)
+        await handle.terminate(reason="benchmark done")
     return timings
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def describe(name: str, timings: list[float]) -> str:
-    ms = sorted(t * 1000 for t in timings)
-    p90 = ms[int(0.9 * (len(ms) - 1))]
-    return f"{name}: median {statistics.median(ms):.1f} ms, p90 {p90:.1f} ms, n={len(ms)}"
-
-
-async def main(runs: int, persistent: bool) -> None:
-    temporal = Path(sys.executable).parent / "temporal"
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal),
-            data_converter=data_converter,
-            search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
-            dev_server_database_filename=f"{data_dir}/temporal.db" if persistent else None,
+async def measure_on(stack: Stack, count: int, runs: int, persistent: bool) -> list[Figure]:
+    await bare_round_trips(stack, 3)  # warm-up
+    await declarations(stack, 3)
+    bare: list[float] = []
+    lotse: list[float] = []
+    ratios: list[float] = []
+    for _ in range(runs):
+        bare.append(median(await bare_round_trips(stack, count)))
+        lotse.append(median(await declarations(stack, count)))
+        ratios.append(lotse[-1] / bare[-1])
+    ratio = median(ratios)
+    state = ", dev server state in a file" if persistent else ""
+    return [
+        Figure(
+            name=f"declaration → 4th alert delivered and recorded{state}",
+            measured=f"{median(lotse) * 1000:.0f} ms",
+            floor=f"{median(bare) * 1000:.0f} ms bare round trip",
+            ratio=ratio,
+            goal=f"≤ {GOAL}",
+            met=ratio <= GOAL,
+            command="python -m bench.declaration_to_last_alert"
+            + (" --persistent" if persistent else ""),
         )
-        settings = Settings(
-            data_dir=Path(data_dir),
-            task_queue=f"bench-lotse-{uuid.uuid4().hex}",
-            agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
-            smtp_port=free_port(),
-        )
-        try:
-            with (
-                MailSink(settings.mail_dir, port=settings.smtp_port),
-                ThreadPoolExecutor(ACTIVITY_THREADS) as pool,
-            ):
-                await bare_round_trips(env.client, 3, pool)  # warm-up
-                bare = await bare_round_trips(env.client, runs, pool)
-                lotse = await declaration_to_last_alert(env.client, settings, runs, pool)
-        finally:
-            await env.shutdown()
-    print(f"dev server state: {'SQLite file (as make run)' if persistent else 'in memory'}")
-    print(describe("bare workflow round trip (baseline)", bare))
-    print(describe("declaration → 4th alert delivered and recorded", lotse))
-    ratio = statistics.median(lotse) / statistics.median(bare)
-    print(f"ratio (median): {ratio:.1f}× the bare round trip")
+    ]
 
 
-if __name__ == "__main__":
+async def measure(count: int, runs: int, persistent: bool) -> list[Figure]:
+    async with temporal_stack(persistent) as stack:
+        return await measure_on(stack, count, runs, persistent)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--declarations", type=at_least(1), default=10, help="per run")
+    parser.add_argument("--runs", type=at_least(1), default=3)
     parser.add_argument(
         "--persistent", action="store_true", help="dev server state in a file, as `make run` has"
     )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.runs, arguments.persistent))
+    print(
+        f"{arguments.declarations} declarations and round trips per run, "
+        f"ratio: median of {arguments.runs} runs"
+    )
+    figures = asyncio.run(measure(arguments.declarations, arguments.runs, arguments.persistent))
+    print_figures(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,7 @@ from bench.common import (
     INCIDENT,
     NEED,
     POSTGRES_CONNINFO,
+    Figure,
     Store,
     StoreKind,
     at_least,
@@ -31,6 +32,7 @@ from bench.common import (
     declared_application,
     fresh_store,
     median,
+    print_figures,
 )
 from domain import ids
 from domain.application import LotseApplication
@@ -95,29 +97,38 @@ def floor_read(store: Store, table: str, version: int) -> float:
     return seconds
 
 
+def measure(kind: StoreKind, events: int, runs: int) -> list[Figure]:
+    with fresh_store(kind) as store:
+        version, table = grow(store, events)
+        app_seconds: list[float] = []
+        floor_seconds: list[float] = []
+        for _ in range(runs):
+            app_seconds.append(app_replay(store, version))
+            floor_seconds.append(floor_read(store, table, version))
+    app_time = median(app_seconds)
+    floor_time = median(floor_seconds)
+    ratio = median([floor / app for app, floor in zip(app_seconds, floor_seconds, strict=True)])
+    return [
+        Figure(
+            name=f"replay of a {version:,}-event incident, {kind}, new application",
+            measured=f"{app_time * 1000:.0f} ms",
+            floor=f"{floor_time * 1000:.0f} ms SELECT + json.loads",
+            ratio=ratio,
+            goal=f"≥ {GOAL}",
+            met=ratio >= GOAL,
+            command=f"python -m bench.replay --events {events} --store {kind}",
+        )
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=at_least(1), default=10_000)
     parser.add_argument("--runs", type=at_least(1), default=3)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     arguments = parser.parse_args()
-    kind: StoreKind = arguments.store
-    with fresh_store(kind) as store:
-        version, table = grow(store, arguments.events)
-        app_seconds: list[float] = []
-        floor_seconds: list[float] = []
-        for _ in range(arguments.runs):
-            app_seconds.append(app_replay(store, version))
-            floor_seconds.append(floor_read(store, table, version))
-    app_time = median(app_seconds)
-    floor_time = median(floor_seconds)
-    runs = arguments.runs
-    print(f"store {kind}, one incident of {version} events, median of {runs} runs")
-    print(f"application replay, new application: {app_time * 1000:8.1f} ms")
-    print(f"SELECT + json.loads of every state:  {floor_time * 1000:8.1f} ms (floor)")
-    ratio = floor_time / app_time
-    verdict = "met" if ratio >= GOAL else "missed"
-    print(f"ratio app speed/floor speed: {ratio:.2f} (goal ≥ {GOAL}: {verdict})")
+    print(f"store {arguments.store}, {arguments.events} needs reports, median of {arguments.runs}")
+    print_figures(measure(arguments.store, arguments.events, arguments.runs))
 
 
 if __name__ == "__main__":

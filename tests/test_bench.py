@@ -1,4 +1,5 @@
-"""Each goal benchmark runs end to end at a tiny size and prints its ratio line (issue #6)."""
+"""Each goal benchmark runs end to end at a tiny size and prints its ratio lines (issue #6);
+`bench.all` prints them as one table."""
 
 from __future__ import annotations
 
@@ -24,25 +25,66 @@ def run_bench(module: str, *arguments: str) -> list[str]:
     return finished.stdout.splitlines()
 
 
+def ratio_lines(lines: list[str]) -> list[str]:
+    return [line for line in lines if " | floor " in line and " | ratio " in line]
+
+
 @pytest.mark.parametrize(
     "store",
     [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
 )
-def test_append_benchmark_reports_app_and_raw_rates_and_their_ratio(
-    store: str, request: pytest.FixtureRequest
+@pytest.mark.parametrize("writers", ["1", "2"])
+def test_append_benchmark_reports_the_rate_and_the_late_commands_against_their_floors(
+    store: str, writers: str, request: pytest.FixtureRequest
 ) -> None:
     if store == "postgres":
         request.getfixturevalue("postgres_available")
-    lines = run_bench("bench.append", "--events", "12", "--runs", "1", "--store", store)
-    assert any(line.startswith("application append") for line in lines), lines
-    assert any("(floor)" in line for line in lines), lines
-    assert lines[-1].startswith("ratio app/raw: "), lines
+    lines = run_bench(
+        "bench.append", "--events", "12", "--writers", writers, "--runs", "1", "--store", store
+    )
+    rate, late = ratio_lines(lines)
+    assert rate.startswith(f"append, {store}, "), lines
+    assert "raw " in rate, lines
+    assert late.startswith("… command 12 vs 10th"), lines
 
 
 def test_replay_benchmark_reports_app_and_floor_times_and_their_ratio() -> None:
     lines = run_bench("bench.replay", "--events", "12", "--runs", "1")
-    assert lines[0].startswith("store sqlite, one incident of 13 events"), lines
-    assert lines[-1].startswith("ratio app speed/floor speed: "), lines
+    [figure] = ratio_lines(lines)
+    assert figure.startswith("replay of a 13-event incident, sqlite"), lines
+
+
+def test_report_needs_benchmark_reports_sequential_and_concurrent_updates() -> None:
+    lines = run_bench("bench.report_needs", "--updates", "10", "--runs", "1")
+    sequential, concurrent = ratio_lines(lines)
+    assert "one after another" in sequential, lines
+    assert "10 in flight" in concurrent, lines
+
+
+def test_many_declarations_benchmark_reports_lotse_against_bare_workflows() -> None:
+    lines = run_bench("bench.many_declarations", "--incidents", "3", "--runs", "1")
+    [figure] = ratio_lines(lines)
+    assert figure.startswith("3 incidents declared at once until 4 alerts recorded"), lines
+
+
+def test_declaration_benchmark_reports_the_last_alert_against_a_round_trip() -> None:
+    lines = run_bench("bench.declaration_to_last_alert", "--declarations", "1", "--runs", "1")
+    [figure] = ratio_lines(lines)
+    assert figure.startswith("declaration → 4th alert delivered and recorded"), lines
+
+
+@pytest.mark.slow
+def test_all_benchmarks_print_one_table_row_per_figure() -> None:
+    lines = run_bench(
+        "bench.all",
+        *("--runs", "1", "--events", "10", "--incidents", "2", "--updates", "10"),
+        *("--declarations", "1", "--stores", "sqlite"),
+    )
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    # The header, append (rate and late commands) for 1 and 4 writers, replay, two
+    # report_needs figures, the many declarations, the declaration to the last alert.
+    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1, lines
+    assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 
 def test_a_benchmark_size_below_its_minimum_is_refused_with_the_rule() -> None:
