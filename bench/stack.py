@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -146,6 +147,15 @@ async def temporal_stack(persistent: bool = False) -> AsyncIterator[Stack]:
             search_attributes=[SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTE_NAMES],
             dev_server_database_filename=f"{data_dir}/temporal.db" if persistent else None,
             dev_server_log_level="error",
+            # Terminating incidents at the end of a measurement makes the SDK warn about tasks
+            # of terminated workflows; only errors are worth printing beside the figures.
+            runtime=Runtime(
+                telemetry=TelemetryConfig(
+                    logging=LoggingConfig(
+                        filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")
+                    )
+                )
+            ),
         )
         settings = Settings(
             data_dir=Path(data_dir),
