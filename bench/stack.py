@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.bare import BARE_WORKFLOWS, PARTNERS, noop
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink
 from contracts.agreement import load_agreement_file
@@ -33,7 +34,6 @@ from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
 from domain.application import LotseApplication
 from domain.incident import Incident
 from settings import Settings
-from worker import ACTIVITY_THREADS, build_application, build_worker
 from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
