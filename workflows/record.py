@@ -33,6 +33,12 @@ RECORD_TIMEOUT = timedelta(seconds=10)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+LOCAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=3,
+)
+"""Quick attempts of a local store activity before it waits for the store as an ordinary one."""
 RECORD_LOCALLY = "record-as-local-activity"
 """Patch id: from this change on, the store activities run as local activities."""
 UPDATE_COMMANDS = uuid.UUID("5f1d1c55-7c2b-4f7a-9a43-0b8f3c1d2e6a")
@@ -43,28 +49,41 @@ STEP_COMMANDS = uuid.UUID("0d6f3a8e-2b1c-4e57-8f0a-6c9d2e4b7a13")
 
 
 async def record(spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT | None:
-    """Store one command; a domain refusal surfaces as a typed, final ApplicationError. A store
-    that is down is retried (with growing pauses) until it is back."""
+    """Store one command; a domain refusal surfaces as a typed, final ApplicationError.
+
+    First as a local activity with a few quick attempts. A store that does not answer them is
+    then waited for in an ordinary activity, retried with growing pauses until it is back: its
+    retries leave no trace in the history, where a local activity would keep the workflow task
+    open and add events every few seconds for as long as the outage lasts."""
     options: dict[str, Any] = {
         "result_type": spec.result_type,
         "start_to_close_timeout": RECORD_TIMEOUT,
         "summary": _summary(data),
-        "retry_policy": RECORD_RETRY,
     }
     try:
         if workflow.patched(RECORD_LOCALLY):
-            result: ResultT | None = await workflow.execute_local_activity(
-                spec.name, data, **options
-            )
-        else:
-            result = await workflow.execute_activity(spec.name, data, **options)
+            try:
+                result: ResultT | None = await workflow.execute_local_activity(
+                    spec.name, data, retry_policy=LOCAL_RETRY, **options
+                )
+                return result
+            except ActivityError as error:
+                if _refused(error):
+                    raise
+        result = await workflow.execute_activity(
+            spec.name, data, retry_policy=RECORD_RETRY, **options
+        )
     except ActivityError as error:
-        if isinstance(error.cause, ApplicationError):
-            raise ApplicationError(
-                error.cause.message, type=error.cause.type, non_retryable=True
-            ) from None
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and _refused(error):
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
         raise
     return result
+
+
+def _refused(error: ActivityError) -> bool:
+    """Whether the record refused the command (a domain error, final) rather than failed."""
+    return isinstance(error.cause, ApplicationError) and error.cause.non_retryable
 
 
 def context(

@@ -224,6 +224,15 @@ async def test_an_acknowledgement_counts_when_it_arrived_while_the_store_is_down
     )
     alerted_at = by_partner(status)["weisser-ring"].alerted_at
     assert acknowledged.ctx.business_time < alerted_at + timedelta(seconds=8)
+    # The store did not answer the quick local attempts, so the record waited for it in an
+    # ordinary activity, whose retries leave no trace in the history.
+    history = await handle.fetch_history()
+    waited = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert "record_acknowledgement" in waited
 
 
 async def test_a_phoned_acknowledgement_keeps_when_it_was_received_and_when_it_was_entered(
