@@ -23,7 +23,13 @@ from eventsourcing.domain import (
     DomainEventProtocol,
     TMutableOrImmutableAggregate,
 )
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    InternalError,
+    JSONTranscoder,
+    ProgrammingError,
+)
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
@@ -50,6 +56,8 @@ from domain.transcoding import PydanticModelAsDict
 # several races in a row (seen with 10 on PostgreSQL); each attempt only reads what was written
 # since, so many attempts are cheap.
 CONFLICT_RETRIES = 50
+RECORDER_ATTEMPTS = 5
+"""Tries to build the store's recorder while other processes create its tables at the same time."""
 # Before a retry, wait a random moment of up to this many seconds times the attempt (at most
 # CONFLICT_BACKOFF_MAX_SECONDS), so that writers that keep colliding fall out of step.
 CONFLICT_BACKOFF_SECONDS = 0.002
@@ -119,6 +127,20 @@ class LotseApplication(Application[UUID]):
         self._agreement_versions: OrderedDict[tuple[str, int], Agreement] = OrderedDict()
         self._incident_locks: dict[str, threading.Lock] = {}
         self._tables_lock = threading.Lock()
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The library's recorder, which creates the store's tables, types and functions if
+        they are missing. Two workers starting at once on a new PostgreSQL store both create
+        them, and PostgreSQL refuses one (`tuple concurrently updated`) while the other wins:
+        try again, and the next attempt finds them made."""
+        for attempt in range(1, RECORDER_ATTEMPTS + 1):
+            try:
+                return super().construct_recorder()
+            except (InternalError, IntegrityError, ProgrammingError):
+                if attempt == RECORDER_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.1 * attempt))  # jitter, not secrecy
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository with a cache of recent aggregates, fast-forwarded.

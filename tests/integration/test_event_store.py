@@ -7,6 +7,7 @@ it reads is what was really written.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -284,3 +285,36 @@ def test_an_alert_sent_event_as_stored_before_is_read_back_and_the_incident_goes
         "AlertSent",
         "AlertAcknowledged",
     ]
+
+
+STARTING_TOGETHER = 8
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_a_new_postgres_store_all_start(
+    postgres_settings: Settings,
+) -> None:
+    """Every worker creates the store's tables, types and functions if they are missing; when
+    several start at the same moment on a new store, PostgreSQL refuses all but one of the
+    concurrent definitions (`tuple concurrently updated`), and those workers must still start."""
+    env = postgres_settings.event_store_env()
+    together = threading.Barrier(STARTING_TOGETHER)
+    started: list[LotseApplication] = []
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        together.wait()
+        try:
+            started.append(LotseApplication(env=env))
+        except BaseException as error:  # every failure is the finding
+            failed.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(STARTING_TOGETHER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for app in started:
+        app.close()
+    assert failed == []
+    assert len(started) == STARTING_TOGETHER
