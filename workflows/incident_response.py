@@ -73,9 +73,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.alerting import Alerting
     from workflows.checks import InvalidDeclarationError, UpdateRefusedError
     from workflows.display import Display
-    from workflows.state import DEFAULT_REFLECTION_AFTER, IncidentState, status_before_recorded
-
-__all__ = ["DEFAULT_REFLECTION_AFTER", "IncidentResponse", "UpdateRefusedError"]
+    from workflows.state import IncidentState, status_before_recorded
 
 CARRY_OVER = "carry_over"
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})

@@ -30,7 +30,7 @@ from contracts.messages import (
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
 from tests.workflow.support import PARTNERS, declaration, free_port, load_agreement, make_settings
 from workflows.converter import data_converter
-from workflows.incident_response import DEFAULT_REFLECTION_AFTER
+from workflows.state import DEFAULT_REFLECTION_AFTER
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
