@@ -202,14 +202,30 @@ COMMISSIONER_PARTNER_ID = "opferbeauftragte"
 SEARCH_ATTRIBUTE_PHASE = "IncidentPhase"
 SEARCH_ATTRIBUTE_KIND = "IncidentKind"
 SEARCH_ATTRIBUTE_REGION = "IncidentRegion"
+SEARCH_ATTRIBUTE_CASE_INCIDENT = "CaseIncident"
+"""On each `VictimCase`: the incident it belongs to (the UI lists an incident's cases with it)."""
+SEARCH_ATTRIBUTE_CASE_STATE = "CaseState"
+"""On each `VictimCase`: open, escalated (the office must act) or closed."""
 SEARCH_ATTRIBUTE_NAMES: tuple[str, ...] = (
     SEARCH_ATTRIBUTE_PHASE,
     SEARCH_ATTRIBUTE_KIND,
     SEARCH_ATTRIBUTE_REGION,
+    SEARCH_ATTRIBUTE_CASE_INCIDENT,
+    SEARCH_ATTRIBUTE_CASE_STATE,
 )
 
 TASK_QUEUE = "victim-support"
 INCIDENT_WORKFLOW_TYPE = "IncidentResponse"
+VICTIM_CASE_WORKFLOW_TYPE = "VictimCase"
+CASE_ID_SEPARATOR = "--"
+
+
+def case_workflow_id(incident_id: str, person_ref: str) -> str:
+    """The id of a person's `VictimCase`: `2026-12-05-dresden--DD-0042`. Derived, so that a
+    person registered twice for one incident finds the case that exists."""
+    return f"{incident_id}{CASE_ID_SEPARATOR}{person_ref}"
+
+
 INCIDENT_CONTINUING = "IncidentContinuing"
 """Type of the refusal of an update that arrives while an incident hands over to its next run
 (continue-as-new): nothing was recorded, and the same update sent again lands on the new run."""

@@ -1,0 +1,93 @@
+"""What people read about a running case: its open items and the UI's current details, in German.
+
+Pure functions of the case's state (no Temporal calls), tested without a server. Times are
+Europe/Berlin. Only the pseudonymous reference names the person: Temporal stores these texts
+unencrypted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from contracts.case_messages import CaseStatus
+from contracts.people import INVOLVEMENT_LABELS_DE, NeedStatus, ReferralStatus
+from contracts.vocabulary import NEED_CATEGORY_LABELS_DE, REGION_LABELS_DE, Region, ui_time
+
+if TYPE_CHECKING:
+    from workflows.case_state import CaseState
+
+NEED_STATUS_LABELS_DE: dict[NeedStatus, str] = {
+    NeedStatus.AWAITING_CONSENT: "wartet auf Einwilligung/Vermittlung",
+    NeedStatus.REFERRED: "vermittelt",
+    NeedStatus.ESCALATED: "eskaliert an die Opferbeauftragte",
+    NeedStatus.IN_CARE: "in Betreuung",
+    NeedStatus.MET: "erledigt",
+}
+REFERRAL_STATUS_LABELS_DE: dict[ReferralStatus, str] = {
+    ReferralStatus.PROPOSED: "wird zugestellt",
+    ReferralStatus.SENT: "zugestellt, Bestätigung ausstehend",
+    ReferralStatus.ACKNOWLEDGED: "bestätigt, Annahme ausstehend",
+    ReferralStatus.ACCEPTED: "angenommen, Erstkontakt ausstehend",
+    ReferralStatus.DECLINED: "abgelehnt",
+    ReferralStatus.FIRST_CONTACT: "Erstkontakt erfolgt",
+    ReferralStatus.CLOSED: "abgeschlossen",
+    ReferralStatus.REROUTED: "Frist verstrichen, weitergeleitet",
+    ReferralStatus.WITHDRAWN: "Einwilligung widerrufen",
+}
+
+
+def summary(person_ref: str, involvement: str, region: Region) -> str:
+    """`DD-0042 · injured · dresden`: the static summary, pseudonymous."""
+    return f"{person_ref} · {involvement} · {region}"
+
+
+def _at(moment: datetime | None) -> str:
+    return ui_time(moment) if moment is not None else "—"
+
+
+def open_items(state: CaseState) -> list[str]:
+    """Who must do what by when, one line each; empty once nothing is open."""
+    if state.closed:
+        return []
+    items: list[str] = []
+    if state.assessment_due_at is not None:
+        items.append(f"Bedarfe erfassen bis {_at(state.assessment_due_at)}")
+    for need in state.open_needs():
+        label = NEED_CATEGORY_LABELS_DE[need.category]
+        referral = state.referral(need.referral_id) if need.referral_id else None
+        if referral is not None and referral.delivery_trouble_since is not None:
+            items.append(
+                f"{label}: Vermittlung an {referral.offer_name} wird seit "
+                f"{_at(referral.delivery_trouble_since)} zugestellt (Zustellung gestört)"
+            )
+            continue
+        step = REFERRAL_STATUS_LABELS_DE[referral.status] if referral else None
+        status = step or NEED_STATUS_LABELS_DE[need.status]
+        items.append(f"{label}: {status} — zuständig {need.owner}, fällig {_at(need.due_at)}")
+    for follow_up in state.follow_ups:
+        if follow_up.asked_at is not None and follow_up.answered_at is None:
+            items.append(
+                f"Nachfrage {follow_up.number}: Antwort fällig {_at(follow_up.answer_due_at)}"
+            )
+    return items
+
+
+def current_details(status: CaseStatus) -> str:
+    """The markdown the UI shows under *Current Details*."""
+    lines = [
+        f"**{status.person_ref}** — {INVOLVEMENT_LABELS_DE[status.involvement]}, "
+        f"{REGION_LABELS_DE[status.region]}",
+        "",
+    ]
+    if status.closed_reason is not None:
+        lines.append(f"Fall abgeschlossen ({status.closed_reason}).")
+        return "\n".join(lines)
+    for need in status.needs:
+        lines.append(
+            f"- {NEED_CATEGORY_LABELS_DE[need.category]}: {NEED_STATUS_LABELS_DE[need.status]}"
+            f" (zuständig {need.owner}, fällig {_at(need.due_at)})"
+        )
+    if status.open_items:
+        lines += ["", "**Offen:**", *(f"- {item}" for item in status.open_items)]
+    return "\n".join(lines)
