@@ -174,38 +174,39 @@ async def connect_client(settings: Settings) -> Client:
 
 
 @contextmanager
-def incident_errors(incident_id: str) -> Iterator[None]:
-    """Name the incident when Temporal does not know it or gives no answer in time."""
+def incident_errors(workflow_id: str, noun: str = "incident") -> Iterator[None]:
+    """Name the incident (or case: `noun`) when Temporal does not know it or gives no answer in
+    time."""
     try:
         yield
     except WorkflowAlreadyStartedError:
         raise CliError(
-            f"incident id '{incident_id}' is already in use; choose another --id"
+            f"{noun} id '{workflow_id}' is already in use; choose another --id"
         ) from None
     except WorkflowQueryRejectedError as error:
-        raise CliError(f"incident '{incident_id}': {error}") from None
+        raise CliError(f"{noun} '{workflow_id}': {error}") from None
     except RPCTimeoutOrCancelledError:
         raise CliError(
-            f"incident '{incident_id}' did not answer in time — is a worker running (`make run`)? "
-            "An update may still be applied once one runs: check `lotse incident status` "
+            f"{noun} '{workflow_id}' did not answer in time — is a worker running (`make run`)? "
+            f"An update may still be applied once one runs: check `lotse {noun} status` "
             "before repeating it"
         ) from None
     except RPCError as error:
-        raise CliError(_rpc_message(incident_id, error)) from None
+        raise CliError(_rpc_message(workflow_id, error, noun)) from None
 
 
-def _rpc_message(incident_id: str, error: RPCError) -> str:
+def _rpc_message(workflow_id: str, error: RPCError, noun: str = "incident") -> str:
     if error.status is RPCStatusCode.NOT_FOUND:
         if "completed" in error.message:
-            return f"incident '{incident_id}' has ended; its workflow takes no more updates"
-        return f"incident '{incident_id}' not found"
+            return f"{noun} '{workflow_id}' has ended; its workflow takes no more updates"
+        return f"{noun} '{workflow_id}' not found"
     if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
         return (
-            f"incident '{incident_id}' did not answer in time — is a worker running? "
-            "An update may still be applied once one runs: check `lotse incident status` "
+            f"{noun} '{workflow_id}' did not answer in time — is a worker running? "
+            f"An update may still be applied once one runs: check `lotse {noun} status` "
             "before repeating it"
         )
-    return f"incident '{incident_id}': Temporal refused the request: {error.message}"
+    return f"{noun} '{workflow_id}': Temporal refused the request: {error.message}"
 
 
 def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> CommandContext:

@@ -192,13 +192,16 @@ async def _update(
     request: BaseModel,
     result_type: type[R],
     options: tuple[str | None, float],
+    noun: str = "incident",
 ) -> R:
+    """Send update `name` to workflow `incident_id` (an incident, or a case: `noun`) once a
+    worker polls its task queue; bounded by the timeout in `options`."""
     given_id, timeout = options
     update_id = checked_update_id(given_id)
     settings = invocation_settings(ctx)
     client = await connect_client(settings)
     handle = client.get_workflow_handle(incident_id)
-    with incident_errors(incident_id):
+    with incident_errors(incident_id, noun):
         described = await handle.describe(rpc_timeout=ANSWER_TIMEOUT)
         last_seen = await worker_polls(client, settings.temporal_namespace, described.task_queue)
     if last_seen is not None:
@@ -216,11 +219,11 @@ async def _update(
         err=True,
     )
     not_answered = CliError(
-        f"incident '{incident_id}' did not answer within {timeout:g}s: the update with id "
-        f"{update_id} was sent and may still be applied — check `lotse incident status "
+        f"{noun} '{incident_id}' did not answer within {timeout:g}s: the update with id "
+        f"{update_id} was sent and may still be applied — check `lotse {noun} status "
         f"{incident_id}`; repeating it with --update-id {update_id} is safe (applied at most once)"
     )
-    with incident_errors(incident_id):
+    with incident_errors(incident_id, noun):
         try:
             # The client polls for the update's outcome in a loop, and `rpc_timeout` bounds
             # only each poll (the server answers an unfinished one empty, and the client asks
