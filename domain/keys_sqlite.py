@@ -2,8 +2,9 @@
 
 One connection shared by the process's threads, taking turns through a lock; other processes
 (a second worker, the CLI) wait for SQLite's write lock up to `BUSY_TIMEOUT_MS`. The file uses
-a rollback journal, not WAL, and `secure_delete`: a destroyed key is overwritten with zeros in
-the file itself instead of surviving in a free page or in an old WAL frame.
+a rollback journal, not WAL, and `secure_delete` (SQLite's documented promise to overwrite
+deleted content with zeros): a destroyed key does not survive in a free page of the file or in
+an old WAL frame.
 """
 
 from __future__ import annotations
@@ -58,16 +59,15 @@ class SQLiteKeyStore:
         return None if row is None or row[0] is None else bytes(row[0])
 
     def destroy(self, person_id: UUID) -> bool:
-        """Overwrites the key with zeros of its length first, then drops it: with
-        `secure_delete` neither version of the row keeps the key's bytes in the file."""
+        """Sets the key to NULL and stamps `destroyed_at`; with `secure_delete` SQLite writes
+        zeros over the old row's bytes in the file."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                changed = self._conn.execute(
-                    "UPDATE lotse_person_keys SET key = zeroblob(length(key)) "
-                    "WHERE person_id = ? AND key IS NOT NULL",
+                had_key = self._conn.execute(
+                    "SELECT 1 FROM lotse_person_keys WHERE person_id = ? AND key IS NOT NULL",
                     (str(person_id),),
-                ).rowcount
+                ).fetchone()
                 self._conn.execute(
                     "INSERT INTO lotse_person_keys (person_id, key, created_at, destroyed_at) "
                     "VALUES (?, NULL, ?, ?) ON CONFLICT (person_id) DO UPDATE "
@@ -78,7 +78,7 @@ class SQLiteKeyStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-        return changed == 1
+        return had_key is not None
 
     def destroyed(self, person_id: UUID) -> bool:
         with self._lock:
