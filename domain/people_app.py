@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import IntegrityError, Mapper
-from eventsourcing.utils import get_topic
 
 from contracts.case_rules import OverdueItem, ReferralAction
 from contracts.messages import CommandContext
@@ -35,7 +35,7 @@ from domain.errors import PersonAlreadyRegisteredError, PersonErasedError, Perso
 from domain.history import HistoryEntry, history_entry
 from domain.keys import KeyMissingError, KeyStore
 from domain.people_views import ERASED, UNREADABLE, ContactView, contact_view, export, overdue_items
-from domain.person import AffectedPerson
+from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
 from domain.sealing import UnsealError, seal, unseal
 
 if TYPE_CHECKING:
@@ -250,15 +250,23 @@ class PeopleMixin:
             return self._get_person(incident_key, person_ref)
 
     def people_of(self, incident_key: str) -> list[AffectedPerson]:
-        """Every person registered for the incident, in the order of registration."""
+        """Every person registered for the incident, in the order of registration.
+
+        Built in one pass over the person events of the notification log, not one read per
+        person: the incident may have thousands (a read each took 5 ms at 200 people)."""
         self.incident(incident_key)
-        topic = get_topic(AffectedPerson.Registered)  # type: ignore[attr-defined]  # made by @event
-        refs = []
-        for notification in self._notifications(topics=[topic]):
-            registered = self.mapper.to_domain_event(notification).__dict__
-            if registered["incident_key"] == incident_key:
-                refs.append(registered["registration"].person_ref)
-        return [self.person(incident_key, ref) for ref in refs]
+        people: dict[UUID, AffectedPerson] = {}
+        for notification in self._notifications(topics=PERSON_EVENT_TOPICS):
+            event = self.mapper.to_domain_event(notification)
+            registered = isinstance(event, AffectedPerson.Registered)  # type: ignore[attr-defined]  # made by @event
+            if registered and event.__dict__["incident_key"] != incident_key:
+                continue
+            if registered or event.originator_id in people:
+                mutable: CanMutateProtocol[AffectedPerson] = event  # type: ignore[assignment]  # every event of ours can
+                person = mutable.mutate(people.get(event.originator_id))
+                if person is not None:
+                    people[event.originator_id] = person
+        return list(people.values())
 
     def contact_of(self, incident_key: str, person_ref: str) -> ContactData | None:
         """The person's contact data, opened now; None if none was recorded.

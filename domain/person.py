@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, AggregateEvent, event
+from eventsourcing.utils import get_topic
 
 from contracts.case_rules import (
     GivenConsent,
@@ -483,3 +484,11 @@ class AffectedPerson(CaseGuards, Aggregate):
         self.erased = True
         self.sealed_contact = None
         self._applied(ctx)
+
+
+PERSON_EVENT_TOPICS = [
+    get_topic(value)
+    for name, value in vars(AffectedPerson).items()
+    if isinstance(value, type) and issubclass(value, AggregateEvent) and name not in vars(Aggregate)
+]
+"""The topics of the person's own events, to read them from the notification log."""

@@ -63,12 +63,8 @@ def open_app(store_settings: Settings) -> Iterator[OpenApp]:
         app.close()
 
 
-@pytest.fixture
-def app(open_app: OpenApp, agreement_terms: AgreementTerms) -> LotseApplication:
-    """An application with the agreement loaded and the incident declared."""
-    app = open_app()
-    app.load_agreement(agreement_terms, ctx())
-    declaration = IncidentDeclaration(
+def declaration() -> IncidentDeclaration:
+    return IncidentDeclaration(
         title="Angriff auf dem Altmarkt",
         kind=IncidentKind.TERRORIST,
         occurred_at=T0 - HOUR,
@@ -76,7 +72,14 @@ def app(open_app: OpenApp, agreement_terms: AgreementTerms) -> LotseApplication:
         region=Region.DRESDEN,
         declared_by=Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1"),
     )
-    app.declare_incident(INCIDENT, declaration, agreement_terms.agreement_id, ctx())
+
+
+@pytest.fixture
+def app(open_app: OpenApp, agreement_terms: AgreementTerms) -> LotseApplication:
+    """An application with the agreement loaded and the incident declared."""
+    app = open_app()
+    app.load_agreement(agreement_terms, ctx())
+    app.declare_incident(INCIDENT, declaration(), agreement_terms.agreement_id, ctx())
     return app
 
 
@@ -203,6 +206,22 @@ def test_withdrawing_consent_withdraws_the_referral_visibly_in_the_record(
     assert person.consents[0].withdrawn_at == T0 + 3 * HOUR
     events = [e.event for e in app.person_history(INCIDENT, "DD-0042")]
     assert events[-2:] == ["ConsentWithdrawn", "ReferralWithdrawn"]
+
+
+def test_people_of_lists_the_incidents_people_in_registration_order_as_they_stand(
+    app: LotseApplication, open_app: OpenApp, agreement_terms: AgreementTerms
+) -> None:
+    app.declare_incident("leipzig-2026-12-01", declaration(), agreement_terms.agreement_id, ctx())
+    app.register_person("leipzig-2026-12-01", registration("DD-0042"), ctx())
+    for ref in ("DD-0044", "DD-0042", "DD-0043"):
+        app.register_person(INCIDENT, registration(ref), ctx())
+    refer(app, "DD-0042", T0 + DAY)
+
+    people = open_app().people_of(INCIDENT)
+    assert [p.person_ref for p in people] == ["DD-0044", "DD-0042", "DD-0043"]
+    assert {p.incident_key for p in people} == {INCIDENT}
+    assert people[1].referrals["r1"].status is ReferralStatus.SENT
+    assert people[1].version == app.person(INCIDENT, "DD-0042").version
 
 
 def test_overdue_lists_open_needs_and_live_referrals_oldest_first(app: LotseApplication) -> None:
