@@ -17,14 +17,18 @@ from types import MappingProxyType
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.people import (
+    REFERRAL_ENDED,
     REFERRAL_NEEDS,
     ConsentPurpose,
     ConsentScope,
     DataCategory,
+    NeedStatus,
+    PersonRef,
     ReferralStatus,
     ReferralTarget,
 )
 from contracts.text import Duration
+from contracts.vocabulary import COMMISSIONER_PARTNER_ID, NeedCategory
 
 # --- consent ---------------------------------------------------------------------------------
 
@@ -217,3 +221,55 @@ class CaseDeadlines(BaseModel):
             ReferralStatus.ACKNOWLEDGED: self.accept,
             ReferralStatus.ACCEPTED: self.first_contact,
         }.get(status)
+
+
+# --- who owns what, and what is overdue ------------------------------------------------------
+
+NEED_OPEN: frozenset[NeedStatus] = frozenset(set(NeedStatus) - {NeedStatus.MET})
+
+
+def referral_live(status: ReferralStatus) -> bool:
+    """A referral that may still lead to help (not declined, closed, re-routed or withdrawn)."""
+    return status not in REFERRAL_ENDED
+
+
+def unreferred_status(consents: Iterable[GivenConsent], moment: datetime) -> NeedStatus:
+    """The status of an open need without a live referral: awaiting a referral while some
+    consent to refer is valid at `moment`, else awaiting consent."""
+    valid = any(c.scope.purpose is ConsentPurpose.REFERRAL and c.valid_at(moment) for c in consents)
+    return NeedStatus.AWAITING_REFERRAL if valid else NeedStatus.AWAITING_CONSENT
+
+
+def need_owner(status: NeedStatus, registered_by: str, provider_id: str | None) -> str | None:
+    """Who must act on a need: the partner that registered the person until a referral is
+    sent (to get consent and propose one), the referred offer's provider while it is referred
+    or in care, the Commissioner's office once escalated; no one once met."""
+    if status in (NeedStatus.AWAITING_CONSENT, NeedStatus.AWAITING_REFERRAL):
+        return registered_by
+    if status in (NeedStatus.REFERRED, NeedStatus.IN_CARE):
+        return provider_id or registered_by
+    if status is NeedStatus.ESCALATED:
+        return COMMISSIONER_PARTNER_ID
+    return None
+
+
+def referral_owner(status: ReferralStatus, registered_by: str, provider_id: str) -> str | None:
+    """Who must act on a referral: the registering partner until it is sent, then the
+    provider; no one once it ended."""
+    if status is ReferralStatus.PROPOSED:
+        return registered_by
+    return provider_id if referral_live(status) else None
+
+
+class OverdueItem(BaseModel):
+    """An open need or a live referral of one person whose due date has passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person_ref: PersonRef
+    category: NeedCategory
+    status: NeedStatus | ReferralStatus
+    owner: str
+    due_at: AwareDatetime
+    referral_id: str | None = None
+    """Set when the overdue item is a referral; None for a need without a live referral."""

@@ -179,6 +179,9 @@ class NeedStatus(StrEnum):
     """Where one need of one person stands; every open need has an owner and a due date."""
 
     AWAITING_CONSENT = "awaiting-consent"
+    """Open, not referred, and no valid consent to refer the person yet."""
+    AWAITING_REFERRAL = "awaiting-referral"
+    """Open, not (or no longer) referred, with valid consent: a referral is to be proposed."""
     REFERRED = "referred"
     ESCALATED = "escalated"
     IN_CARE = "in-care"

@@ -13,14 +13,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import (
-    AggregateEvent,
     CanMutateProtocol,
-    DomainEventProtocol,
+    MutableAggregateProtocol,
     TMutableOrImmutableAggregate,
 )
 from eventsourcing.persistence import (
@@ -30,7 +29,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     ProgrammingError,
 )
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, get_topic
 from pydantic import BaseModel, ConfigDict
 
 from contracts.agreement import (
@@ -41,6 +40,7 @@ from contracts.agreement import (
     Remit,
 )
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
+from contracts.people import AssessedNeed, ConsentScope, PersonRegistration, ReferralTarget
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
@@ -49,7 +49,11 @@ from domain.errors import (
     IncidentAlreadyDeclaredError,
     IncidentNotFoundError,
 )
+from domain.history import HistoryEntry as HistoryEntry
+from domain.history import history_entry
 from domain.incident import Incident, NotificationOutcome
+from domain.keys import KeyStore, build_key_store
+from domain.people_app import PeopleMixin
 from domain.transcoding import PydanticModelAsDict
 
 # Two worker processes writing one incident in quick succession can make one of them lose
@@ -90,19 +94,20 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
     ContactPoint,
     FinalEscalation,
     NeedReport,
+    PersonRegistration,
+    ConsentScope,
+    AssessedNeed,
+    ReferralTarget,
 )
 
 
-class HistoryEntry(BaseModel):
-    """One recorded domain event, as auditors and the CLI read it."""
+class Commandable(MutableAggregateProtocol[UUID], Protocol):
+    """An aggregate that `_run_command` can work on: it knows the command ids it applied."""
 
-    model_config = ConfigDict(frozen=True)
+    def has_applied(self, ctx: CommandContext) -> bool: ...
 
-    version: int
-    event: str
-    recorded_at: datetime
-    ctx: CommandContext
-    details: dict[str, Any]
+
+A = TypeVar("A", bound=Commandable)
 
 
 class AgreementLoaded(BaseModel):
@@ -117,13 +122,15 @@ class AgreementLoaded(BaseModel):
     changes: list[str]
 
 
-class LotseApplication(Application[UUID]):
-    """Commands and queries of Lotse's record. Settings come from the constructor `env`."""
+class LotseApplication(PeopleMixin, Application[UUID]):
+    """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
+    person key store is built from the same settings unless `keys` is given."""
 
     name = "Lotse"
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
         super().__init__(env)
+        self.keys = keys if keys is not None else build_key_store(Environment(self.name, self.env))
         self._agreement_versions: OrderedDict[tuple[str, int], Agreement] = OrderedDict()
         self._incident_locks: dict[str, threading.Lock] = {}
         self._tables_lock = threading.Lock()
@@ -376,7 +383,22 @@ class LotseApplication(Application[UUID]):
     def _command(
         self, incident_key: str, ctx: CommandContext, command: Callable[[Incident], None]
     ) -> Incident:
-        """Get → command → save; on a concurrent write to the same incident, start over.
+        """`_run_command` on the kept incident."""
+        return self._run_command(
+            self._incident_lock(incident_key),
+            lambda: self._kept_incident(incident_key),
+            ctx,
+            command,
+        )
+
+    def _run_command(
+        self,
+        lock: threading.Lock,
+        kept: Callable[[], A],
+        ctx: CommandContext,
+        command: Callable[[A], None],
+    ) -> A:
+        """Get → command → save; on a concurrent write to the same aggregate, start over.
 
         Alerts to several partners are recorded in parallel, so conflicts are ordinary. Within
         this process, commands on one incident take turns; across processes the store's
@@ -386,23 +408,23 @@ class LotseApplication(Application[UUID]):
         that meanwhile landed changes nothing. The incident returned is the kept one: read it
         at once, never change it."""
         for attempt in range(1, CONFLICT_RETRIES + 1):
-            with self._incident_lock(incident_key):
-                incident = self._kept_incident(incident_key)
-                if incident.has_applied(ctx):
-                    return incident
-                recorded_version = incident.version
+            with lock:
+                aggregate = kept()
+                if aggregate.has_applied(ctx):
+                    return aggregate
+                recorded_version = aggregate.version
                 try:
-                    command(incident)
-                    self.save(incident)
+                    command(aggregate)
+                    self.save(aggregate)
                 except IntegrityError:
-                    self._forget_if_changed(incident, recorded_version)
+                    self._forget_if_changed(aggregate, recorded_version)
                     if attempt == CONFLICT_RETRIES:
                         raise
                 except BaseException:
-                    self._forget_if_changed(incident, recorded_version)
+                    self._forget_if_changed(aggregate, recorded_version)
                     raise
                 else:
-                    return incident
+                    return aggregate
             backoff = min(CONFLICT_BACKOFF_SECONDS * attempt, CONFLICT_BACKOFF_MAX_SECONDS)
             time.sleep(random.uniform(0, backoff))  # jitter, not secrecy
         raise AssertionError("unreachable")  # the loop returns or raises
@@ -424,7 +446,7 @@ class LotseApplication(Application[UUID]):
             raise TypeError(f"aggregate for incident '{incident_key}' is a {type(found)}")
         return found
 
-    def _forget_if_changed(self, incident: Incident, recorded_version: int) -> None:
+    def _forget_if_changed(self, incident: Commandable, recorded_version: int) -> None:
         """Drops the kept incident if a command applied an event that was not saved (a lost
         race, a refusal after an event, a store error), so that the next read rebuilds it from
         the store. State changes only inside event methods, each of which raises the version,
@@ -440,7 +462,7 @@ class LotseApplication(Application[UUID]):
     def history(self, incident_key: str) -> list[HistoryEntry]:
         """Every domain event of the incident, in order, with its envelope (one read)."""
         events = self.events.get(ids.incident_id(incident_key))
-        entries = [_history_entry(event) for event in events]
+        entries = [history_entry(event) for event in events]
         if not entries:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded")
         return entries
@@ -470,29 +492,3 @@ def _project_incident(aggregate: Incident | None, events: Iterable[Any]) -> Inci
 
 def _project_agreement(aggregate: Agreement | None, events: Iterable[Any]) -> Agreement | None:
     return apply_events(aggregate, events)
-
-
-def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:
-    if not isinstance(event, AggregateEvent):
-        raise TypeError(f"unexpected event type in an incident's history: {type(event)}")
-    attributes = dict(event.__dict__)
-    ctx = attributes.pop("ctx")
-    for envelope_field in ("originator_id", "originator_version", "timestamp", "originator_topic"):
-        attributes.pop(envelope_field, None)
-    return HistoryEntry(
-        version=event.originator_version,
-        event=type(event).__qualname__.rsplit(".", 1)[-1],
-        recorded_at=event.timestamp,
-        ctx=ctx,
-        details={key: _plain(value) for key, value in attributes.items()},
-    )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value

@@ -36,3 +36,40 @@ class OutsideRemitError(DomainError):
 
 class PhaseNotAllowedError(DomainError):
     """An action that the incident's current phase does not allow."""
+
+
+class PersonNotFoundError(NotFoundError):
+    """A person reference that was never registered for the incident."""
+
+
+class PersonAlreadyRegisteredError(DomainError):
+    """A second registration of the same person reference by another command."""
+
+
+class ConsentMissingError(DomainError):
+    """A referral, or a step of one, that valid consent for its recipient does not cover."""
+
+    failure_type = "ConsentMissing"
+    """The `ApplicationError` type the workflow reports it as."""
+
+
+class ConsentNotFoundError(DomainError):
+    """Withdrawing consent for a recipient that has no valid consent to withdraw."""
+
+
+class PersonErasedError(DomainError):
+    """The person's personal data was erased: contact data is unreadable, commands refused."""
+
+
+class CaseClosedError(DomainError):
+    """A command on a case that is closed."""
+
+
+class ReferralRefusedError(DomainError):
+    """A referral step that does not fit: the wrong step for the referral's status, an
+    unknown referral, a need that is not open or already has a live referral."""
+
+
+class CaseStepRefusedError(DomainError):
+    """A case command that does not fit the case: a follow-up recorded twice, a need that was
+    not assessed, text that breaks the input rules. The message names the field."""

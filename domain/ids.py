@@ -13,3 +13,7 @@ def agreement_id(agreement_key: str) -> UUID:
 
 def incident_id(incident_key: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"incident/{incident_key}")
+
+
+def person_id(incident_key: str, person_ref: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"person/{incident_key}/{person_ref}")

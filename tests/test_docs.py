@@ -12,11 +12,16 @@ from pydantic import BaseModel
 from temporalio.workflow import _Definition
 
 import contracts.agreement
+import contracts.case_rules
 import contracts.messages
+import contracts.people
 import domain.application
+import domain.errors
+import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
 from domain.incident import Incident
+from domain.person import AffectedPerson
 from settings import Settings
 from workflows.incident_response import IncidentResponse
 
@@ -72,18 +77,27 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    return {**_events_of(Incident), **_events_of(Agreement)}
+    return {**_events_of(Incident), **_events_of(Agreement), **_events_of(AffectedPerson)}
 
 
 def _model_names() -> set[str]:
-    """Classes the docs may name beside events: the message models and the aggregates."""
-    modules = (contracts.messages, contracts.agreement, domain.application)
+    """Classes the docs may name beside events: the message and case models, the domain's
+    errors and the aggregates."""
+    modules = (
+        contracts.messages,
+        contracts.agreement,
+        contracts.people,
+        contracts.case_rules,
+        domain.application,
+        domain.errors,
+        domain.person,
+    )
     return {
         name
         for module in modules
         for name, value in vars(module).items()
         if isinstance(value, type) and value.__module__ == module.__name__
-    } | {Incident.__name__, Agreement.__name__}
+    } | {Incident.__name__, Agreement.__name__, AffectedPerson.__name__}
 
 
 def _field_names() -> set[str]:
@@ -106,7 +120,8 @@ def test_the_docs_name_only_events_and_updates_that_exist() -> None:
     """A renamed event or update fails here instead of leaving the docs silently wrong.
 
     In record.md every backticked CamelCase name (the form of the domain's past-tense events,
-    `AlertSent`, `Closed`) must be an event of domain/incident.py or domain/agreement.py, or a
+    `AlertSent`, `Closed`) must be an event of domain/incident.py, domain/agreement.py or
+    domain/person.py, or a
     model the doc names on purpose (`CommandContext`, `PartnerTerms`). In procedure.md every
     backticked snake_case name must be an update or query of `IncidentResponse` or a field of
     a contracts model (`received_at`), and every update and query must be described there."""
