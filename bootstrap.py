@@ -20,6 +20,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
+from activities.case import CaseActivities
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
@@ -27,10 +28,11 @@ from domain.application import LotseApplication
 from settings import Settings
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
+from workflows.victim_case import VictimCase
 
 log = logging.getLogger("lotse.worker")
 
-WORKFLOWS: Sequence[type] = (IncidentResponse,)
+WORKFLOWS: Sequence[type] = (IncidentResponse, VictimCase)
 ACTIVITY_THREADS = 16
 
 
@@ -94,12 +96,14 @@ def build_worker(
 ) -> Worker:
     """The Temporal worker with Lotse's workflows and activities; `notifier` replaces the one
     the settings describe, `interceptors` wrap every activity and workflow task."""
-    activities = IncidentActivities(app, notifier or build_notifier(settings), settings)
+    delivery = notifier or build_notifier(settings)
+    incidents = IncidentActivities(app, delivery, settings)
+    cases = CaseActivities(app, delivery, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities.all(),
+        activities=[*incidents.all(), *cases.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         interceptors=interceptors,

@@ -82,9 +82,7 @@ class CaseActivities:
     @activity.defn(name=RECORD_REGISTRATION.name)
     def record_registration(self, data: RecordRegistrationInput) -> CaseOpened:
         with domain_refusals_are_final():
-            person = self._app.register_person(
-                data.incident_id, data.registration, data.ctx, data.assessment_due_at
-            )
+            person = self._app.register_person(data.incident_id, data.registration, data.ctx)
         settings = self._settings
         return CaseOpened(
             registered_at=person.registered_at,

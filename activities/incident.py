@@ -68,7 +68,9 @@ def domain_refusals_are_final() -> Iterator[None]:
     try:
         yield
     except DomainError as error:
-        raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from None
+        # A domain error may name the failure type clients branch on (`ConsentMissing`).
+        kind = getattr(error, "failure_type", type(error).__name__)
+        raise ApplicationError(str(error), type=kind, non_retryable=True) from None
 
 
 class IncidentActivities:

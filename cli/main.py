@@ -4,6 +4,10 @@
     lotse agreement load|show          the cooperation agreement in the record
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
+    lotse person register|contact|show an affected person: registration and contact data
+    lotse case status|consent|withdraw|needs|ack|accept|decline|contact|follow-up|refer|close
+    lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
+    lotse privacy erase|export         erase a person (crypto-shredding); export their data
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, dev, history, incident
+from cli import agreement, case, cases, dev, history, incident, person, privacy
 
 app = typer.Typer(
     name="lotse",
@@ -40,6 +44,10 @@ app.command("dev")(dev.dev)
 app.command("history")(history.history)
 app.add_typer(agreement.app, name="agreement", no_args_is_help=True)
 app.add_typer(incident.app, name="incident", no_args_is_help=True)
+app.add_typer(person.app, name="person", no_args_is_help=True)
+app.add_typer(case.app, name="case", no_args_is_help=True)
+app.add_typer(cases.app, name="cases", no_args_is_help=True)
+app.add_typer(privacy.app, name="privacy", no_args_is_help=True)
 
 USAGE_ERROR = 2
 

@@ -258,10 +258,17 @@ class AffectedPerson(CaseGuards, Aggregate):
         self._follow_up_recorded(number=number, met=list(met), unmet=list(unmet), ctx=ctx)
 
     def close_case(self, reason: CaseCloseReason, ctx: CommandContext) -> None:
-        """Close the case; live referrals are withdrawn. Closing a closed case changes nothing."""
-        self.check_not_erased()
+        """Close the case; live referrals are withdrawn. Closing a closed case changes nothing
+        (so the workflow can follow an erasure that already closed it). Only an erasure closes
+        a case as erased."""
         if self.closed_reason is not None:
             return
+        self.check_not_erased()
+        if reason is CaseCloseReason.ERASED:
+            raise CaseStepRefusedError(
+                "reason: a case is closed as erased only by erasing the person's data "
+                "(lotse privacy erase)"
+            )
         self._withdraw_live_referrals(ctx)
         self._case_closed(reason=reason, ctx=ctx)
 

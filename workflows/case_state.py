@@ -148,6 +148,7 @@ class CaseState(_Mutable):
     referrals: dict[str, CaseReferral] = Field(default_factory=dict)
     follow_ups: list[FollowUp] = Field(default_factory=list)
     closed_reason: CaseCloseReason | None = None
+    unscheduled_follow_ups: int = 0
     applied_updates: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -218,6 +219,25 @@ class CaseState(_Mutable):
         if self.assessed_at is None or self.open_needs():
             return False
         return all(f.answered_at is not None for f in self.follow_ups)
+
+    def due_after(self, action: ReferralAction, now: datetime) -> datetime:
+        """By when the step after `action` is due, as the record is told: the deadline of the
+        referral's next status; after first contact, the next follow-up; after a step that
+        ends the referral without help, the window in which the need must be referred again."""
+        allowed = self.deadlines.for_status(next_status(action))
+        if allowed is not None:
+            return now + allowed
+        if action is ReferralAction.FIRST_CONTACT:
+            return self._next_follow_up_at() or now + self.deadlines.follow_up_answer
+        return now + self.deadlines.consent
+
+    def follow_up_number(self) -> int:
+        """The follow-up an answer belongs to: the oldest one asked and not answered, else
+        the next after every one so far (an answer given without being asked)."""
+        for follow_up in self.follow_ups:
+            if follow_up.asked_at is not None and follow_up.answered_at is None:
+                return follow_up.number
+        return len(self.follow_ups) + self.unscheduled_follow_ups + 1
 
     def has_applied(self, update_id: str) -> bool:
         return update_id in self.applied_updates
@@ -374,11 +394,14 @@ class CaseState(_Mutable):
     def record_follow_up(
         self, met: list[NeedCategory], unmet: list[NeedCategory], now: datetime
     ) -> list[CaseReferral]:
-        """Answer the oldest open follow-up; return the referrals that closed (help arrived)."""
+        """Answer the oldest open follow-up (or count one given unasked); return the referrals
+        that help arrived through, to be closed."""
         for follow_up in self.follow_ups:
             if follow_up.asked_at is not None and follow_up.answered_at is None:
                 follow_up.answered_at = now
                 break
+        else:
+            self.unscheduled_follow_ups += 1
         closing = []
         for category in met:
             need = self.needs[category]

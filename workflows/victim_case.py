@@ -69,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralAnswer,
         WithdrawConsent,
     )
-    from contracts.case_rules import ReferralAction, next_status
+    from contracts.case_rules import ReferralAction
     from contracts.messages import CommandContext, OperatorAction
     from contracts.people import CaseCloseReason, NeedStatus, ReferralStatus
     from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, NeedCategory
@@ -194,7 +194,12 @@ class VictimCase:
             for referral in state.overdue_referrals(now):
                 if referral.live and referral.due_at is not None and referral.due_at <= now:
                     step = f"referral/{referral.referral_id}/rerouted"
-                    await self._step(referral, ReferralAction.REROUTE, self._system_ctx(step))
+                    await self._step(
+                        referral,
+                        ReferralAction.REROUTE,
+                        self._system_ctx(step),
+                        why=f"no answer by {referral.due_at.isoformat()} ({referral.status})",
+                    )
             due = state.assessment_due_at
             if due is not None and due <= now and not state.assessment_reminded:
                 state.assessment_reminded = True
@@ -316,7 +321,6 @@ class VictimCase:
         """Record one step of a referral and apply it; a step that ends it re-opens its need."""
         state = self._case
         now = workflow.now()
-        allowed = state.deadlines.for_status(next_status(action))
         await record.record(
             RECORD_REFERRAL_STEP,
             RecordReferralStepInput(
@@ -325,7 +329,7 @@ class VictimCase:
                 person_ref=state.person_ref,
                 referral_id=referral.referral_id,
                 action=action,
-                due_at=now + allowed if allowed is not None else None,
+                due_at=state.due_after(action, now),
                 **extra,
             ),
         )
@@ -552,12 +556,11 @@ class VictimCase:
         async with self._handling(case_checks.check_follow_up, request) as (state, ctx):
             met = [r.category for r in request.results if r.help_arrived]
             unmet = [r.category for r in request.results if not r.help_arrived]
-            asked = [f for f in state.follow_ups if f.asked_at and not f.answered_at]
             await record.record(
                 RECORD_FOLLOW_UP,
                 RecordFollowUpInput(
                     **self._ref(ctx),
-                    number=asked[0].number if asked else 0,
+                    number=state.follow_up_number(),
                     met=met,
                     unmet=unmet,
                 ),
@@ -605,16 +608,20 @@ class VictimCase:
         self._validate(case_checks.check_close, request)
 
     async def _close(self, reason: CaseCloseReason, ctx: CommandContext) -> None:
+        """Withdraw the open referrals (each offer is told to share nothing more), record the
+        closing, end. After an erasure the record has done both already (`lotse privacy
+        erase`): the case only follows it and tells the offers."""
         state = self._case
         for referral in state.live_referrals():
-            if referral.status is not ReferralStatus.FIRST_CONTACT:
+            if reason is CaseCloseReason.ERASED:
+                state.advance(referral, ReferralAction.WITHDRAW, workflow.now())
+            else:
                 await self._step(
                     referral,
                     ReferralAction.WITHDRAW,
                     _sub(ctx, f"{referral.referral_id}-withdrawn"),
                 )
-                if reason is not CaseCloseReason.ERASED:
-                    self._tell_offer(referral)
+            self._tell_offer(referral)
         await record.record(
             RECORD_CASE_CLOSED, RecordCaseClosedInput(**self._ref(ctx), reason=reason)
         )

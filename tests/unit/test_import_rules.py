@@ -20,10 +20,12 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.case import CaseActivities
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
 from bootstrap import build_application
 from contracts.activities import INCIDENT_ACTIVITIES
+from contracts.case_activities import CASE_ACTIVITIES
 from settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,11 +98,18 @@ def test_the_cli_does_not_import_the_worker_process() -> None:
             assert root != "worker", f"cli/{path.name} imports {names}"
 
 
+ALL_ACTIVITIES = (*INCIDENT_ACTIVITIES, *CASE_ACTIVITIES)
+
+
 def _registered(settings: Settings) -> list[tuple[str, Any]]:
     """The worker's activities (as `bootstrap.build_worker` registers them) with their types."""
     app = build_application(settings)
     try:
-        functions = IncidentActivities(app, Notifier(settings), settings).all()
+        notifier = Notifier(settings)
+        functions = [
+            *IncidentActivities(app, notifier, settings).all(),
+            *CaseActivities(app, notifier, settings).all(),
+        ]
     finally:
         app.close()
     registered = []
@@ -117,14 +126,14 @@ def test_the_worker_registers_exactly_the_activities_the_contracts_name(
     sqlite_settings: Settings,
 ) -> None:
     names = [name for name, _ in _registered(sqlite_settings)]
-    assert sorted(names) == sorted(spec.name for spec in INCIDENT_ACTIVITIES)
+    assert sorted(names) == sorted(spec.name for spec in ALL_ACTIVITIES)
 
 
 def test_each_registered_activity_takes_and_returns_the_models_its_contract_names(
     sqlite_settings: Settings,
 ) -> None:
     registered = dict(_registered(sqlite_settings))
-    for spec in INCIDENT_ACTIVITIES:
+    for spec in ALL_ACTIVITIES:
         hints = typing.get_type_hints(registered[spec.name])
         assert hints["data"] is spec.input_type, spec.name
         expected = type(None) if spec.result_type is None else spec.result_type
@@ -140,4 +149,4 @@ def test_every_activity_type_in_the_recorded_histories_is_named_in_the_contracts
             if scheduled:
                 recorded.add(scheduled["activityType"]["name"])
     assert recorded, "the committed histories schedule no activity"
-    assert recorded <= {spec.name for spec in INCIDENT_ACTIVITIES}
+    assert recorded <= {spec.name for spec in ALL_ACTIVITIES}

@@ -1,0 +1,256 @@
+"""One person's case on the real dev server: registered, consent, needs, referred, answered,
+followed up, closed — and re-routed, escalated, refused without consent, withdrawn, erased."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from contracts.case_messages import CaseOutcome
+from contracts.messages import CommandContext
+from contracts.people import CaseCloseReason, NeedStatus
+from contracts.vocabulary import ActorChannel
+from domain.errors import PersonErasedError
+from tests.workflow.case_support import (
+    ERIKA,
+    OFFICE,
+    TWO_OFFERS,
+    consent,
+    declared_incident,
+    record_contact,
+    referral_in,
+    register,
+    send,
+    service,
+    status,
+)
+from tests.workflow.support import Stack, eventually
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def offers_path() -> Path:
+    return TWO_OFFERS
+
+
+def events(stack: Stack, incident_id: str, ref: str = "DD-0042") -> list[str]:
+    return [entry.event for entry in stack.app.person_history(incident_id, ref)]
+
+
+def mails_to(stack: Stack, address: str) -> list[Any]:
+    return [mail for mail in stack.mails() if str(mail["To"]) == address]
+
+
+OHS_MAIL = "beratung-dresden@opferhilfe-sachsen.example.org"
+WR_MAIL = "dresden@weisser-ring.example.org"
+OFFICE_MAIL = "lagedienst@opferbeauftragte.example.org"
+
+
+async def test_a_person_goes_from_registration_through_referral_and_follow_up_to_closed(
+    stack: Stack,
+) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id, follow_ups=[8])
+    record_contact(stack, incident_id)
+    await consent(handle, "opferhilfe-sachsen", "needs", "name", "phone")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial", "urgency": "immediate"}])
+
+    sent = await referral_in(handle, "R1", "sent")
+    referral = sent.referrals[0]
+    assert (referral.offer_id, referral.provider_id) == ("ohs-dresden", "opferhilfe-sachsen")
+    need = sent.needs[0]
+    assert (need.status, need.owner, need.due_at) == (
+        NeedStatus.REFERRED,
+        "opferhilfe-sachsen",
+        referral.due_at,
+    )
+    (mail,) = mails_to(stack, OHS_MAIL)
+    body = mail.get_content()
+    assert "DD-0042" in body
+    assert ERIKA.name in body
+    assert ERIKA.phone in body
+    assert ERIKA.email not in body  # consent covers name and phone only
+    assert ERIKA.address not in body
+
+    provider = service("opferhilfe-sachsen").model_dump()
+    await send(handle, "acknowledge_referral", referral_id="R1", actor=provider)
+    await send(handle, "accept_referral", referral_id="R1", actor=provider)
+    contacted = await send(handle, "record_first_contact", referral_id="R1", actor=provider)
+    assert contacted.needs == {"psychosocial": NeedStatus.IN_CARE}
+
+    await eventually(
+        lambda: status(handle),
+        lambda case: case.follow_ups[0].answer_due_at is not None,
+        what="the follow-up to fall due",
+    )
+    assert any("Nachfrage fällig" in str(m["Subject"]) for m in mails_to(stack, OFFICE_MAIL))
+    await send(
+        handle, "record_follow_up", results=[{"category": "psychosocial", "help_arrived": True}]
+    )
+
+    outcome: CaseOutcome = await handle.result()
+    assert outcome.closed_reason is CaseCloseReason.ALL_NEEDS_MET
+    assert events(stack, incident_id) == [
+        "Registered",
+        "ContactRecorded",
+        "ConsentGiven",
+        "NeedsAssessed",
+        "ReferralProposed",
+        "ReferralSent",
+        "ReferralAcknowledged",
+        "ReferralAccepted",
+        "FirstContactMade",
+        "FollowUpRecorded",
+        "ReferralClosed",
+        "CaseClosed",
+    ]
+
+
+async def test_a_declined_referral_is_rerouted_to_the_next_matching_offer(stack: Stack) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id)
+    await consent(handle, "opferhilfe-sachsen")
+    await consent(handle, "weisser-ring")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+    await referral_in(handle, "R1", "sent")
+
+    declined = await send(
+        handle,
+        "decline_referral",
+        referral_id="R1",
+        reason="no-capacity",
+        actor=service("opferhilfe-sachsen").model_dump(),
+    )
+    assert declined.needs["psychosocial"] in (NeedStatus.AWAITING_CONSENT, NeedStatus.REFERRED)
+    case = await referral_in(handle, "R2", "sent")
+    assert [(r.referral_id, r.offer_id, r.status) for r in case.referrals] == [
+        ("R1", "ohs-dresden", "declined"),
+        ("R2", "wr-dresden", "sent"),
+    ]
+    assert case.needs[0].owner == "weisser-ring"
+    assert len(mails_to(stack, WR_MAIL)) == 1
+    assert "ReferralDeclined" in events(stack, incident_id)
+
+
+async def test_an_unanswered_referral_is_rerouted_and_with_no_offer_left_escalated(
+    stack: Stack,
+) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id, acknowledge=1)
+    await consent(handle, "opferhilfe-sachsen")
+    await consent(handle, "weisser-ring")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+
+    case = await eventually(
+        lambda: status(handle),
+        lambda case: case.needs and case.needs[0].status is NeedStatus.ESCALATED,
+        what="the need to be escalated",
+    )
+    assert [(r.offer_id, r.status) for r in case.referrals] == [
+        ("ohs-dresden", "rerouted"),
+        ("wr-dresden", "rerouted"),
+    ]
+    need = case.needs[0]
+    assert need.owner == "opferbeauftragte"
+    assert need.due_at is not None
+    await eventually(
+        lambda: [str(m["Subject"]) for m in mails_to(stack, OFFICE_MAIL)],
+        lambda subjects: any("Eskalation" in s for s in subjects),
+        what="the escalation to the office",
+    )
+    recorded = events(stack, incident_id)
+    assert recorded.count("ReferralRerouted") == 2
+    assert "NeedEscalated" in recorded
+    overdue = await eventually(
+        lambda: stack.app.overdue(incident_id, need.due_at),
+        bool,
+        what="the escalated need in the overdue list",
+    )
+    assert [(item.person_ref, item.owner) for item in overdue] == [("DD-0042", "opferbeauftragte")]
+
+
+async def test_a_referral_without_consent_is_refused_and_nothing_is_recorded(stack: Stack) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id)
+    await consent(handle, "weisser-ring", "phone")  # no consent to share the need itself
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+    case = await status(handle)
+    assert case.referrals == []
+    assert case.needs[0].status is NeedStatus.AWAITING_CONSENT
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await send(handle, "refer_need", category="psychosocial", offer_id="ohs-dresden")
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "ConsentMissing"
+    assert "'ohs-dresden'" in cause.message
+    assert "needs" in cause.message
+    assert "ReferralProposed" not in events(stack, incident_id)
+    assert (await status(handle)).referrals == []
+
+
+async def test_a_withdrawal_ends_the_referral_and_tells_the_offer(stack: Stack) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id)
+    await consent(handle, "opferhilfe-sachsen")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+    await referral_in(handle, "R1", "sent")
+
+    await send(handle, "withdraw_consent", recipient="opferhilfe-sachsen")
+    case = await status(handle)
+    assert case.referrals[0].status == "withdrawn"
+    assert case.consents[0].withdrawn_at is not None
+    assert case.needs[0].status is NeedStatus.AWAITING_CONSENT
+    subjects = await eventually(
+        lambda: [str(m["Subject"]) for m in mails_to(stack, OHS_MAIL)],
+        lambda found: len(found) == 2,
+        what="the withdrawal notice to the offer",
+    )
+    assert "zurückgezogen" in subjects[1]
+    assert {"ConsentWithdrawn", "ReferralWithdrawn"} <= set(events(stack, incident_id))
+    assert "wr-dresden" not in {r.offer_id for r in case.referrals}  # no consent for it
+
+
+async def test_an_erased_person_is_unreadable_while_the_history_still_reads(
+    stack: Stack,
+) -> None:
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id)
+    other = await register(stack, incident_id, "DD-0043")
+    record_contact(stack, incident_id)
+    record_contact(stack, incident_id, "DD-0043")
+    await consent(handle, "opferhilfe-sachsen")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+    await referral_in(handle, "R1", "sent")
+    before = events(stack, incident_id)
+
+    stack.app.erase_person(incident_id, "DD-0042", _erasure_ctx())
+    await send(handle, "close_case", reason="erased")
+    outcome: CaseOutcome = await handle.result()
+    assert outcome.closed_reason is CaseCloseReason.ERASED
+
+    with pytest.raises(PersonErasedError):
+        stack.app.contact_of(incident_id, "DD-0042")
+    history = stack.app.person_history(incident_id, "DD-0042")
+    assert [entry.event for entry in history][: len(before)] == before
+    assert history[-1].event == "PersonalDataErased"
+    contact_entry = next(entry for entry in history if entry.event == "ContactRecorded")
+    assert contact_entry.details["contact"] == "erased"
+    assert stack.app.contact_of(incident_id, "DD-0043") == ERIKA
+    assert (await status(other)).closed_reason is None
+
+
+def _erasure_ctx() -> CommandContext:
+    return CommandContext(
+        command_id=f"erase-{uuid.uuid4()}",
+        actor=OFFICE,
+        channel=ActorChannel.CLI,
+        business_time=datetime.now(UTC),
+    )
