@@ -41,6 +41,7 @@ from contracts.agreement import (
     Remit,
 )
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
+from contracts.offers import Provider, SupportOffer
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
@@ -50,6 +51,7 @@ from domain.errors import (
     IncidentNotFoundError,
 )
 from domain.incident import Incident, NotificationOutcome
+from domain.offers_app import DirectoryCommands
 from domain.transcoding import PydanticModelAsDict
 
 # Two worker processes writing one incident in quick succession can make one of them lose
@@ -90,6 +92,8 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
     ContactPoint,
     FinalEscalation,
     NeedReport,
+    Provider,
+    SupportOffer,
 )
 
 
@@ -117,7 +121,7 @@ class AgreementLoaded(BaseModel):
     changes: list[str]
 
 
-class LotseApplication(Application[UUID]):
+class LotseApplication(DirectoryCommands, Application[UUID]):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`."""
 
     name = "Lotse"

@@ -36,3 +36,15 @@ class OutsideRemitError(DomainError):
 
 class PhaseNotAllowedError(DomainError):
     """An action that the incident's current phase does not allow."""
+
+
+class DirectoryNotFoundError(NotFoundError):
+    pass
+
+
+class DirectoryConflictError(DomainError):
+    """A directory that disagrees with the agreement in force (a partner's remit, say)."""
+
+
+class OfferFullError(DomainError):
+    """A place asked of an offer that has none left."""

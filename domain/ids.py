@@ -13,3 +13,11 @@ def agreement_id(agreement_key: str) -> UUID:
 
 def incident_id(incident_key: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"incident/{incident_key}")
+
+
+def directory_id(directory_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"directory/{directory_key}")
+
+
+def offer_load_id(offer_id: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"offer-load/{offer_id}")
