@@ -2,6 +2,7 @@
 
     lotse dev                          the local stack (what `make run` calls)
     lotse agreement load|show          the cooperation agreement in the record
+    lotse offers load|show             the directory of support offers; matching a need
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
 
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, dev, history, incident
+from cli import agreement, dev, history, incident, offers
 
 app = typer.Typer(
     name="lotse",
@@ -40,6 +41,7 @@ app.command("dev")(dev.dev)
 app.command("history")(history.history)
 app.add_typer(agreement.app, name="agreement", no_args_is_help=True)
 app.add_typer(incident.app, name="incident", no_args_is_help=True)
+app.add_typer(offers.app, name="offers", no_args_is_help=True)
 
 USAGE_ERROR = 2
 
