@@ -12,11 +12,15 @@ from pydantic import BaseModel
 from temporalio.workflow import _Definition
 
 import contracts.agreement
+import contracts.matching
 import contracts.messages
+import contracts.offers
 import domain.application
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
+from domain.directory import Directory
 from domain.incident import Incident
+from domain.offer_load import OfferLoad
 from settings import Settings
 from workflows.incident_response import IncidentResponse
 
@@ -72,23 +76,28 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    return {**_events_of(Incident), **_events_of(Agreement)}
+    aggregates = (Incident, Agreement, Directory, OfferLoad)
+    events = [_events_of(aggregate) for aggregate in aggregates]
+    merged = {name: fields for each in events for name, fields in each.items()}
+    # One row per name in record.md: two aggregates may not share an event name.
+    assert len(merged) == sum(len(each) for each in events), "an event name is used twice"
+    return merged
 
 
 def _model_names() -> set[str]:
     """Classes the docs may name beside events: the message models and the aggregates."""
-    modules = (contracts.messages, contracts.agreement, domain.application)
+    modules = (contracts.messages, contracts.agreement, contracts.offers, domain.application)
     return {
         name
         for module in modules
         for name, value in vars(module).items()
         if isinstance(value, type) and value.__module__ == module.__name__
-    } | {Incident.__name__, Agreement.__name__}
+    } | {Incident.__name__, Agreement.__name__, Directory.__name__, OfferLoad.__name__}
 
 
 def _field_names() -> set[str]:
     """Every field of every pydantic model in the contracts: what a doc may name in snake_case."""
-    modules = (contracts.messages, contracts.agreement)
+    modules = (contracts.messages, contracts.agreement, contracts.offers, contracts.matching)
     return {
         field
         for module in modules
