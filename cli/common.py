@@ -34,9 +34,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bootstrap import build_application, connect
 from contracts.agreement import AgreementFileError, explain_validation_error
+from contracts.directory_file import DirectoryFileError
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
-from contracts.offers import DirectoryFileError
 from contracts.vocabulary import ActorChannel
 from domain.application import LotseApplication
 from domain.errors import DomainError

@@ -36,8 +36,9 @@ from cli.common import (
 )
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
+from contracts.directory_file import load_directory_file
 from contracts.messages import Actor
-from contracts.offers import DirectoryTerms, load_directory_file
+from contracts.offers import DirectoryTerms
 from contracts.vocabulary import (
     BERLIN,
     COMMISSIONER_PARTNER_ID,

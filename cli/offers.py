@@ -26,9 +26,9 @@ from cli.common import (
     validated,
 )
 from cli.render import folded, print_table, print_text, whole
-from contracts.matching import OfferChoice, explain, match_offers
+from contracts.directory_file import load_directory_file
 from contracts.messages import Actor, OperatorAction
-from contracts.offers import DirectoryTerms, load_directory_file
+from contracts.offers import DirectoryTerms, OfferChoice, explain, match_offers
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID, NeedCategory, Region
 from domain.offers_app import DirectoryLoaded
 from settings import Settings
@@ -126,7 +126,7 @@ def show(
         print_text(out, f"{terms.title} (directory {terms.directory_id})")
         print_table(out, offers_table(terms, taken))
         return
-    choice = match_offers(terms.providers, terms.offers, category, district, language, taken)
+    choice = match_offers(terms, category, district, language, taken)
     if choice.ranked:
         print_table(out, choice_table(choice))
     print_text(out, explain(choice))

@@ -7,28 +7,27 @@ The agreement "creates no new responsibilities", so an offer may only list categ
 its provider's remit, and a provider that is a partner of the agreement may only claim what the
 agreement gives that partner (`partner_problems`, checked where both are known).
 
-The file is the versioned source; the event-sourced `Directory` aggregate records which offers
-were in force when. A malformed file is refused with one message naming the file, the offer
-and the problem. Pure and free of I/O except `load_directory_file`: the models run inside
-Temporal's workflow sandbox too.
+Matching (`match_offers`) picks the offer for one need of one person and says why each other
+offer was passed over (`explain`); see below.
+
+The file (read by `contracts.directory_file`) is the versioned source; the event-sourced
+`Directory` aggregate records which offers were in force when. Pure and free of I/O: models and
+matching run inside Temporal's workflow sandbox too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import tomllib
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Collection, Iterable, Mapping
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
@@ -38,7 +37,6 @@ from contracts.agreement import (
     ContactPoint,
     PartnerId,
     PartnerTerms,
-    describe_validation_error,
 )
 from contracts.people import LanguageCode, OfferId, RecipientId
 from contracts.vocabulary import NeedCategory, Region
@@ -205,43 +203,169 @@ def partner_problems(
     return problems
 
 
-class DirectoryFileError(ValueError):
-    """The directory file cannot be used; the message names the file, offer and problem."""
+# --- matching ----------------------------------------------------------------------------------
+#
+# Which support offer one need of one person goes to, and why the others did not.
+#
+# An offer fits when it lists the need's category, its provider's remit covers that category
+# (never crossed, even by an offer that lists the category: the agreement creates no new
+# responsibilities), it serves the person's district, it has a place left, and it was not tried
+# before for this need. Among those that fit, one offering the person's language comes first,
+# then more places left, then the offer id: the same input always gives the same choice.
+#
+# Pure and deterministic: the workflow runs it too (in Temporal's sandbox), and the record and the
+# CLI print the same explanation (`explain`).
 
 
-def load_directory_file(path: Path) -> DirectoryTerms:
-    """Read and validate a directory file, or raise `DirectoryFileError` saying what is wrong."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DirectoryFileError(f"{path}: no such file") from None
-    except OSError as error:
-        raise DirectoryFileError(f"{path}: cannot be read: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise DirectoryFileError(f"{path}: not valid TOML: {error}") from None
-    try:
-        return DirectoryTerms.model_validate(raw)
-    except ValidationError as error:
-        problems = [_named(problem, raw) for problem in describe_validation_error(error)]
-        raise DirectoryFileError(f"{path}: {'; '.join(problems)}") from None
+class PassReason(StrEnum):
+    """Why an offer was not picked, in the order they are checked."""
+
+    ALREADY_TRIED = "already tried"
+    CATEGORY_NOT_OFFERED = "category not offered"
+    OUTSIDE_REMIT = "provider's remit does not cover it"
+    DISTRICT_NOT_SERVED = "district not served"
+    NO_CAPACITY = "no capacity left"
 
 
-_ENTRY = re.compile(r"^(?P<table>offers|providers)\[(?P<index>[0-9]+)\]")
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _named(problem: str, raw: dict[str, Any]) -> str:
-    """`offers[3].capacity: …` becomes `offers[3] (offer 'ohs-dresden').capacity: …`: a file
-    of thirty offers is searched by id, not counted."""
-    found = _ENTRY.match(problem)
-    if found is None:
-        return problem
-    entries = raw.get(found["table"])
-    index = int(found["index"])
-    if not isinstance(entries, list) or index >= len(entries):
-        return problem
-    entry = entries[index]
-    entry_id = entry.get("id") if isinstance(entry, dict) else None
-    if not isinstance(entry_id, str):
-        return problem
-    what = "offer" if found["table"] == "offers" else "provider"
-    return f"{found[0]} ({what} '{entry_id}'){problem[found.end() :]}"
+class OfferMatch(_Result):
+    """An offer that fits, with the remaining places and why it fits."""
+
+    offer_id: str
+    provider_id: str
+    name: str
+    remaining: int
+    language_offered: bool
+    reasons: list[str]
+
+
+class PassedOver(_Result):
+    offer_id: str
+    reason: PassReason
+
+
+class OfferChoice(_Result):
+    """The offers that fit, best first, and why each other offer was passed over."""
+
+    category: NeedCategory
+    district: Region
+    language: str
+    ranked: list[OfferMatch]
+    passed_over: list[PassedOver]
+
+    @property
+    def best(self) -> OfferMatch | None:
+        return self.ranked[0] if self.ranked else None
+
+    def explanation(self) -> str:
+        """The one line of `explain`."""
+        return explain(self)
+
+
+def match_offers(
+    directory: DirectoryTerms,
+    category: NeedCategory,
+    district: Region,
+    language: str,
+    taken: Mapping[str, int] | None = None,
+    exclude: Collection[str] = (),
+) -> OfferChoice:
+    """Rank the directory's offers for one need: `taken` counts the places in use per offer id
+    (missing: none), `exclude` names offers already tried for this need. The order of providers
+    and offers does not matter. The remit is checked here too, whatever the directory let
+    through (a copy with other offers, a model built without validation)."""
+    remits = {provider.id: frozenset(provider.remit) for provider in directory.providers}
+    taken = taken or {}
+    ranked: list[OfferMatch] = []
+    passed: list[PassedOver] = []
+    for offer in directory.offers:
+        remaining = max(offer.capacity - taken.get(offer.id, 0), 0)
+        reason = _pass_reason(offer, remits, category, district, remaining, exclude)
+        if reason is not None:
+            passed.append(PassedOver(offer_id=offer.id, reason=reason))
+            continue
+        ranked.append(_match(offer, category, district, language, remaining))
+    ranked.sort(key=lambda match: (not match.language_offered, -match.remaining, match.offer_id))
+    passed.sort(key=lambda item: item.offer_id)
+    return OfferChoice(
+        category=category, district=district, language=language, ranked=ranked, passed_over=passed
+    )
+
+
+def _pass_reason(
+    offer: SupportOffer,
+    remits: Mapping[str, frozenset[NeedCategory]],
+    category: NeedCategory,
+    district: Region,
+    remaining: int,
+    exclude: Collection[str],
+) -> PassReason | None:
+    if offer.id in exclude:
+        return PassReason.ALREADY_TRIED
+    if category not in offer.categories:
+        return PassReason.CATEGORY_NOT_OFFERED
+    if category not in remits.get(offer.provider_id, frozenset()):
+        return PassReason.OUTSIDE_REMIT
+    if not offer.serves(district):
+        return PassReason.DISTRICT_NOT_SERVED
+    if remaining <= 0:
+        return PassReason.NO_CAPACITY
+    return None
+
+
+def _match(
+    offer: SupportOffer, category: NeedCategory, district: Region, language: str, remaining: int
+) -> OfferMatch:
+    offered = language in offer.languages
+    where = f"serves {district}" if offer.districts else "statewide"
+    speaks = (
+        f"offers {language}"
+        if offered
+        else f"does not offer {language} (offers {', '.join(offer.languages)})"
+    )
+    return OfferMatch(
+        offer_id=offer.id,
+        provider_id=offer.provider_id,
+        name=offer.name,
+        remaining=remaining,
+        language_offered=offered,
+        reasons=[
+            f"offers {category} within the remit of {offer.provider_id}",
+            where,
+            speaks,
+            f"{remaining} of {offer.capacity} places free",
+        ],
+    )
+
+
+# Reasons common enough to be counted; the rarer ones name their offers.
+_COUNTED = (PassReason.CATEGORY_NOT_OFFERED, PassReason.DISTRICT_NOT_SERVED)
+
+
+def explain(choice: OfferChoice) -> str:
+    """One English line for the record and the CLI: the pick and why, then what was passed over
+    (the common reasons counted, the others with the offers they concern)."""
+    need = f"{choice.category} in {choice.district} (language {choice.language})"
+    best = choice.best
+    if best is None:
+        head = f"no offer fits {need}"
+    else:
+        head = f"picked {best.offer_id} for {need}: {'; '.join(best.reasons)}"
+        others = [match.offer_id for match in choice.ranked[1:]]
+        if others:
+            head += f". Also fit, in order: {', '.join(others)}"
+    parts = []
+    for reason in PassReason:
+        concerned = [item.offer_id for item in choice.passed_over if item.reason is reason]
+        if not concerned:
+            continue
+        if reason in _COUNTED:
+            parts.append(f"{len(concerned)} {reason}")
+        else:
+            parts.append(f"{reason}: {', '.join(concerned)}")
+    if not parts:
+        return head
+    return f"{head}. Passed over: {'; '.join(parts)}"

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from temporalio.workflow import _Definition
 
 import contracts.agreement
-import contracts.matching
 import contracts.messages
 import contracts.offers
 import domain.application
@@ -97,7 +96,7 @@ def _model_names() -> set[str]:
 
 def _field_names() -> set[str]:
     """Every field of every pydantic model in the contracts: what a doc may name in snake_case."""
-    modules = (contracts.messages, contracts.agreement, contracts.offers, contracts.matching)
+    modules = (contracts.messages, contracts.agreement, contracts.offers)
     return {
         field
         for module in modules

@@ -10,7 +10,8 @@ import pytest
 
 from bootstrap import build_application
 from contracts.agreement import AgreementTerms
-from contracts.offers import DirectoryTerms, load_directory_file
+from contracts.directory_file import load_directory_file
+from contracts.offers import DirectoryTerms
 from domain import ids
 from domain.application import LotseApplication
 from domain.errors import (

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from contracts.agreement import AgreementTerms
-from contracts.offers import (
-    DirectoryFileError,
-    DirectoryTerms,
-    load_directory_file,
-    partner_problems,
-)
+from contracts.directory_file import DirectoryFileError, load_directory_file
+from contracts.offers import DirectoryTerms, partner_problems
 from contracts.vocabulary import ContactChannel, NeedCategory, Region
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,17 @@ import random
 from pathlib import Path
 
 from contracts.agreement import ContactPoint
-from contracts.matching import OfferChoice, PassedOver, PassReason, explain, match_offers
-from contracts.offers import Provider, SupportOffer, load_directory_file
+from contracts.directory_file import load_directory_file
+from contracts.offers import (
+    DirectoryTerms,
+    OfferChoice,
+    PassedOver,
+    PassReason,
+    Provider,
+    SupportOffer,
+    explain,
+    match_offers,
+)
 from contracts.vocabulary import ContactChannel, NeedCategory, Region
 
 PSYCHOSOCIAL = NeedCategory.PSYCHOSOCIAL
@@ -38,6 +47,16 @@ def offer(
     )
 
 
+def directory(
+    *offers: SupportOffer, providers: tuple[Provider, ...] = (COUNSELLING, CLINIC)
+) -> DirectoryTerms:
+    """A directory of `offers` as matching receives it. Built without the file's validation:
+    matching must hold the remit line on its own, whatever a caller hands it."""
+    return DirectoryTerms.model_construct(
+        directory_id="test", title="Test", providers=list(providers), offers=list(offers)
+    )
+
+
 def choose(
     *offers: SupportOffer,
     language: str = "de",
@@ -45,9 +64,7 @@ def choose(
     taken: dict[str, int] | None = None,
     exclude: tuple[str, ...] = (),
 ) -> OfferChoice:
-    return match_offers(
-        [COUNSELLING, CLINIC], offers, PSYCHOSOCIAL, district, language, taken, exclude
-    )
+    return match_offers(directory(*offers), PSYCHOSOCIAL, district, language, taken, exclude)
 
 
 def test_an_offer_whose_provider_lacks_the_remit_is_never_picked_though_it_lists_the_need() -> None:
@@ -143,11 +160,16 @@ def test_the_choice_does_not_depend_on_the_order_of_offers_or_providers() -> Non
     random.Random(7).shuffle(shuffled)
 
     again = match_offers(
-        [CLINIC, COUNSELLING], shuffled, PSYCHOSOCIAL, DRESDEN, "uk", {"angebot-5": 1}, ()
+        directory(*shuffled, providers=(CLINIC, COUNSELLING)),
+        PSYCHOSOCIAL,
+        DRESDEN,
+        "uk",
+        {"angebot-5": 1},
+        (),
     )
 
     assert again == first
-    assert explain(again) == explain(first)
+    assert again.explanation() == explain(first)
     assert len(first.ranked) + len(first.passed_over) == len(offers)
 
 
@@ -191,10 +213,8 @@ def test_the_shipped_directory_sends_an_arabic_speaker_in_dresden_to_raa_support
         Path(__file__).resolve().parents[2] / "agreements" / "support-offers.toml"
     )
 
-    choice = match_offers(shipped.providers, shipped.offers, PSYCHOSOCIAL, DRESDEN, "ar")
-    financial = match_offers(
-        shipped.providers, shipped.offers, NeedCategory.FINANCIAL, Region.OUTSIDE_SAXONY, "en"
-    )
+    choice = match_offers(shipped, PSYCHOSOCIAL, DRESDEN, "ar")
+    financial = match_offers(shipped, NeedCategory.FINANCIAL, Region.OUTSIDE_SAXONY, "en")
 
     assert choice.best is not None
     assert choice.best.offer_id == "raa-support-dresden"
