@@ -7,11 +7,11 @@ Where the values come from, first match wins: arguments given in code, `LOTSE_*`
 variables, the configuration file `lotse.toml` (the first found in the current folder or one
 of its parents; its keys are the field names, e.g. `data_dir = "/srv/lotse"`), the defaults.
 
-Relative paths (`data_dir`, `sqlite_path`, `agreement_file`) never depend on the folder a
-command is started from: one written in `lotse.toml` is relative to that file's folder, any
-other (a default, an environment variable) is relative to the project — the checkout that holds
-pyproject.toml and agreements/ (found from where this module is installed), or, for an
-installed package without a checkout, the current folder.
+Relative paths (`data_dir`, `sqlite_path`, `agreement_file`, `support_offers_file`) never
+depend on the folder a command is started from: one written in `lotse.toml` is relative to that
+file's folder, any other (a default, an environment variable) is relative to the project — the
+checkout that holds pyproject.toml and agreements/ (found from where this module is installed),
+or, for an installed package without a checkout, the current folder.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pydantic_settings import (
 from contracts.vocabulary import TASK_QUEUE
 
 CONFIG_FILE_NAME = "lotse.toml"
-PATH_FIELDS = ("data_dir", "sqlite_path", "agreement_file")
+PATH_FIELDS = ("data_dir", "sqlite_path", "agreement_file", "support_offers_file")
 
 
 def project_root() -> Path | None:
@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
     agreement_id: str = "kooperation-opferhilfe-sachsen"
+
+    # The directory of support offers
+    support_offers_file: Path = Path("agreements/support-offers.toml")
+    directory_id: str = Field(
+        default="hilfsangebote-sachsen",
+        description="Which loaded directory of support offers referrals are matched against.",
+    )
 
     # Notifications
     smtp_host: str = "127.0.0.1"

@@ -9,8 +9,8 @@ recipient, and handed to the notifier. Temporal sees the pseudonymous input and 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -53,22 +53,13 @@ from contracts.case_messages import (
 from contracts.case_rules import consented_categories
 from contracts.messages import DeliveryPolicy, DeliveryReceipt
 from contracts.offers import match_offers
-from contracts.people import DataCategory, ReferralStatus, ReferralTarget, Urgency
+from contracts.people import DataCategory, ReferralTarget, Urgency
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID, case_workflow_id
-from domain.application import LotseApplication
-from domain.errors import PersonErasedError
+from domain.application import LotseApplication, place_key
+from domain.errors import DomainError, PersonErasedError
 from settings import Settings
 
 log = logging.getLogger("lotse.activities")
-
-PLACE_ENDS = frozenset(
-    {
-        ReferralStatus.DECLINED,
-        ReferralStatus.CLOSED,
-        ReferralStatus.REROUTED,
-        ReferralStatus.WITHDRAWN,
-    }
-)
 
 
 class CaseActivities:
@@ -102,10 +93,8 @@ class CaseActivities:
     @activity.defn(name=RECORD_CONSENT_WITHDRAWAL.name)
     def record_consent_withdrawal(self, data: RecordWithdrawalInput) -> None:
         with domain_refusals_are_final():
-            person = self._app.withdraw_consent(
-                data.incident_id, data.person_ref, data.recipient, data.ctx
-            )
-            self._release_ended_places(person, data.incident_id, data.person_ref, data.ctx)
+            self._app.withdraw_consent(data.incident_id, data.person_ref, data.recipient, data.ctx)
+            self._app.release_ended_places(data.incident_id, data.person_ref, data.ctx)
 
     @activity.defn(name=RECORD_ASSESSMENT.name)
     def record_needs_assessment(self, data: RecordAssessmentInput) -> None:
@@ -153,22 +142,32 @@ class CaseActivities:
 
     @activity.defn(name=RECORD_REFERRAL_PROPOSED.name)
     def record_referral_proposed(self, data: RecordReferralProposedInput) -> None:
+        """Hold a place at the offer, then propose; a proposal the record refuses gives the
+        place back. Both are idempotent, so a retry changes nothing twice."""
+        offer = self._offer(data.target.offer_id)
+        key = place_key(data.incident_id, data.person_ref, data.referral_id)
         with domain_refusals_are_final():
-            self._app.propose_referral(
-                data.incident_id,
-                data.person_ref,
-                data.referral_id,
-                data.category,
-                data.target,
-                data.explanation,
-                data.ctx,
-            )
+            capacity = offer.capacity if data.within_capacity else None
+            self._app.take_place(offer.id, key, data.ctx, capacity=capacity)
+            try:
+                self._app.propose_referral(
+                    data.incident_id,
+                    data.person_ref,
+                    data.referral_id,
+                    data.category,
+                    data.target,
+                    data.explanation,
+                    data.ctx,
+                )
+            except DomainError:
+                self._app.release_place(offer.id, key, data.ctx)
+                raise
 
     @activity.defn(name=RECORD_REFERRAL_STEP.name)
     def record_referral_step(self, data: RecordReferralStepInput) -> None:
-        """Record the step; a sent referral takes a place at its offer, an ended one frees it."""
+        """Record the step; a referral that ends gives its place back."""
         with domain_refusals_are_final():
-            person = self._app.advance_referral(
+            self._app.advance_referral(
                 data.incident_id,
                 data.person_ref,
                 data.referral_id,
@@ -177,13 +176,9 @@ class CaseActivities:
                 due_at=data.due_at,
                 reason=data.reason,
                 at=data.at,
+                why=data.why,
             )
-            referral = person.referrals[data.referral_id]
-            key = _place_key(data.incident_id, data.person_ref, data.referral_id)
-            if referral.status is ReferralStatus.SENT:
-                self._app.take_place(referral.target.offer_id, key, data.ctx)
-            elif referral.status in PLACE_ENDS:
-                self._app.release_place(referral.target.offer_id, key, data.ctx)
+            self._app.release_ended_places(data.incident_id, data.person_ref, data.ctx)
 
     @activity.defn(name=RECORD_NEED_ESCALATED.name)
     def record_need_escalated(self, data: RecordNeedEscalatedInput) -> None:
@@ -231,7 +226,11 @@ class CaseActivities:
         reach: dict[DataCategory, str] = {}
         if data.target is not None:
             offer = self._offer(data.target.offer_id)
-            recipient_id, recipient_name, contact = data.target.provider_id, offer.name, offer.contact
+            recipient_id, recipient_name, contact = (
+                data.target.provider_id,
+                offer.name,
+                offer.contact,
+            )
             if data.purpose is CaseMessagePurpose.REFERRAL:
                 reach = self._reach(data, person.consents)
         else:
@@ -278,14 +277,6 @@ class CaseActivities:
             f"the directory has no offer '{offer_id}'", type="UnknownOffer", non_retryable=True
         )
 
-    def _release_ended_places(
-        self, person: Any, incident_id: str, person_ref: str, ctx: Any
-    ) -> None:
-        for referral in person.referrals.values():
-            if referral.status in PLACE_ENDS:
-                key = _place_key(incident_id, person_ref, referral.referral_id)
-                self._app.release_place(referral.target.offer_id, key, ctx)
-
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for registration with the worker."""
         return [
@@ -301,10 +292,6 @@ class CaseActivities:
             self.record_case_closed,
             self.deliver_case_message,
         ]
-
-
-def _place_key(incident_id: str, person_ref: str, referral_id: str) -> str:
-    return f"{case_workflow_id(incident_id, person_ref)}/{referral_id}"
 
 
 def _seconds(value: float) -> timedelta:

@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bootstrap import build_application, connect
 from contracts.agreement import AgreementFileError, explain_validation_error
+from contracts.directory_file import DirectoryFileError
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import ActorChannel
@@ -57,7 +58,13 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             command(*args, **kwargs)
-        except (CliError, DomainError, AgreementFileError, ConfigFileError) as error:
+        except (
+            CliError,
+            DomainError,
+            AgreementFileError,
+            DirectoryFileError,
+            ConfigFileError,
+        ) as error:
             fail(str(error))
         except ValidationError as error:
             fail(f"invalid {error.title}: {explain_validation_error(error)}")

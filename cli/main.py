@@ -2,6 +2,7 @@
 
     lotse dev                          the local stack (what `make run` calls)
     lotse agreement load|show          the cooperation agreement in the record
+    lotse offers load|show             the directory of support offers; matching a need
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
     lotse person register|contact|show an affected person: registration and contact data
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, case, cases, dev, history, incident, person, privacy
+from cli import agreement, case, cases, dev, history, incident, offers, person, privacy
 
 app = typer.Typer(
     name="lotse",
@@ -48,6 +49,7 @@ app.add_typer(person.app, name="person", no_args_is_help=True)
 app.add_typer(case.app, name="case", no_args_is_help=True)
 app.add_typer(cases.app, name="cases", no_args_is_help=True)
 app.add_typer(privacy.app, name="privacy", no_args_is_help=True)
+app.add_typer(offers.app, name="offers", no_args_is_help=True)
 
 USAGE_ERROR = 2
 

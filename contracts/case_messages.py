@@ -266,10 +266,15 @@ class RecordAssessmentInput(CaseCommand):
 
 
 class RecordReferralProposedInput(CaseCommand):
+    """Propose a referral and hold a place at its offer for it. Lotse's own choice stays
+    within the offer's capacity (`OfferFullError` otherwise); the office's choice by hand may
+    go beyond it."""
+
     referral_id: ReferralId
     category: NeedCategory
     target: ReferralTarget
     explanation: str
+    within_capacity: bool = True
 
 
 class RecordReferralStepInput(CaseCommand):
@@ -278,6 +283,7 @@ class RecordReferralStepInput(CaseCommand):
     due_at: AwareDatetime | None = None
     reason: DeclineReason | None = None
     at: AwareDatetime | None = None
+    why: str | None = Field(default=None, description="Why a referral was re-routed.")
 
 
 class RecordNeedEscalatedInput(CaseCommand):

@@ -40,7 +40,14 @@ from contracts.agreement import (
     Remit,
 )
 from contracts.messages import Actor, CommandContext, IncidentDeclaration, NeedReport
-from contracts.people import AssessedNeed, ConsentScope, PersonRegistration, ReferralTarget
+from contracts.offers import Provider, SupportOffer
+from contracts.people import (
+    AssessedNeed,
+    ConsentScope,
+    PersonRegistration,
+    ReferralStatus,
+    ReferralTarget,
+)
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
@@ -53,6 +60,7 @@ from domain.history import HistoryEntry as HistoryEntry
 from domain.history import history_entry
 from domain.incident import Incident, NotificationOutcome
 from domain.keys import KeyStore, build_key_store
+from domain.offers_app import DirectoryCommands
 from domain.people_app import PeopleMixin
 from domain.transcoding import PydanticModelAsDict
 
@@ -66,6 +74,22 @@ RECORDER_ATTEMPTS = 5
 # CONFLICT_BACKOFF_MAX_SECONDS), so that writers that keep colliding fall out of step.
 CONFLICT_BACKOFF_SECONDS = 0.002
 CONFLICT_BACKOFF_MAX_SECONDS = 0.05
+
+PLACE_ENDS = frozenset(
+    {
+        ReferralStatus.DECLINED,
+        ReferralStatus.CLOSED,
+        ReferralStatus.REROUTED,
+        ReferralStatus.WITHDRAWN,
+    }
+)
+"""A referral in one of these no longer holds a place at its offer."""
+
+
+def place_key(incident_key: str, person_ref: str, referral_id: str) -> str:
+    """The key under which a referral holds a place at its offer."""
+    return f"{incident_key}/{person_ref}/{referral_id}"
+
 
 # Incidents kept in memory per application (fast-forwarded on each read), unless the
 # environment says otherwise (LOTSE_AGGREGATE_CACHE_MAXSIZE, see `Settings.event_store_env`).
@@ -98,6 +122,8 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
     ConsentScope,
     AssessedNeed,
     ReferralTarget,
+    Provider,
+    SupportOffer,
 )
 
 
@@ -122,7 +148,7 @@ class AgreementLoaded(BaseModel):
     changes: list[str]
 
 
-class LotseApplication(PeopleMixin, Application[UUID]):
+class LotseApplication(PeopleMixin, DirectoryCommands, Application[UUID]):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
     person key store is built from the same settings unless `keys` is given."""
 
@@ -169,6 +195,18 @@ class LotseApplication(PeopleMixin, Application[UUID]):
         super().register_transcodings(transcoder)
         for model in EVENT_MODELS:
             transcoder.register(PydanticModelAsDict(model))
+
+    # --- places held by referrals ---------------------------------------------------------
+
+    def release_ended_places(self, incident_key: str, person_ref: str, ctx: CommandContext) -> None:
+        """Give back the place at its offer of every referral of the person that has ended
+        (declined, re-routed, withdrawn, closed — an erasure included). Idempotent: a place
+        given back before is not given back twice."""
+        person = self.person(incident_key, person_ref)
+        for referral in person.referrals.values():
+            if referral.status in PLACE_ENDS:
+                key = place_key(incident_key, person_ref, referral.referral_id)
+                self.release_place(referral.target.offer_id, key, ctx)
 
     # --- agreement ------------------------------------------------------------------------
 

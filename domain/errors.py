@@ -73,3 +73,15 @@ class ReferralRefusedError(DomainError):
 class CaseStepRefusedError(DomainError):
     """A case command that does not fit the case: a follow-up recorded twice, a need that was
     not assessed, text that breaks the input rules. The message names the field."""
+
+
+class DirectoryNotFoundError(NotFoundError):
+    pass
+
+
+class DirectoryConflictError(DomainError):
+    """A directory that disagrees with the agreement in force (a partner's remit, say)."""
+
+
+class OfferFullError(DomainError):
+    """A place asked of an offer that has none left."""

@@ -17,3 +17,11 @@ def incident_id(incident_key: str) -> UUID:
 
 def person_id(incident_key: str, person_ref: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"person/{incident_key}/{person_ref}")
+
+
+def directory_id(directory_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"directory/{directory_key}")
+
+
+def offer_load_id(offer_id: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"offer-load/{offer_id}")

@@ -24,7 +24,13 @@ from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, ActorChannel
 from settings import Settings
-from tests.workflow.support import SHIPPED_AGREEMENT, TEMPORAL_BINARY, Stack, running_stack
+from tests.workflow.support import (
+    SHIPPED_AGREEMENT,
+    SHIPPED_OFFERS,
+    TEMPORAL_BINARY,
+    Stack,
+    running_stack,
+)
 from workflows.converter import data_converter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -154,9 +160,16 @@ def agreement_path() -> Path:
 
 
 @pytest.fixture
+def offers_path() -> Path:
+    """The directory of support offers the stack's worker matches against; a test module may
+    override it."""
+    return SHIPPED_OFFERS
+
+
+@pytest.fixture
 async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, agreement_path: Path
+    temporal_env: WorkflowEnvironment, tmp_path: Path, agreement_path: Path, offers_path: Path
 ) -> AsyncIterator[Stack]:
     """A fresh Lotse stack for one test: see `running_stack`."""
-    async with running_stack(temporal_env.client, tmp_path, agreement_path) as stack:
+    async with running_stack(temporal_env.client, tmp_path, agreement_path, offers_path) as stack:
         yield stack

@@ -14,13 +14,16 @@ from temporalio.workflow import _Definition
 import contracts.agreement
 import contracts.case_rules
 import contracts.messages
+import contracts.offers
 import contracts.people
 import domain.application
 import domain.errors
 import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
+from domain.directory import Directory
 from domain.incident import Incident
+from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
 from settings import Settings
 from workflows.incident_response import IncidentResponse
@@ -77,17 +80,23 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    return {**_events_of(Incident), **_events_of(Agreement), **_events_of(AffectedPerson)}
+    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad)
+    events = [_events_of(aggregate) for aggregate in aggregates]
+    merged = {name: fields for each in events for name, fields in each.items()}
+    # One row per name in record.md: two aggregates may not share an event name.
+    assert len(merged) == sum(len(each) for each in events), "an event name is used twice"
+    return merged
 
 
 def _model_names() -> set[str]:
-    """Classes the docs may name beside events: the message and case models, the domain's
-    errors and the aggregates."""
+    """Classes the docs may name beside events: the message, case and offer models, the
+    domain's errors and the aggregates."""
     modules = (
         contracts.messages,
         contracts.agreement,
         contracts.people,
         contracts.case_rules,
+        contracts.offers,
         domain.application,
         domain.errors,
         domain.person,
@@ -97,12 +106,18 @@ def _model_names() -> set[str]:
         for module in modules
         for name, value in vars(module).items()
         if isinstance(value, type) and value.__module__ == module.__name__
-    } | {Incident.__name__, Agreement.__name__, AffectedPerson.__name__}
+    } | {
+        Incident.__name__,
+        Agreement.__name__,
+        AffectedPerson.__name__,
+        Directory.__name__,
+        OfferLoad.__name__,
+    }
 
 
 def _field_names() -> set[str]:
     """Every field of every pydantic model in the contracts: what a doc may name in snake_case."""
-    modules = (contracts.messages, contracts.agreement)
+    modules = (contracts.messages, contracts.agreement, contracts.offers)
     return {
         field
         for module in modules

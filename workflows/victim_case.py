@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import UpdateRefusedError
 
 CARRY_OVER = "carry_over"
+OFFER_FULL = "OfferFullError"
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 CHOICE_TIMEOUT = timedelta(seconds=30)
 MAX_REDELIVERY_PAUSE = timedelta(minutes=10)
@@ -249,25 +250,38 @@ class VictimCase:
             state.wait_for_consent(need.category)
             self._show()
             return
-        chosen = covered[0]
-        referral_id = state.next_referral_id()
-        await record.record(
-            RECORD_REFERRAL_PROPOSED,
-            RecordReferralProposedInput(
-                ctx=_sub(ctx, referral_id),
-                incident_id=state.registration.incident_id,
-                person_ref=state.person_ref,
-                referral_id=referral_id,
-                category=need.category,
-                target=chosen.target,
-                explanation=choice.explanation,
-            ),
-        )
-        referral = state.propose(
-            referral_id, need.category, chosen.target, chosen.offer_name, choice.explanation
-        )
-        self._show()
-        self._background.append(asyncio.create_task(self._deliver_referral(referral)))
+        manual = offer_id is not None
+        for candidate in covered:
+            referral_id = state.next_referral_id()
+            try:
+                await record.record(
+                    RECORD_REFERRAL_PROPOSED,
+                    RecordReferralProposedInput(
+                        ctx=_sub(ctx, referral_id),
+                        incident_id=state.registration.incident_id,
+                        person_ref=state.person_ref,
+                        referral_id=referral_id,
+                        category=need.category,
+                        target=candidate.target,
+                        explanation=choice.explanation,
+                        within_capacity=not manual,
+                    ),
+                )
+            except ApplicationError as refusal:
+                if refusal.type != OFFER_FULL or manual:
+                    raise
+                continue  # its last place went a moment ago: the next offer
+            referral = state.propose(
+                referral_id,
+                need.category,
+                candidate.target,
+                candidate.offer_name,
+                choice.explanation,
+            )
+            self._show()
+            self._background.append(asyncio.create_task(self._deliver_referral(referral)))
+            return
+        await self._escalate(need, "every matching offer covered by consent is full", ctx)
 
     async def _choose(self, need: CaseNeed, offer_id: str | None) -> OfferChoiceResult:
         registration = self._case.registration

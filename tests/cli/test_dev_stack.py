@@ -136,6 +136,7 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     assert stopping_took < 5, f"stopping took {stopping_took:.1f}s"
     assert printed.rstrip().endswith("stopped")
     assert "Traceback" not in printed
+    assert "directory hilfsangebote-sachsen loaded: version 1" in printed.splitlines()
     # The commands it suggests reach this stack from any shell and folder.
     status_hint = next(line for line in printed.splitlines() if line.startswith("then: "))
     history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))

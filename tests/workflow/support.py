@@ -21,9 +21,11 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
+from cli import offers
 from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink, read_mailbox
 from contracts.agreement import load_agreement_file
+from contracts.directory_file import load_directory_file
 from contracts.messages import (
     AcknowledgeAlert,
     AcknowledgementResult,
@@ -119,6 +121,7 @@ async def eventually(
 
 
 SHIPPED_AGREEMENT = REPO_ROOT / "agreements" / "saxony.toml"
+SHIPPED_OFFERS = REPO_ROOT / "agreements" / "support-offers.toml"
 PARTNERS = ["opferbeauftragte", "opferhilfe-sachsen", "weisser-ring", "raa-sachsen"]
 """The partners of the shipped agreement, in its order."""
 
@@ -139,20 +142,27 @@ def make_settings(tmp_path: Path, smtp_port: int, task_queue: str, **extra: Any)
 
 
 def load_agreement(settings: Settings) -> None:
-    """Load the settings' agreement file into the settings' store, as `lotse agreement load`."""
-    terms = load_agreement_file(settings.agreement_file)
-    load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="test-setup"))
+    """Load the settings' agreement file into the settings' store, as `lotse agreement load`,
+    and its directory of support offers, as `lotse offers load`."""
+    actor = Actor(partner_id="opferbeauftragte", staff_ref="test-setup")
+    load_into_store(settings, load_agreement_file(settings.agreement_file), actor)
+    directory = load_directory_file(settings.support_offers_file)
+    offers.load_into_store(settings, directory, actor)
 
 
 @asynccontextmanager
-async def running_stack(client: Client, folder: Path, agreement_file: Path) -> AsyncIterator[Stack]:
-    """A Lotse stack in `folder`: store with the agreement loaded, mail sink, and a worker on
-    a task queue of its own; its incidents are terminated when it ends."""
+async def running_stack(
+    client: Client, folder: Path, agreement_file: Path, offers_file: Path = SHIPPED_OFFERS
+) -> AsyncIterator[Stack]:
+    """A Lotse stack in `folder`: store with the agreement and the directory of offers loaded,
+    mail sink, and a worker on a task queue of its own; its workflows are terminated when it
+    ends."""
     settings = make_settings(
         folder,
         free_port(),
         f"victim-support-test-{uuid.uuid4().hex}",
         agreement_file=agreement_file,
+        support_offers_file=offers_file,
     )
     sink = MailSink(settings.mail_dir, port=settings.smtp_port)
     sink.start()

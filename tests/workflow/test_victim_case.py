@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.case_messages import CaseOutcome
 from contracts.messages import CommandContext
 from contracts.people import CaseCloseReason, NeedStatus
-from contracts.vocabulary import ActorChannel
+from contracts.vocabulary import ActorChannel, NeedCategory
 from domain.errors import PersonErasedError
 from tests.workflow.case_support import (
     ERIKA,
@@ -83,14 +83,18 @@ async def test_a_person_goes_from_registration_through_referral_and_follow_up_to
     await send(handle, "acknowledge_referral", referral_id="R1", actor=provider)
     await send(handle, "accept_referral", referral_id="R1", actor=provider)
     contacted = await send(handle, "record_first_contact", referral_id="R1", actor=provider)
-    assert contacted.needs == {"psychosocial": NeedStatus.IN_CARE}
+    assert contacted.needs == {NeedCategory.PSYCHOSOCIAL: NeedStatus.IN_CARE}
 
     await eventually(
         lambda: status(handle),
         lambda case: case.follow_ups[0].answer_due_at is not None,
         what="the follow-up to fall due",
     )
-    assert any("Nachfrage fällig" in str(m["Subject"]) for m in mails_to(stack, OFFICE_MAIL))
+    await eventually(
+        lambda: [str(m["Subject"]) for m in mails_to(stack, OFFICE_MAIL)],
+        lambda subjects: any("Nachfrage fällig" in s for s in subjects),
+        what="the follow-up notice to the office",
+    )
     await send(
         handle, "record_follow_up", results=[{"category": "psychosocial", "help_arrived": True}]
     )
@@ -128,7 +132,10 @@ async def test_a_declined_referral_is_rerouted_to_the_next_matching_offer(stack:
         reason="no-capacity",
         actor=service("opferhilfe-sachsen").model_dump(),
     )
-    assert declined.needs["psychosocial"] in (NeedStatus.AWAITING_CONSENT, NeedStatus.REFERRED)
+    assert declined.needs[NeedCategory.PSYCHOSOCIAL] in (
+        NeedStatus.AWAITING_CONSENT,
+        NeedStatus.REFERRED,
+    )
     case = await referral_in(handle, "R2", "sent")
     assert [(r.referral_id, r.offer_id, r.status) for r in case.referrals] == [
         ("R1", "ohs-dresden", "declined"),
