@@ -141,7 +141,11 @@ def check_refer(state: CaseState, request: ReferNeed) -> None:
     need = state.needs.get(request.category)
     if need is None:
         raise UpdateRefusedError(f"'{request.category}' is not a need of this case")
-    if need.status not in (NeedStatus.ESCALATED, NeedStatus.AWAITING_CONSENT):
+    if need.status not in (
+        NeedStatus.ESCALATED,
+        NeedStatus.AWAITING_CONSENT,
+        NeedStatus.AWAITING_REFERRAL,
+    ):
         raise UpdateRefusedError(
             f"'{request.category}' is {need.status}; only a need that awaits a referral or was "
             "escalated can be referred by hand"

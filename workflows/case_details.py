@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from workflows.case_state import CaseState
 
 NEED_STATUS_LABELS_DE: dict[NeedStatus, str] = {
-    NeedStatus.AWAITING_CONSENT: "wartet auf Einwilligung/Vermittlung",
+    NeedStatus.AWAITING_CONSENT: "wartet auf Einwilligung",
+    NeedStatus.AWAITING_REFERRAL: "wartet auf Vermittlung",
     NeedStatus.REFERRED: "vermittelt",
     NeedStatus.ESCALATED: "eskaliert an die Opferbeauftragte",
     NeedStatus.IN_CARE: "in Betreuung",

@@ -33,6 +33,7 @@ from contracts.case_rules import (
     ReferralAction,
     consent_problem,
     next_status,
+    unreferred_status,
 )
 from contracts.messages import DeliveryPolicy
 from contracts.people import (
@@ -48,9 +49,10 @@ from contracts.vocabulary import NeedCategory
 from workflows import case_details
 
 REMEMBERED_UPDATES = 200
+UNREFERRED = frozenset({NeedStatus.AWAITING_CONSENT, NeedStatus.AWAITING_REFERRAL})
 OPEN_NEEDS = frozenset(
     {
-        NeedStatus.AWAITING_CONSENT,
+        *UNREFERRED,
         NeedStatus.REFERRED,
         NeedStatus.ESCALATED,
         NeedStatus.IN_CARE,
@@ -207,9 +209,7 @@ class CaseState(_Mutable):
     def to_route(self) -> list[CaseNeed]:
         """Needs for which Lotse should look for an offer now."""
         return [
-            need
-            for need in self.needs.values()
-            if need.route_pending and need.status is NeedStatus.AWAITING_CONSENT
+            need for need in self.needs.values() if need.route_pending and need.status in UNREFERRED
         ]
 
     def finished(self, now: datetime) -> bool:
@@ -289,10 +289,11 @@ class CaseState(_Mutable):
 
     # --- changes ------------------------------------------------------------------------------
 
-    def give_consent(self, scope: ConsentScope) -> None:
+    def give_consent(self, scope: ConsentScope, now: datetime) -> None:
         self.consents.append(GivenConsent(scope=scope))
         for need in self.needs.values():
-            if need.status is NeedStatus.AWAITING_CONSENT:
+            if need.status in UNREFERRED:
+                need.status = unreferred_status(self.consents, now)
                 need.route_pending = True
 
     def withdraw_consent(self, recipient: str, at: datetime) -> list[CaseReferral]:
@@ -303,6 +304,9 @@ class CaseState(_Mutable):
             else c
             for c in self.consents
         ]
+        for need in self.needs.values():
+            if need.status in UNREFERRED:
+                need.status = unreferred_status(self.consents, at)
         return [
             referral
             for referral in self.live_referrals()
@@ -319,6 +323,7 @@ class CaseState(_Mutable):
             self.needs[assessed.category] = CaseNeed(
                 category=assessed.category,
                 urgency=assessed.urgency.value,
+                status=unreferred_status(self.consents, now),
                 owner=self.registrar,
                 due_at=now + self.deadlines.consent,
             )
@@ -382,7 +387,9 @@ class CaseState(_Mutable):
 
     def wait_for_consent(self, category: NeedCategory) -> None:
         """No offer that fits is covered by consent: wait until consent is given."""
-        self.needs[category].route_pending = False
+        need = self.needs[category]
+        need.status = NeedStatus.AWAITING_CONSENT
+        need.route_pending = False
 
     def mark_reminded(self, need: CaseNeed) -> None:
         need.reminded = True
@@ -425,7 +432,7 @@ class CaseState(_Mutable):
         del self.applied_updates[:-REMEMBERED_UPDATES]
 
     def _reopen(self, need: CaseNeed, now: datetime) -> None:
-        need.status = NeedStatus.AWAITING_CONSENT
+        need.status = unreferred_status(self.consents, now)
         need.owner = self.registrar
         need.referral_id = None
         need.route_pending = True

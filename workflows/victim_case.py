@@ -470,7 +470,7 @@ class VictimCase:
         async with self._handling(self._check_consent, request) as (state, ctx):
             scope = request.scope(ctx.business_time)
             await record.record(RECORD_CONSENT, RecordConsentInput(**self._ref(ctx), scope=scope))
-            state.give_consent(scope)
+            state.give_consent(scope, ctx.business_time)
             self._wake = True
             return self._result()
 

@@ -60,7 +60,7 @@ def consent(recipient: str = "opferhilfe-sachsen") -> ConsentScope:
 
 def referred(state: CaseState) -> None:
     state.assess([AssessedNeed(category=PSY, urgency=Urgency.IMMEDIATE)], T0)
-    state.give_consent(consent())
+    state.give_consent(consent(), T0)
     state.propose("R1", PSY, OHS, "Opferhilfe Dresden", "best fit")
 
 
@@ -117,7 +117,7 @@ def test_a_declined_referral_reopens_the_need_and_remembers_the_offer_tried() ->
     state.advance(referral, ReferralAction.DECLINE, T0 + timedelta(hours=2))
     need = state.needs[PSY]
     assert referral.status is ReferralStatus.DECLINED
-    assert need.status is NeedStatus.AWAITING_CONSENT
+    assert need.status is NeedStatus.AWAITING_REFERRAL  # consent is still valid
     assert need.route_pending
     assert need.tried == ["ohs-dresden"]
     assert need.owner == "raa-sachsen"
