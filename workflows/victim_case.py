@@ -181,6 +181,9 @@ class VictimCase:
         )
 
     async def _continue_as_new(self) -> None:
+        """Hand the whole state, deadlines as absolute times, to a new run once the messages
+        on their way have arrived and the updates in flight are answered."""
+        await asyncio.gather(*self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new({CARRY_OVER: self._case.model_dump(mode="json")})
 

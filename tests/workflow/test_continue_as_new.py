@@ -47,8 +47,19 @@ from contracts.vocabulary import (
     Region,
 )
 from domain.application import LotseApplication
+from tests.workflow.case_support import (
+    TWO_OFFERS,
+    declared_incident,
+    referral_in,
+    register,
+    service,
+)
+from tests.workflow.case_support import consent as case_consent
+from tests.workflow.case_support import send as case_send
+from tests.workflow.case_support import status as case_status
 from tests.workflow.support import (
     PARTNERS,
+    SHIPPED_AGREEMENT,
     TEMPORAL_BINARY,
     declaration,
     eventually,
@@ -56,6 +67,7 @@ from tests.workflow.support import (
     keep_history,
     load_agreement,
     make_settings,
+    running_stack,
 )
 from workflows.converter import data_converter
 
@@ -317,3 +329,36 @@ async def test_a_steady_stream_of_updates_continues_as_new_near_the_suggested_si
     assert len(lengths) >= 3, lengths
     assert max(lengths[1:]) <= SUGGESTED + MARGIN, lengths
     app.close()
+
+
+async def test_a_case_continues_as_new_with_its_deadlines_unchanged(
+    small_history_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with running_stack(
+        small_history_env.client, tmp_path, SHIPPED_AGREEMENT, TWO_OFFERS
+    ) as stack:
+        incident_id = await declared_incident(stack)
+        handle = await register(stack, incident_id)
+        first_run = (await handle.describe()).run_id
+        await case_consent(handle, "opferhilfe-sachsen")
+        await case_send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+        before = await referral_in(handle, "R1", "sent")
+        for _ in range(40):  # each consent adds a few events: the run passes 40 soon
+            await case_consent(handle, "weisser-ring", "needs")
+            if (await handle.describe()).run_id != first_run:
+                break
+        else:
+            pytest.fail("the case did not continue as new")
+        after = await case_status(handle)
+        assert after.referrals[0].due_at == before.referrals[0].due_at
+        assert after.needs[0].due_at == before.needs[0].due_at
+        assert [f.due_at for f in after.follow_ups] == [f.due_at for f in before.follow_ups]
+        accepted = await case_send(
+            handle,
+            "accept_referral",
+            referral_id="R1",
+            actor=service("opferhilfe-sachsen").model_dump(),
+        )
+        assert accepted.needs[NeedCategory.PSYCHOSOCIAL] == "referred"
+        recorded = [e.event for e in stack.app.person_history(incident_id, "DD-0042")]
+        assert recorded.count("ReferralAccepted") == 1
