@@ -27,6 +27,7 @@ from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
 from settings import Settings
 from workflows.incident_response import IncidentResponse
+from workflows.victim_case import VictimCase
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -138,16 +139,19 @@ def test_the_docs_name_only_events_and_updates_that_exist() -> None:
     `AlertSent`, `Closed`) must be an event of domain/incident.py, domain/agreement.py or
     domain/person.py, or a
     model the doc names on purpose (`CommandContext`, `PartnerTerms`). In procedure.md every
-    backticked snake_case name must be an update or query of `IncidentResponse` or a field of
+    backticked snake_case name must be an update or query of `IncidentResponse` or `VictimCase`
+    or a field of
     a contracts model (`received_at`), and every update and query must be described there."""
     events = _domain_events()
     camel = {n for n in BACKTICKED.findall(_doc("record.md")) if CAMEL_CASE.fullmatch(n)}
     unknown_events = camel - set(events) - _model_names()
     assert unknown_events == set(), "record.md names events that the domain does not have"
 
-    definition = _Definition.from_class(IncidentResponse)
-    assert definition is not None
-    handlers = {*definition.updates, *definition.queries}
+    handlers: set[str] = set()
+    for workflow_class in (IncidentResponse, VictimCase):
+        definition = _Definition.from_class(workflow_class)
+        assert definition is not None
+        handlers |= {*definition.updates, *definition.queries}
     procedure = _doc("procedure.md")
     snake = {n for n in BACKTICKED.findall(procedure) if SNAKE_CASE.fullmatch(n)}
     unknown_updates = snake - handlers - _field_names()
