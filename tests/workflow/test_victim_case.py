@@ -3,8 +3,9 @@ followed up, closed — and re-routed, escalated, refused without consent, withd
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,33 @@ def _erasure_ctx() -> CommandContext:
         channel=ActorChannel.CLI,
         business_time=datetime.now(UTC),
     )
+
+
+async def test_a_relay_outage_is_not_the_services_silence(stack: Stack) -> None:
+    """While the referral cannot be delivered, its deadline does not run: it is neither
+    re-routed nor escalated, the case shows the delivery trouble, and once the relay is back
+    the referral is sent and its deadline starts then."""
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id, acknowledge=2)
+    await consent(handle, "opferhilfe-sachsen")
+    assert stack.sink is not None
+    stack.sink.stop()
+    try:
+        await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+        troubled = await eventually(
+            lambda: status(handle),
+            lambda case: bool(case.referrals) and case.referrals[0].delivery_trouble_since,
+            what="the delivery trouble to show",
+        )
+        assert troubled.referrals[0].status == "proposed"
+        assert any("Zustellung gestört" in item for item in troubled.open_items)
+        await asyncio.sleep(4)  # twice the deadline to acknowledge
+        waiting = await status(handle)
+        assert [(r.referral_id, r.status) for r in waiting.referrals] == [("R1", "proposed")]
+    finally:
+        stack.sink.start()
+    sent = await referral_in(handle, "R1", "sent")
+    referral = sent.referrals[0]
+    assert referral.sent_at is not None
+    assert referral.due_at == referral.sent_at + timedelta(seconds=2)
+    assert referral.delivery_trouble_since is None
