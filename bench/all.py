@@ -41,9 +41,8 @@ def table(figures: list[Figure]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for f in figures:
-        verdict = "met" if f.met else "**missed**"
         lines.append(
-            f"| {f.name} | {f.measured} | {f.floor} | {f.ratio:.2f} | {f.goal}: {verdict} | "
+            f"| {f.name} | {f.measured} | {f.floor} | {f.ratio:.2f} | {f.verdict('**missed**')} | "
             f"`{f.command}` |"
         )
     return lines
