@@ -63,7 +63,7 @@ ASSESSMENT = {"actor": OFFICE, "needs": [{"category": "psychosocial"}]}
 CLOSE = {"actor": OFFICE, "reason": "help-declined"}
 EXPECTED_OFFER = "ohs-dresden"  # the shipped directory's offer for psychosocial help in Dresden
 REFERRAL_SENT_TOPIC = get_topic(AffectedPerson.ReferralSent)  # type: ignore[attr-defined]  # made by @event
-SHAPE = "bare case shape (start, 2 updates, 4 local and 2 ordinary no-op activities, result)"
+SHAPE = "bare case shape (start, 2 updates, 5 local and 2 ordinary no-op activities, result)"
 
 
 def registration(incident_id: str, person_ref: str) -> dict[str, Any]:
