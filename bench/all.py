@@ -1,9 +1,11 @@
-"""Every goal benchmark of issue #6 in one go, printed as the README's table (`make bench`).
+"""Every goal benchmark of issue #6 and the case figure of issue #7 in one go, printed as the
+README's table (`make bench`).
 
 Each figure is a ratio to a floor measured in the same run, the median of `--runs` runs. The
 progress and each figure go to stderr as they are measured, the table to stdout at the end.
 
     .venv/bin/python -m bench.all [--runs 3] [--events 10000] [--stores sqlite,postgres]
+        [--incidents 200] [--updates 200] [--declarations 10] [--people 20]
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from typing import Any
 
 import psycopg
 
-from bench import append, declaration_to_last_alert, many_declarations, replay, report_needs
+from bench import (
+    append,
+    case_referral,
+    declaration_to_last_alert,
+    many_declarations,
+    replay,
+    report_needs,
+)
 from bench.common import POSTGRES_CONNINFO, Figure, StoreKind, at_least
 
 
@@ -41,9 +50,8 @@ def table(figures: list[Figure]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for f in figures:
-        verdict = "met" if f.met else "**missed**"
         lines.append(
-            f"| {f.name} | {f.measured} | {f.floor} | {f.ratio:.2f} | {f.goal}: {verdict} | "
+            f"| {f.name} | {f.measured} | {f.floor} | {f.ratio:.2f} | {f.verdict('**missed**')} | "
             f"`{f.command}` |"
         )
     return lines
@@ -56,6 +64,7 @@ def main() -> None:
     parser.add_argument("--incidents", type=at_least(1), default=200)
     parser.add_argument("--updates", type=at_least(10), default=200)
     parser.add_argument("--declarations", type=at_least(1), default=10)
+    parser.add_argument("--people", type=at_least(1), default=20)
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     arguments = parser.parse_args()
     runs: int = arguments.runs
@@ -82,6 +91,7 @@ def main() -> None:
         partial(report_needs.measure, arguments.updates, runs),
         partial(many_declarations.measure, arguments.incidents, runs),
         partial(declaration_to_last_alert.measure, arguments.declarations, runs, False),
+        partial(case_referral.measure, arguments.people, runs),
     ]
     for measure in temporal:
         steps.append((measure.func.__module__, partial(run_async, measure)))

@@ -1,6 +1,8 @@
 """The floors of the Temporal benchmarks: bare workflows that do the same Temporal work as Lotse
-with no-op activities and no record — one round trip, an update that runs one activity, and an
-incident's shape (one activity, then four parallel pairs of activities)."""
+with no-op activities and no record — one round trip, an update that runs one activity, an
+incident's shape (one activity, then four parallel pairs of activities) and a person's case up to
+the referral sent (local activities where Lotse records, ordinary ones where it chooses and
+delivers)."""
 
 from __future__ import annotations
 
@@ -64,4 +66,43 @@ class BareIncidentShape:
         return sum(await asyncio.gather(*(alert(partner) for partner in range(PARTNERS))))
 
 
-BARE_WORKFLOWS = [BareRoundTrip, BareUpdates, BareIncidentShape]
+@workflow.defn(name="BenchBareCaseShape")
+class BareCaseShape:
+    """What `VictimCase` asks of Temporal from registration to the referral sent, as no-ops.
+
+    A local activity stands for recording the registration; the updates `consent` and `assess`
+    wait for it, as Lotse's do, and each runs one local activity (the record). After `assess`
+    the run does what Lotse does on its own: an ordinary activity (choose the offer), a local one
+    (record the proposal), an ordinary one (deliver the referral), a local one (record it sent).
+    Its result is the moment the referral counts as sent."""
+
+    def __init__(self) -> None:
+        self._registered = False
+        self._assessed = False
+
+    @workflow.run
+    async def run(self, value: int) -> int:
+        await workflow.execute_local_activity(noop, value, start_to_close_timeout=TIMEOUT)
+        self._registered = True
+        await workflow.wait_condition(lambda: self._assessed)
+        for local in (False, True, False, True):  # choose, proposed, deliver, sent
+            if local:
+                await workflow.execute_local_activity(noop, value, start_to_close_timeout=TIMEOUT)
+            else:
+                await workflow.execute_activity(noop, value, start_to_close_timeout=TIMEOUT)
+        return value
+
+    @workflow.update
+    async def consent(self, value: int) -> int:
+        await workflow.wait_condition(lambda: self._registered)
+        return await workflow.execute_local_activity(noop, value, start_to_close_timeout=TIMEOUT)
+
+    @workflow.update
+    async def assess(self, value: int) -> int:
+        await workflow.wait_condition(lambda: self._registered)
+        result = await workflow.execute_local_activity(noop, value, start_to_close_timeout=TIMEOUT)
+        self._assessed = True
+        return result
+
+
+BARE_WORKFLOWS = [BareRoundTrip, BareUpdates, BareIncidentShape, BareCaseShape]

