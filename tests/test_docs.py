@@ -151,7 +151,7 @@ def test_the_docs_name_only_events_and_updates_that_exist() -> None:
     for workflow_class in (IncidentResponse, VictimCase):
         definition = _Definition.from_class(workflow_class)
         assert definition is not None
-        handlers |= {*definition.updates, *definition.queries}
+        handlers |= {name for name in (*definition.updates, *definition.queries) if name}
     procedure = _doc("procedure.md")
     snake = {n for n in BACKTICKED.findall(procedure) if SNAKE_CASE.fullmatch(n)}
     unknown_updates = snake - handlers - _field_names()
