@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from bootstrap import build_application, connect
+from codec.keys import CodecKeyError
 from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
@@ -57,7 +58,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             command(*args, **kwargs)
-        except (CliError, DomainError, AgreementFileError, ConfigFileError) as error:
+        except (CliError, DomainError, AgreementFileError, ConfigFileError, CodecKeyError) as error:
             fail(str(error))
         except ValidationError as error:
             fail(f"invalid {error.title}: {explain_validation_error(error)}")

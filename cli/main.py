@@ -4,6 +4,7 @@
     lotse agreement load|show          the cooperation agreement in the record
     lotse incident declare|ack|status|needs|assign|close-acute|reflect|call-off|list
     lotse history INCIDENT             every recorded step of an incident
+    lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, dev, history, incident
+from cli import agreement, codec, dev, history, incident
 
 app = typer.Typer(
     name="lotse",
@@ -40,6 +41,7 @@ app.command("dev")(dev.dev)
 app.command("history")(history.history)
 app.add_typer(agreement.app, name="agreement", no_args_is_help=True)
 app.add_typer(incident.app, name="incident", no_args_is_help=True)
+app.add_typer(codec.app, name="codec", no_args_is_help=True)
 
 USAGE_ERROR = 2
 

@@ -32,6 +32,7 @@ def dev_environment(data_dir: Path, ui_port: int | None = None) -> dict[str, str
         LOTSE_DEV_TEMPORAL_PORT=str(free_port()),
         LOTSE_DEV_UI_PORT=str(ui_port or free_port()),
         LOTSE_DEV_SMTP_PORT=str(free_port()),
+        LOTSE_DEV_CODEC_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )
     return env
