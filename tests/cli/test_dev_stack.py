@@ -140,7 +140,10 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     # The commands it suggests reach this stack from any shell and folder.
     status_hint = next(line for line in printed.splitlines() if line.startswith("then: "))
     history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))
-    assert status_hint.startswith(f"then: LOTSE_TEMPORAL_ADDRESS={address} {lotse_program()} ")
+    assert status_hint.startswith(
+        f"then: LOTSE_TEMPORAL_ADDRESS={address} LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} "
+        f"{lotse_program()} "
+    )  # the data folder holds the codec keys the command needs
     assert f"LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} " in history_hint
     start_hint = next(line for line in printed.splitlines() if " workflow start" in line)
     assert start_hint.strip().startswith(f"{TEMPORAL_BINARY} workflow start")
