@@ -134,6 +134,9 @@ def _handler_for(server: CodecServer) -> type[BaseHTTPRequestHandler]:
 class _CodecRequestHandler(BaseHTTPRequestHandler):
     codec_server: CodecServer
     protocol_version = "HTTP/1.1"  # keep-alive: the UI sends many requests per page
+    # Headers and body leave in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK, ~40 ms per answer on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def do_OPTIONS(self) -> None:
         if not self._origin_allowed():
