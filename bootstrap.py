@@ -7,6 +7,7 @@ nothing is built at import time. The worker process (`worker.py`) and the CLI bo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,15 +19,18 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Interceptor, Worker
 
 from activities.case import CaseActivities
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
+from codec.aesgcm import EncryptionCodec
+from codec.keys import KeyRing, read_key_file
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from domain.application import LotseApplication
 from settings import Settings
-from workflows.converter import data_converter
+from workflows.converter import SealingFailureConverter, data_converter
 from workflows.incident_response import IncidentResponse
 from workflows.victim_case import VictimCase
 
@@ -54,12 +58,40 @@ def build_application(settings: Settings) -> LotseApplication:
     return LotseApplication(env=settings.event_store_env())
 
 
+def load_key_ring(settings: Settings) -> KeyRing:
+    """The codec keys: `LOTSE_CODEC_KEYS` when set, else the key file; `CodecKeyError` naming
+    the source when neither gives a valid ring. Never creates keys: two workers that each made
+    their own would not read each other's payloads (`lotse dev` and `lotse codec init` do)."""
+    if text := settings.codec_keys.get_secret_value():
+        return KeyRing.parse(text, "LOTSE_CODEC_KEYS")
+    return read_key_file(settings.codec_keys_path)
+
+
+def build_data_converter(settings: Settings) -> DataConverter:
+    """Lotse's converter with the AES-GCM payload codec: what every client and worker uses.
+
+    Workers take the converter of their client, so a worker built on `connect`'s client
+    encrypts what it hands to Temporal and decrypts what it reads."""
+    return dataclasses.replace(
+        data_converter,
+        payload_codec=EncryptionCodec(load_key_ring(settings)),
+        failure_converter_class=SealingFailureConverter,
+    )
+
+
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
+    """A client of the configured Temporal namespace, with the payload codec.
+
+    Temporal is reached first: with no server running, that is the problem to report, not a
+    key file that the first `lotse dev` has not created yet."""
+    client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
     )
+    config = client.config()
+    config["data_converter"] = build_data_converter(settings)
+    return Client(**config)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:

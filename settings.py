@@ -31,7 +31,13 @@ from pydantic_settings import (
 from contracts.vocabulary import TASK_QUEUE
 
 CONFIG_FILE_NAME = "lotse.toml"
-PATH_FIELDS = ("data_dir", "sqlite_path", "agreement_file", "support_offers_file")
+PATH_FIELDS = (
+    "data_dir",
+    "sqlite_path",
+    "agreement_file",
+    "support_offers_file",
+    "codec_keys_file",
+)
 
 
 def project_root() -> Path | None:
@@ -120,6 +126,17 @@ class Settings(BaseSettings):
         "every read, so several workers stay correct); a command then reads only new events",
     )
 
+    # Payload codec (codec/): what Temporal stores is encrypted with these keys
+    codec_keys_file: Path | None = Field(
+        default=None,
+        description="Key ring of the payload codec (JSON, mode 0600); default "
+        "<data_dir>/codec-keys.json. `lotse dev` creates it; `lotse codec rotate` adds a key",
+    )
+    codec_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="The key ring as JSON, instead of the file (for containers); empty: the file",
+    )
+
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
     agreement_id: str = "kooperation-opferhilfe-sachsen"
@@ -148,6 +165,7 @@ class Settings(BaseSettings):
     dev_temporal_port: int = 7233
     dev_ui_port: int = 8233
     dev_smtp_port: int = 8025
+    dev_codec_port: int = 8081
 
     @classmethod
     def settings_customise_sources(
@@ -189,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def event_store_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "events.sqlite"
+
+    @property
+    def codec_keys_path(self) -> Path:
+        return self.codec_keys_file or self.data_dir / "codec-keys.json"
 
     @property
     def mail_dir(self) -> Path:

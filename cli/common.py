@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from bootstrap import build_application, connect
+from codec.keys import CodecKeyError
 from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.directory_file import DirectoryFileError
 from contracts.links import workflow_page_url
@@ -64,6 +65,7 @@ def reports_errors(command: Callable[P, None]) -> Callable[P, None]:
             AgreementFileError,
             DirectoryFileError,
             ConfigFileError,
+            CodecKeyError,
         ) as error:
             fail(str(error))
         except ValidationError as error:
@@ -247,7 +249,8 @@ def lotse_program() -> str:
 
 
 def hint_environment(settings: Settings, *, store: bool = False, ui: bool = False) -> list[str]:
-    """`LOTSE_…=value` for each setting a copied command needs that differs from its default."""
+    """`LOTSE_…=value` for each setting a copied command needs that differs from its default
+    (the codec keys' place included: a command that reaches Temporal needs them)."""
     wanted = ["temporal_address", "temporal_namespace"]
     if ui:
         wanted.append("temporal_ui_url")
@@ -255,8 +258,15 @@ def hint_environment(settings: Settings, *, store: bool = False, ui: bool = Fals
         wanted += ["store", "sqlite_path"]
     env = settings.changed_variables(*wanted)
     default_data_dir = (project_root() or Path.cwd()) / _DEFAULTS["data_dir"].default
-    if store and settings.data_dir != default_data_dir:
+    # Every command that talks to Temporal needs the codec keys too; the variable holding
+    # them is a secret and is never printed, so only a key file's place is handed on.
+    keys_in_data_dir = (
+        settings.codec_keys_file is None and not settings.codec_keys.get_secret_value()
+    )
+    if (store or keys_in_data_dir) and settings.data_dir != default_data_dir:
         env.append(f"LOTSE_DATA_DIR={settings.data_dir}")
+    if settings.codec_keys_file is not None:
+        env.append(f"LOTSE_CODEC_KEYS_FILE={settings.codec_keys_file}")
     return env
 
 

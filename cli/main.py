@@ -9,6 +9,7 @@
     lotse case status|consent|withdraw|needs|ack|accept|decline|contact|follow-up|refer|close
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
+    lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, case, cases, dev, history, incident, offers, person, privacy
+from cli import agreement, case, cases, codec, dev, history, incident, offers, person, privacy
 
 app = typer.Typer(
     name="lotse",
@@ -50,6 +51,7 @@ app.add_typer(case.app, name="case", no_args_is_help=True)
 app.add_typer(cases.app, name="cases", no_args_is_help=True)
 app.add_typer(privacy.app, name="privacy", no_args_is_help=True)
 app.add_typer(offers.app, name="offers", no_args_is_help=True)
+app.add_typer(codec.app, name="codec", no_args_is_help=True)
 
 USAGE_ERROR = 2
 

@@ -65,15 +65,50 @@ class LotseFailureConverter(DefaultFailureConverter):
         super().to_failure(exception, payload_converter, failure)
         node: Failure | None = failure
         while node is not None:
-            info = (
-                node.application_failure_info if node.HasField("application_failure_info") else None
-            )
-            if info is not None and (info.type in OPERATOR_FACING or info.non_retryable):
+            if _operator_facing(node):
                 node.stack_trace = ""
             node = node.cause if node.HasField("cause") else None
+
+
+class SealingFailureConverter(LotseFailureConverter):
+    """`LotseFailureConverter` for a data converter with the payload codec: every failure that
+    is not written for the operator (a retryable error, a timeout, a wrapper) has its message
+    and stack trace moved into the encoded attributes, which the codec encrypts (Temporal's
+    `encode_common_attributes`).
+
+    Operator-facing refusals stay readable: the UI's update dialog shows a failure's message as
+    the server returns it, without asking the codec server, and these messages never repeat
+    the refused input. Anything else (an unexpected error's text, a traceback) may quote data,
+    and the UI's history view decodes encoded attributes through the codec server."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        node: Failure | None = failure
+        while node is not None:
+            if not _operator_facing(node) and (node.message or node.stack_trace):
+                node.encoded_attributes.CopyFrom(
+                    payload_converter.to_payloads(
+                        [{"message": node.message, "stack_trace": node.stack_trace}]
+                    )[0]
+                )
+                node.message = "Encoded failure"
+                node.stack_trace = ""
+            node = node.cause if node.HasField("cause") else None
+
+
+def _operator_facing(node: Failure) -> bool:
+    """The words-for-people test of `LotseFailureConverter`: refusals, invalid input and final
+    business failures (a domain refusal reaches the operator's update dialog as one)."""
+    if not node.HasField("application_failure_info"):
+        return False
+    info = node.application_failure_info
+    return info.type in OPERATOR_FACING or info.non_retryable
 
 
 data_converter = DataConverter(
     payload_converter_class=LotsePayloadConverter, failure_converter_class=LotseFailureConverter
 )
-"""Use this on every client and worker of Lotse (it is Temporal's pydantic converter otherwise)."""
+"""Lotse's converter without the payload codec: for replaying histories recorded before the
+codec, and the base of `bootstrap.build_data_converter`, which every client and worker uses."""

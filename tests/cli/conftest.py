@@ -7,15 +7,28 @@ the environment variables that point it at this test's stack.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
 from tests.cli.support import Lotse, cli_environment, invoke
-from tests.workflow.support import (
-    Stack,
-)
+from tests.workflow.support import Stack, running_stack
+
+
+@pytest.fixture
+async def stack(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, agreement_path: Path, offers_path: Path
+) -> AsyncIterator[Stack]:
+    """The stack of tests/conftest.py with the payload codec: the commands connect through
+    `bootstrap.connect`, which always encrypts, so the worker must decrypt with the same keys
+    (those in the stack's data folder, which the commands read too)."""
+    async with running_stack(
+        temporal_env.client, tmp_path, agreement_path, offers_path, codec=True
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli.common import lotse_program
@@ -32,6 +34,7 @@ def dev_environment(data_dir: Path, ui_port: int | None = None) -> dict[str, str
         LOTSE_DEV_TEMPORAL_PORT=str(free_port()),
         LOTSE_DEV_UI_PORT=str(ui_port or free_port()),
         LOTSE_DEV_SMTP_PORT=str(free_port()),
+        LOTSE_DEV_CODEC_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -140,11 +143,70 @@ def test_lotse_dev_runs_the_stack_until_sigterm_and_then_exits_cleanly(
     # The commands it suggests reach this stack from any shell and folder.
     status_hint = next(line for line in printed.splitlines() if line.startswith("then: "))
     history_hint = next(line for line in printed.splitlines() if line.startswith("  and: "))
-    assert status_hint.startswith(f"then: LOTSE_TEMPORAL_ADDRESS={address} {lotse_program()} ")
+    assert status_hint.startswith(
+        f"then: LOTSE_TEMPORAL_ADDRESS={address} LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} "
+        f"{lotse_program()} "
+    )  # the data folder holds the codec keys the command needs
     assert f"LOTSE_DATA_DIR={env['LOTSE_DATA_DIR']} " in history_hint
     start_hint = next(line for line in printed.splitlines() if " workflow start" in line)
     assert start_hint.strip().startswith(f"{TEMPORAL_BINARY} workflow start")
     assert f"--input-file {EXAMPLE_DECLARATION}" in start_hint  # absolute: any folder works
+
+
+def test_a_declaration_started_as_the_ui_form_does_is_encrypted_and_runs(
+    dev_stack: tuple[subprocess.Popen[str], dict[str, str], Output],
+) -> None:
+    # What the start-workflow form of UI 2.54.1 does with a codec endpoint configured (the JS
+    # the dev server serves: `encodePayloads` posts the typed JSON to `<endpoint>/encode`, then
+    # the start request goes to the UI server's API): a browser, played with HTTP requests.
+    process, env, output = dev_stack
+    ui = f"http://127.0.0.1:{env['LOTSE_DEV_UI_PORT']}"
+    codec = f"http://127.0.0.1:{env['LOTSE_DEV_CODEC_PORT']}"
+    output.wait_for(f"codec server: {codec}", process)
+    typed = json.loads(EXAMPLE_DECLARATION.read_text(encoding="utf-8"))
+    typed["title"] = "Übung Zyxwvu-Marker aus dem UI"
+    browser = {"Origin": ui, "X-Namespace": "default"}
+    as_typed = {
+        "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+        "data": base64.b64encode(json.dumps(typed).encode()).decode(),
+    }
+
+    with httpx.Client(base_url=ui, timeout=30) as page:
+        settings = page.get("/api/v1/settings").json()
+        encoded = httpx.post(
+            f"{codec}/encode?preserveStorageRefs=true",
+            json={"payloads": [as_typed]},
+            headers=browser,
+            timeout=30,
+        )
+        start_request = {
+            "workflowId": "uebung-ui",
+            "taskQueue": {"name": "victim-support"},
+            "workflowType": {"name": "IncidentResponse"},
+            "input": {"payloads": encoded.json()["payloads"]},
+        }
+        csrf = {"Origin": ui, "X-CSRF-TOKEN": page.cookies.get("_csrf") or ""}
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        # The UI server dialled the frontend before it listened and retries with a backoff:
+        # for a few seconds after start it answers 503, as an operator's browser would see.
+        while (
+            started := page.post(
+                "/api/v1/namespaces/default/workflows/uebung-ui", json=start_request, headers=csrf
+            )
+        ).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert encoded.status_code == 200, encoded.text
+    assert started.status_code == 200, started.text
+    mails = wait_for_mails(Path(env["LOTSE_DATA_DIR"]) / "mail", 4)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=CLEAN_EXIT_TIMEOUT) == 0, output.finish()
+
+    assert settings["Codec"]["Endpoint"] == codec  # the UI asks this codec server
+    [sealed] = encoded.json()["payloads"]
+    assert base64.b64decode(sealed["metadata"]["encoding"]) == b"binary/encrypted"
+    assert len(mails) == 4
+    assert all("Zyxwvu-Marker" in mail.read_text(encoding="utf-8") for mail in mails)
+    assert b"Zyxwvu-Marker" not in (Path(env["LOTSE_DATA_DIR"]) / "temporal.db").read_bytes()
 
 
 def test_lotse_dev_with_a_taken_ui_port_names_the_port_and_exits_1(tmp_path: Path) -> None:

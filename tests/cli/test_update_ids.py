@@ -107,7 +107,7 @@ async def test_without_a_worker_an_update_is_refused_at_once_and_never_applied_l
 ) -> None:
     idle_queue = f"no-worker-{uuid.uuid4().hex}"
     incident_id = new_id()
-    handle = await temporal_env.client.start_workflow(
+    handle = await stack.client.start_workflow(
         "IncidentResponse", declaration(), id=incident_id, task_queue=idle_queue
     )
     stack.handles.append(handle)
@@ -132,7 +132,7 @@ async def test_without_a_worker_an_update_is_refused_at_once_and_never_applied_l
     app = build_application(settings)
     try:
         with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
-            async with build_worker(temporal_env.client, settings, app, pool):
+            async with build_worker(stack.client, settings, app, pool):
                 await eventually(
                     lambda: alerts_sent(stack, incident_id),
                     lambda sent: sent == 4,

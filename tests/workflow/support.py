@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from bootstrap import ACTIVITY_THREADS, build_application, build_worker
+from bootstrap import ACTIVITY_THREADS, build_application, build_data_converter, build_worker
 from cli import offers
 from cli.agreement import load_into_store
 from cli.smtp_sink import MailSink, read_mailbox
+from codec.keys import ensure_key_file
 from contracts.agreement import load_agreement_file
 from contracts.directory_file import load_directory_file
 from contracts.messages import (
@@ -150,13 +151,31 @@ def load_agreement(settings: Settings) -> None:
     offers.load_into_store(settings, directory, actor)
 
 
+def with_codec(client: Client, settings: Settings) -> Client:
+    """`client` (same connection) with the data converter `bootstrap.connect` gives: the codec
+    with the key ring of `settings`, created in its data folder if missing, as `lotse dev` does."""
+    ensure_key_file(settings.codec_keys_path)
+    config = client.config()
+    config["data_converter"] = build_data_converter(settings)
+    return Client(**config)
+
+
 @asynccontextmanager
 async def running_stack(
-    client: Client, folder: Path, agreement_file: Path, offers_file: Path = SHIPPED_OFFERS
+    client: Client,
+    folder: Path,
+    agreement_file: Path,
+    offers_file: Path = SHIPPED_OFFERS,
+    *,
+    codec: bool = False,
 ) -> AsyncIterator[Stack]:
     """A Lotse stack in `folder`: store with the agreement and the directory of offers loaded,
     mail sink, and a worker on a task queue of its own; its workflows are terminated when it
-    ends."""
+    ends.
+
+    With `codec`, the stack's client and worker encrypt payloads as `bootstrap.connect` makes
+    them do (keys in `folder`); without, they use the codec-less converter of `client`, so the
+    histories the workflow tests keep (tests/histories) stay replayable without keys."""
     settings = make_settings(
         folder,
         free_port(),
@@ -164,6 +183,8 @@ async def running_stack(
         agreement_file=agreement_file,
         support_offers_file=offers_file,
     )
+    if codec:
+        client = with_codec(client, settings)
     sink = MailSink(settings.mail_dir, port=settings.smtp_port)
     sink.start()
     worker_app = build_application(settings)

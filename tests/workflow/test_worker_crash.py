@@ -79,6 +79,7 @@ from tests.workflow.support import (
     free_port,
     load_agreement,
     make_settings,
+    with_codec,
 )
 
 pytestmark = pytest.mark.slow
@@ -447,6 +448,9 @@ class Run:
         self.env = env
         self.base = base
         self.settings = make_settings(base, free_port(), f"crash-{name}-{uuid.uuid4().hex}")
+        # The worker processes encrypt, as every Lotse worker does (keys in `base`): the test
+        # reads their results and queries through a client with the same keys.
+        self.client = with_codec(env.client, self.settings)
         self.incident_id = f"crash-{name}-{uuid.uuid4().hex[:8]}"
         self.outcome = Outcome(self.incident_id)
         self.log = base / "workers.log"
@@ -458,7 +462,7 @@ class Run:
         return process
 
     async def start(self, deadlines: dict[str, int]) -> WorkflowHandle[Any, Any]:
-        return await self.env.client.start_workflow(
+        return await self.client.start_workflow(
             "IncidentResponse",
             declaration(deadlines=deadlines),
             id=self.incident_id,
