@@ -7,6 +7,7 @@ recorded while they were ordinary activities: incidents that began then must sti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, case_workflow_id
 from tests.workflow.changed_workflow import IncidentResponseThatSkipsTheDeclaration
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
+from workflows.victim_case import VictimCase
 
 ROOT = Path(__file__).resolve().parents[1] / "histories"
 HISTORIES = sorted(ROOT.rglob("*.json"))
@@ -24,7 +27,16 @@ LOCAL_RECORDS_PATCH = "record-as-local-activity"
 
 
 def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    """The history, under the workflow id it ran with: a case checks that its id is made of
+    its incident and person reference, so its history replays only under that id."""
+    text = path.read_text(encoding="utf-8")
+    started = WorkflowHistory.from_json(path.stem, text).events[0]
+    attributes = started.workflow_execution_started_event_attributes
+    if attributes.workflow_type.name != VICTIM_CASE_WORKFLOW_TYPE:
+        return WorkflowHistory.from_json(path.stem, text)
+    registration = json.loads(attributes.input.payloads[0].data)
+    case_id = case_workflow_id(registration["incident_id"], registration["person_ref"])
+    return WorkflowHistory.from_json(case_id, text)
 
 
 def patches(history: WorkflowHistory) -> list[str]:
@@ -40,6 +52,8 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         "before_local_records/incident_escalated.json",
         "before_local_records/incident_full.json",
         "before_local_records/incident_relay_outage.json",
+        "case_full.json",
+        "case_rerouted_escalated.json",
         "incident_continued_first_run.json",
         "incident_continued_next_run.json",
         "incident_escalated.json",
@@ -51,13 +65,15 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         assert patched == (path.parent == ROOT), path
     full = load(ROOT / "incident_full.json").events
     assert full[-1].HasField("workflow_execution_completed_event_attributes")
+    case = load(ROOT / "case_full.json").events
+    assert case[-1].HasField("workflow_execution_completed_event_attributes")
     handed_over = load(ROOT / "incident_continued_first_run.json").events
     assert handed_over[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[IncidentResponse], data_converter=data_converter)
+    replayer = Replayer(workflows=[IncidentResponse, VictimCase], data_converter=data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 

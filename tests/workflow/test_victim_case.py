@@ -31,7 +31,7 @@ from tests.workflow.case_support import (
     service,
     status,
 )
-from tests.workflow.support import Stack, eventually
+from tests.workflow.support import Stack, eventually, keep_history
 
 pytestmark = pytest.mark.slow
 
@@ -102,6 +102,7 @@ async def test_a_person_goes_from_registration_through_referral_and_follow_up_to
 
     outcome: CaseOutcome = await handle.result()
     assert outcome.closed_reason is CaseCloseReason.ALL_NEEDS_MET
+    await keep_history(handle, "case_full")
     assert events(stack, incident_id) == [
         "Registered",
         "ContactRecorded",
@@ -171,6 +172,7 @@ async def test_an_unanswered_referral_is_rerouted_and_with_no_offer_left_escalat
         lambda subjects: any("Eskalation" in s for s in subjects),
         what="the escalation to the office",
     )
+    await keep_history(handle, "case_rerouted_escalated")
     recorded = events(stack, incident_id)
     assert recorded.count("ReferralRerouted") == 2
     assert "NeedEscalated" in recorded
