@@ -327,6 +327,26 @@ def ready_message(settings: Settings) -> list[str]:
     )
     status = command_hint(settings, "incident", "status", suggested_id)
     history = command_hint(settings, "history", suggested_id, store=True)
+    register = command_hint(
+        settings,
+        "person",
+        "register",
+        suggested_id,
+        "--ref",
+        "DD-0042",
+        "--involvement",
+        "injured",
+        "--source",
+        "hotline",
+        "--region",
+        "dresden",
+        "--staff",
+        "hotline-3",
+        "--as",
+        "opferhilfe-sachsen",
+        store=True,
+        ui=True,
+    )
     return [
         "",
         "Lotse dev stack is running (Ctrl-C stops it).",
@@ -348,6 +368,10 @@ def ready_message(settings: Settings) -> list[str]:
         f"or: {declare}",
         f"then: {status}",
         f"  and: {history}",
+        "",
+        "Register an affected person for it (a case of their own; add --name/--phone for the",
+        "record, encrypted, never sent to Temporal):",
+        f"  {register}",
         "",
     ]
 
