@@ -15,7 +15,7 @@ the referral steps in contracts/case_rules.py, the German text in `case_details.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -85,6 +85,8 @@ with workflow.unsafe.imports_passed_through():
 
 CARRY_OVER = "carry_over"
 OFFER_FULL = "OfferFullError"
+RECORD_ENDED = frozenset({"PersonErasedError", "CaseClosedError"})
+"""Refusals that mean the record has ended the case: the workflow follows it."""
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 CHOICE_TIMEOUT = timedelta(seconds=30)
 MAX_REDELIVERY_PAUSE = timedelta(minutes=10)
@@ -172,7 +174,9 @@ class VictimCase:
         state = self._case
         if not state.closed:
             async with self._lock:
-                await self._close(CaseCloseReason.ALL_NEEDS_MET, self._system_ctx("closed"))
+                await self._by_itself(
+                    self._close(CaseCloseReason.ALL_NEEDS_MET, self._system_ctx("closed")), None
+                )
         await asyncio.gather(*self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert state.closed_reason is not None  # set by _close
@@ -198,12 +202,13 @@ class VictimCase:
             for referral in state.overdue_referrals(now):
                 if referral.live and referral.due_at is not None and referral.due_at <= now:
                     step = f"referral/{referral.referral_id}/rerouted"
-                    await self._step(
+                    rerouted = self._step(
                         referral,
                         ReferralAction.REROUTE,
                         self._system_ctx(step),
                         why=f"no answer by {referral.due_at.isoformat()} ({referral.status})",
                     )
+                    await self._by_itself(rerouted, state.needs[referral.category])
             due = state.assessment_due_at
             if due is not None and due <= now and not state.assessment_reminded:
                 state.assessment_reminded = True
@@ -232,7 +237,35 @@ class VictimCase:
         for need in self._case.to_route():
             async with self._lock:
                 if need in self._case.to_route():
-                    await self._route(need, None, self._system_ctx(f"route/{need.category}"))
+                    ctx = self._system_ctx(f"route/{need.category}")
+                    await self._by_itself(self._route(need, None, ctx), need)
+
+    async def _by_itself(self, step: Awaitable[None], need: CaseNeed | None) -> None:
+        """A step Lotse takes by itself, which the record may refuse. A record that holds the
+        case closed or the person erased (`lotse privacy erase` while the case ran) ends the
+        case here too. Any other refusal must not end the case with a person in it: the need
+        goes to the office, which hears why."""
+        try:
+            await step
+        except (ActivityError, ApplicationError) as error:
+            cause = error.cause if isinstance(error, ActivityError) else error
+            kind = cause.type if isinstance(cause, ApplicationError) else None
+            message = cause.message if isinstance(cause, ApplicationError) else str(error)
+            state = self._case
+            if kind in RECORD_ENDED:
+                state.close(state.closed_reason or CaseCloseReason.ERASED)
+            elif need is not None:
+                state.escalate(need.category, workflow.now())
+                self._tell_office(
+                    CaseMessagePurpose.ESCALATION,
+                    f"{need.category}/refused-{workflow.now().timestamp():.0f}",
+                    need.category,
+                    detail=message,
+                )
+            else:
+                raise
+            self._wake = True
+            self._show()
 
     async def _route(self, need: CaseNeed, offer_id: str | None, ctx: CommandContext) -> None:
         """Find the best offer for `need` that consent covers and refer the person to it; with
@@ -375,9 +408,10 @@ class VictimCase:
         async with self._lock:
             if referral.status is ReferralStatus.PROPOSED and not state.closed:
                 step = f"referral/{referral.referral_id}/sent"
-                await self._step(
+                sent = self._step(
                     referral, ReferralAction.SEND, self._system_ctx(step), at=workflow.now()
                 )
+                await self._by_itself(sent, state.needs[referral.category])
 
     def _tell_office(
         self,

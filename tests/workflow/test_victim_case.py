@@ -296,3 +296,22 @@ async def test_a_relay_outage_is_not_the_services_silence(stack: Stack) -> None:
     assert referral.sent_at is not None
     assert referral.due_at == referral.sent_at + timedelta(seconds=2)
     assert referral.delivery_trouble_since is None
+
+
+async def test_a_case_whose_person_was_erased_in_the_record_follows_and_ends(
+    stack: Stack,
+) -> None:
+    """`lotse privacy erase` could not reach Temporal: the case learns it from the record the
+    next time it acts by itself (here: re-routing a silent referral), and ends — it neither
+    fails nor keeps sending."""
+    incident_id = await declared_incident(stack)
+    handle = await register(stack, incident_id, acknowledge=2)
+    await consent(handle, "opferhilfe-sachsen")
+    await send(handle, "assess_needs", needs=[{"category": "psychosocial"}])
+    await referral_in(handle, "R1", "sent")
+
+    stack.app.erase_person(incident_id, "DD-0042", _erasure_ctx())
+    outcome: CaseOutcome = await handle.result()
+
+    assert outcome.closed_reason is CaseCloseReason.ERASED
+    assert len(mails_to(stack, OHS_MAIL)) == 1  # no further referral went out
