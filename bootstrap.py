@@ -22,8 +22,6 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.worker import Interceptor, Worker
 
-from activities.case import CaseActivities
-from activities.incident import IncidentActivities
 from activities.notify import Notifier
 from codec.aesgcm import EncryptionCodec
 from codec.keys import KeyRing, read_key_file
@@ -31,12 +29,9 @@ from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from domain.application import LotseApplication
 from settings import Settings
 from workflows.converter import SealingFailureConverter, data_converter
-from workflows.incident_response import IncidentResponse
-from workflows.victim_case import VictimCase
 
 log = logging.getLogger("lotse.worker")
 
-WORKFLOWS: Sequence[type] = (IncidentResponse, VictimCase)
 ACTIVITY_THREADS = 16
 
 
@@ -128,13 +123,21 @@ def build_worker(
 ) -> Worker:
     """The Temporal worker with Lotse's workflows and activities; `notifier` replaces the one
     the settings describe, `interceptors` wrap every activity and workflow task."""
+    # Imported here, not at the top: every `lotse` command imports this module for the store
+    # and the client, and would otherwise load both workflows and every activity it never
+    # runs (a third of a command's start-up).
+    from activities.case import CaseActivities
+    from activities.incident import IncidentActivities
+    from workflows.incident_response import IncidentResponse
+    from workflows.victim_case import VictimCase
+
     delivery = notifier or build_notifier(settings)
     incidents = IncidentActivities(app, delivery, settings)
     cases = CaseActivities(app, delivery, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
+        workflows=[IncidentResponse, VictimCase],
         activities=[*incidents.all(), *cases.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
