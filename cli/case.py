@@ -9,7 +9,6 @@ change nothing twice (see cli/updates.py).
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +20,7 @@ from cli.common import (
     connect_client,
     incident_errors,
     invocation_settings,
+    parse_moment,
     reports_errors,
     validated,
 )
@@ -32,6 +32,7 @@ from cli.updates import (
     StaffOpt,
     TimeoutOpt,
     UpdateIdOpt,
+    acting,
 )
 from contracts.case_messages import (
     AssessNeeds,
@@ -46,7 +47,7 @@ from contracts.case_messages import (
     ReferralAnswer,
     WithdrawConsent,
 )
-from contracts.vocabulary import BERLIN, CASE_ID_SEPARATOR, cli_time
+from contracts.vocabulary import CASE_ID_SEPARATOR, cli_time
 from settings import Settings
 
 app = typer.Typer(help="Drive one person's case: status, consent, needs, referral answers, …")
@@ -71,10 +72,6 @@ def checked_case_id(case_id: str) -> str:
     return case_id
 
 
-def _actor(acting_partner: str, staff: str, channel: OperatorChannel) -> dict[str, Any]:
-    return {"actor": {"partner_id": acting_partner, "staff_ref": staff}, "channel": str(channel)}
-
-
 def _send(
     ctx: typer.Context,
     case_id: str,
@@ -94,18 +91,6 @@ def describe_result(case_id: str, result: CaseResult) -> str:
         return f"{case_id}: this update id was applied before; nothing recorded again"
     needs = ", ".join(f"{category} {status}" for category, status in result.needs.items())
     return f"{case_id}: recorded" + (f" — needs: {needs}" if needs else "")
-
-
-def _moment(option: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"{option} '{text}' is not an ISO 8601 time (e.g. 2026-12-05T17:52)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
 
 
 def _list(option: str, text: str) -> list[str]:
@@ -208,13 +193,13 @@ def consent(
     request = validated(
         GiveConsent,
         {
-            **_actor(acting_partner, staff, channel),
+            **acting(acting_partner, staff, channel),
             "recipient": recipient,
             "data_categories": _list("--data", data),
             "method": method,
             "purpose": purpose,
-            "given_at": _moment("--given-at", given_at),
-            "expires_at": _moment("--expires-at", expires_at),
+            "given_at": parse_moment("--given-at", given_at),
+            "expires_at": parse_moment("--expires-at", expires_at),
         },
         "consent",
     )
@@ -236,7 +221,7 @@ def withdraw(
     """Record that the person withdraws consent for a recipient; its referrals end."""
     request = validated(
         WithdrawConsent,
-        {**_actor(acting_partner, staff, channel), "recipient": recipient},
+        {**acting(acting_partner, staff, channel), "recipient": recipient},
         "withdrawal",
     )
     _send(ctx, case_id, "withdraw_consent", request, (update_id, timeout))
@@ -267,7 +252,7 @@ def needs(
         category, _, urgency = item.partition(":")
         assessed.append({"category": category, "urgency": urgency or "soon"})
     request = validated(
-        AssessNeeds, {**_actor(acting_partner, staff, channel), "needs": assessed}, "needs"
+        AssessNeeds, {**acting(acting_partner, staff, channel), "needs": assessed}, "needs"
     )
     _send(ctx, case_id, "assess_needs", request, (update_id, timeout))
 
@@ -300,7 +285,7 @@ def acknowledge(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """The service confirms that it received the referral."""
-    fields = {**_actor(acting_partner, staff, channel), "referral_id": referral}
+    fields = {**acting(acting_partner, staff, channel), "referral_id": referral}
     _answer(ctx, case_id, "acknowledge_referral", ReferralAnswer, fields, (update_id, timeout))
 
 
@@ -317,7 +302,7 @@ def accept(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """The service takes the referral on."""
-    fields = {**_actor(acting_partner, staff, channel), "referral_id": referral}
+    fields = {**acting(acting_partner, staff, channel), "referral_id": referral}
     _answer(ctx, case_id, "accept_referral", ReferralAnswer, fields, (update_id, timeout))
 
 
@@ -342,7 +327,11 @@ def decline(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """The service declines; Lotse refers the need to the next matching offer."""
-    fields = {**_actor(acting_partner, staff, channel), "referral_id": referral, "reason": reason}
+    fields = {
+        **acting(acting_partner, staff, channel),
+        "referral_id": referral,
+        "reason": reason,
+    }
     _answer(ctx, case_id, "decline_referral", DeclineReferral, fields, (update_id, timeout))
 
 
@@ -361,9 +350,9 @@ def first_contact(
 ) -> None:
     """The service has reached the person (first contact)."""
     fields = {
-        **_actor(acting_partner, staff, channel),
+        **acting(acting_partner, staff, channel),
         "referral_id": referral,
-        "contacted_at": _moment("--at", at),
+        "contacted_at": parse_moment("--at", at),
     }
     _answer(ctx, case_id, "record_first_contact", FirstContact, fields, (update_id, timeout))
 
@@ -393,7 +382,9 @@ def follow_up(
     results = [{"category": c, "help_arrived": True} for c in met or []]
     results += [{"category": c, "help_arrived": False} for c in unmet or []]
     request = validated(
-        RecordFollowUp, {**_actor(acting_partner, staff, channel), "results": results}, "follow-up"
+        RecordFollowUp,
+        {**acting(acting_partner, staff, channel), "results": results},
+        "follow-up",
     )
     _send(ctx, case_id, "record_follow_up", request, (update_id, timeout))
 
@@ -414,7 +405,7 @@ def refer(
     """Refer a need to an offer you chose (after an escalation); needs the person's consent."""
     request = validated(
         ReferNeed,
-        {**_actor(acting_partner, staff, channel), "category": category, "offer_id": offer},
+        {**acting(acting_partner, staff, channel), "category": category, "offer_id": offer},
         "referral",
     )
     _send(ctx, case_id, "refer_need", request, (update_id, timeout))
@@ -439,6 +430,6 @@ def close(
 ) -> None:
     """Close the case; open referrals are withdrawn."""
     request = validated(
-        CloseCase, {**_actor(acting_partner, staff, channel), "reason": reason}, "closing"
+        CloseCase, {**acting(acting_partner, staff, channel), "reason": reason}, "closing"
     )
     _send(ctx, case_id, "close_case", request, (update_id, timeout))

@@ -38,7 +38,7 @@ from contracts.agreement import AgreementFileError, explain_validation_error
 from contracts.directory_file import DirectoryFileError
 from contracts.links import workflow_page_url
 from contracts.messages import Actor, CommandContext
-from contracts.vocabulary import ActorChannel
+from contracts.vocabulary import BERLIN, ActorChannel
 from domain.application import LotseApplication
 from domain.errors import DomainError
 from settings import ConfigFileError, Settings, find_config_file, project_root
@@ -216,6 +216,20 @@ def _rpc_message(workflow_id: str, error: RPCError, noun: str = "incident") -> s
             "before repeating it"
         )
     return f"{noun} '{workflow_id}': Temporal refused the request: {error.message}"
+
+
+def parse_moment(option: str, text: str | None) -> datetime | None:
+    """An ISO 8601 time typed after `option`; without an offset it is Europe/Berlin time."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{option} '{text}' is not an ISO 8601 time (e.g. 2026-12-05T17:52 or "
+            "2026-12-05T17:52+01:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
 
 
 def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> CommandContext:

