@@ -62,6 +62,12 @@ ReferralArg = Annotated[str, typer.Argument(metavar="REFERRAL", help="The referr
 CASE = "case"
 
 
+def split_case_id(case_id: str) -> tuple[str, str]:
+    """The incident id and the person reference a case id is made of."""
+    incident_id, _, ref = checked_case_id(case_id).rpartition(CASE_ID_SEPARATOR)
+    return incident_id, ref
+
+
 def checked_case_id(case_id: str) -> str:
     incident, separator, ref = case_id.rpartition(CASE_ID_SEPARATOR)
     if not separator or not incident or not ref:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from cli.case import CASE, checked_case_id
+from cli.case import CASE, split_case_id
 from cli.common import (
     CliError,
     command_hint,
@@ -248,7 +248,7 @@ def contact(
     channel: ChannelOpt = OperatorChannel.CLI,
 ) -> None:
     """Add or correct a person's contact data (replaces what was recorded before)."""
-    incident_id, ref = _split(case_id)
+    incident_id, ref = split_case_id(case_id)
     given = _contact(name, phone, email, address, born)
     if given is None:
         raise CliError("give the contact data: --name and at least one other field")
@@ -264,7 +264,7 @@ def show(
     case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case id.")],
 ) -> None:
     """The person's contact data from the record (for the office; works without Temporal)."""
-    incident_id, ref = _split(case_id)
+    incident_id, ref = split_case_id(case_id)
     with open_application(invocation_settings(ctx), reading=True) as store:
         found = store.contact_of(incident_id, ref)
     if found is None:
@@ -273,8 +273,3 @@ def show(
     typer.echo(f"{case_id}:")
     for key, value in found.model_dump(mode="json", exclude_none=True).items():
         typer.echo(f"  {key}: {value}")
-
-
-def _split(case_id: str) -> tuple[str, str]:
-    incident_id, _, ref = checked_case_id(case_id).rpartition("--")
-    return incident_id, ref

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from cli import updates
-from cli.case import CASE, checked_case_id
+from cli.case import CASE, split_case_id
 from cli.common import (
     CliError,
     invocation_settings,
@@ -38,11 +38,6 @@ app = typer.Typer(help="Erase a person's personal data; export it (GDPR Art. 15)
 ERASURE_NAMESPACE = uuid.UUID("2c5e8f14-7b3a-4d92-a6e0-1f9d3b7c5e28")
 
 
-def _split(case_id: str) -> tuple[str, str]:
-    incident_id, _, ref = checked_case_id(case_id).rpartition("--")
-    return incident_id, ref
-
-
 @app.command("erase")
 @reports_errors
 def erase(
@@ -55,7 +50,7 @@ def erase(
     ] = False,
 ) -> None:
     """Destroy the person's key: their contact data becomes unreadable everywhere, for good."""
-    incident_id, ref = _split(case_id)
+    incident_id, ref = split_case_id(case_id)
     if not yes:
         if not sys.stdin.isatty():
             raise CliError("erasure cannot be undone: confirm with --yes")
@@ -111,7 +106,7 @@ def export(
     ] = None,
 ) -> None:
     """The person's own data and its history as JSON (GDPR Art. 15)."""
-    incident_id, ref = _split(case_id)
+    incident_id, ref = split_case_id(case_id)
     with open_application(invocation_settings(ctx), reading=True) as store:
         data = store.export_person(incident_id, ref)
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"

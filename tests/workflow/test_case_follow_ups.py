@@ -8,35 +8,22 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from cli.smtp_sink import MailSink, read_mailbox
-from contracts.case_messages import CaseOutcome, CaseResult, CaseStatus
+from contracts.case_messages import CaseOutcome
 from contracts.people import CaseCloseReason, NeedStatus
 from contracts.vocabulary import (
     VICTIM_CASE_WORKFLOW_TYPE,
     NeedCategory,
     case_workflow_id,
 )
-from tests.workflow.case_support import OFFICE, registration, service
+from tests.workflow.case_support import registration, send, service, status
 from tests.workflow.support import declaration, free_port, load_agreement, make_settings
 
 OFFICE_MAIL = "lagedienst@opferbeauftragte.example.org"
-
-
-async def send(handle: WorkflowHandle[Any, Any], name: str, **request: Any) -> CaseResult:
-    request.setdefault("actor", OFFICE.model_dump())
-    result: CaseResult = await handle.execute_update(name, request, result_type=CaseResult)
-    return result
-
-
-async def status(handle: WorkflowHandle[Any, Any]) -> CaseStatus:
-    result: CaseStatus = await handle.query("status", result_type=CaseStatus)
-    return result
 
 
 def office_subjects(mail_dir: Path) -> list[str]:
