@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -113,6 +114,9 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
-    output.chmod(0o600)
+    # Created readable by its owner only, before a byte of personal data is in it.
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode otherwise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     typer.echo(f"{case_id}: exported to {output} (personal data: readable by you only)")
