@@ -69,8 +69,11 @@ def render_case_message(notice: CaseNotice) -> OutgoingMessage:
     lines += ["", *_how_to_answer(notice, url), ""]
     if notice.reach:
         lines += [
-            "Diese Nachricht enthält personenbezogene Daten. Bitte nicht weiterleiten und nach "
-            "Übernahme in Ihre Akte löschen.",
+            textwrap.fill(
+                "Diese Nachricht enthält personenbezogene Daten. Bitte nicht weiterleiten und "
+                "nach Übernahme in Ihre Akte löschen.",
+                width=72,
+            ),
             "",
         ]
     lines += [
@@ -176,7 +179,10 @@ def _how_to_answer(notice: CaseNotice, url: str) -> list[str]:
         {"referral_id": notice.referral_id, "actor": actor}, ensure_ascii=False
     )
     prefix = notice.answers.cli_prefix
-    cli = f"{prefix}lotse case accept {notice.case_id} {notice.referral_id} --staff <Kennung>"
+    cli = (
+        f"{prefix}lotse case accept {notice.case_id} {notice.referral_id} "
+        f"--as {notice.recipient_id} --staff <Kennung>"
+    )
     return [
         "So antworten Sie:",
         "",

@@ -9,6 +9,7 @@ change nothing twice (see cli/updates.py).
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from typing import Annotated, Any
 
 import typer
@@ -60,6 +61,8 @@ CaseArg = Annotated[
 ]
 ReferralArg = Annotated[str, typer.Argument(metavar="REFERRAL", help="The referral: R1, R2, …")]
 CASE = "case"
+STATUS_WIDTH = 80
+"""Lines of `lotse case status`: they read the same in a terminal, a pipe and a file."""
 
 
 def split_case_id(case_id: str) -> tuple[str, str]:
@@ -161,7 +164,10 @@ def describe_status(status: CaseStatus) -> list[str]:
             f"  referral {referral.referral_id} {referral.category} → {referral.offer_id}: "
             f"{referral.status}, due {cli_time(referral.due_at)}"
         )
-    lines += [f"  open: {item}" for item in status.open_items]
+    for item in status.open_items:
+        lines += textwrap.wrap(
+            item, width=STATUS_WIDTH, initial_indent="  open: ", subsequent_indent=" " * 8
+        )
     return lines
 
 

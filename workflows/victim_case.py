@@ -399,6 +399,9 @@ class VictimCase:
             category=referral.category,
             referral_id=referral.referral_id,
             target=referral.target,
+            # The deadline runs from delivery: during an outage the one stated is earlier
+            # than the real one, never later.
+            due_at=workflow.now() + state.deadlines.acknowledge,
         )
         arrived = await self._deliver_until_arrived(
             message, lambda: referral.status is not ReferralStatus.PROPOSED, referral

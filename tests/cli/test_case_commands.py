@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cli.case import describe_status
 from contracts.case_messages import CaseStatus
 from contracts.people import NeedStatus
 from tests.cli.support import Lotse, declare
@@ -245,3 +247,29 @@ async def test_privacy_erase_makes_the_person_unreadable_and_the_export_says_so(
         lambda case: case.closed_reason == "erased",
         what="the case to follow the erasure",
     )
+
+
+def test_the_case_status_reads_in_80_columns() -> None:
+    status = CaseStatus.model_validate(
+        {
+            "case_id": "2026-12-05-dresden-striezelmarkt--DD-0042",
+            "incident_id": "2026-12-05-dresden-striezelmarkt",
+            "person_ref": "DD-0042",
+            "involvement": "injured",
+            "region": "saechsische-schweiz-osterzgebirge",
+            "language": "de",
+            "registered_at": datetime(2026, 12, 5, 17, 0, tzinfo=UTC),
+            "consents": [],
+            "needs": [],
+            "referrals": [],
+            "follow_ups": [],
+            "open_items": [
+                "psychosoziale Unterstützung: zugestellt, Bestätigung ausstehend — zuständig "
+                "opferhilfe-sachsen, fällig 07.12.2026 18:00"
+            ],
+        }
+    )
+    lines = describe_status(status)
+    assert max(len(line) for line in lines) <= 80
+    assert lines[-2].startswith("  open: psychosoziale Unterstützung")
+    assert lines[-1].startswith("        ")

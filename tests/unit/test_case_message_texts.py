@@ -50,7 +50,11 @@ def test_a_referral_carries_the_pseudonym_the_need_and_the_consented_contact_fie
     assert "psychosoziale Unterstützung (Dringlichkeit: sofort)" in message.body
     assert "  Name: Erika Beispiel" in message.body
     assert "  Telefon: +49 351 555 0100" in message.body
-    assert "lotse case accept 2026-12-05-dresden--DD-0042 R1" in message.body
+    assert (
+        "lotse case accept 2026-12-05-dresden--DD-0042 R1 --as opferhilfe-sachsen" in message.body
+    )
+    notice_line = next(line for line in message.body.splitlines() if "personenbezogene" in line)
+    assert len(notice_line) <= 72
     assert message.payload["reach"] == {"name": "Erika Beispiel", "phone": "+49 351 555 0100"}
     assert "Bitte nicht weiterleiten" in message.body
 
