@@ -97,7 +97,7 @@ def _send(
 
 def describe_result(case_id: str, result: CaseResult) -> str:
     if result.duplicate:
-        return f"{case_id}: this update id was applied before; nothing recorded again"
+        return f"{case_id}: this was recorded before; nothing recorded again"
     needs = ", ".join(f"{category} {status}" for category, status in result.needs.items())
     return f"{case_id}: recorded" + (f" — needs: {needs}" if needs else "")
 

@@ -54,6 +54,11 @@ app.add_typer(offers.app, name="offers", no_args_is_help=True)
 app.add_typer(codec.app, name="codec", no_args_is_help=True)
 
 USAGE_ERROR = 2
+INTERRUPTED_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+INTERRUPTED = (
+    "error: interrupted — an update may have been sent; repeating the command with the "
+    "--update-id it printed is safe"
+)
 
 
 def run(argv: Sequence[str]) -> int:
@@ -93,6 +98,9 @@ def main() -> None:
         code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
         if isinstance(leaving.code, str):
             print(leaving.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        code = INTERRUPTED_CODE
     except BaseException:
         traceback.print_exc()
         code = 1

@@ -179,6 +179,33 @@ def referral_problem(
     )
 
 
+ALREADY_DONE: Mapping[ReferralAction, frozenset[ReferralStatus]] = MappingProxyType(
+    {
+        ReferralAction.ACKNOWLEDGE: frozenset(
+            {
+                ReferralStatus.ACKNOWLEDGED,
+                ReferralStatus.ACCEPTED,
+                ReferralStatus.FIRST_CONTACT,
+                ReferralStatus.CLOSED,
+            }
+        ),
+        ReferralAction.ACCEPT: frozenset(
+            {ReferralStatus.ACCEPTED, ReferralStatus.FIRST_CONTACT, ReferralStatus.CLOSED}
+        ),
+        ReferralAction.DECLINE: frozenset({ReferralStatus.DECLINED}),
+        ReferralAction.FIRST_CONTACT: frozenset(
+            {ReferralStatus.FIRST_CONTACT, ReferralStatus.CLOSED}
+        ),
+    }
+)
+"""A service's answer that the referral has already reached (or passed) is a repeat: it is
+answered as such and records nothing, like a second acknowledgement of an alert."""
+
+
+def already_done(action: ReferralAction, status: ReferralStatus) -> bool:
+    return status in ALREADY_DONE.get(action, frozenset())
+
+
 def next_status(action: ReferralAction) -> ReferralStatus:
     return TRANSITIONS[action][1]
 

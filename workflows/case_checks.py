@@ -24,7 +24,7 @@ from contracts.case_messages import (
     RegisterPerson,
     WithdrawConsent,
 )
-from contracts.case_rules import ReferralAction, referral_problem
+from contracts.case_rules import ReferralAction, already_done, referral_problem
 from contracts.checks import incident_id_problem
 from contracts.people import NeedStatus
 from contracts.vocabulary import case_workflow_id
@@ -104,6 +104,8 @@ def check_referral_step(
         raise UpdateRefusedError(
             f"this case has no referral {request.referral_id} (referrals: {known})"
         )
+    if already_done(action, referral.status):
+        return referral  # a repeat: answered as one, nothing recorded
     if problem := referral_problem(action, referral.status, referral.referral_id):
         raise UpdateRefusedError(problem)
     return referral

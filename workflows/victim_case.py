@@ -69,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralAnswer,
         WithdrawConsent,
     )
-    from contracts.case_rules import ReferralAction
+    from contracts.case_rules import ReferralAction, already_done
     from contracts.messages import CommandContext, OperatorAction
     from contracts.people import CaseCloseReason, NeedStatus, ReferralStatus
     from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, NeedCategory
@@ -691,6 +691,8 @@ class VictimCase:
         async with self._handling(_step_check(action), request) as (state, ctx):
             referral = state.referral(request.referral_id)
             assert referral is not None  # checked
+            if already_done(action, referral.status):
+                return self._result(duplicate=True)
             await self._step(referral, action, ctx, **extra)
             return self._result()
 

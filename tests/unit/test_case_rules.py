@@ -12,6 +12,7 @@ from contracts.case_rules import (
     CaseDeadlines,
     GivenConsent,
     ReferralAction,
+    already_done,
     consent_problem,
     consented_categories,
     referral_problem,
@@ -213,3 +214,11 @@ def test_consent_records_who_recorded_it_and_when() -> None:
     scope = request.scope(NOW)
     assert scope.recorded_by == "hotline-3"
     assert scope.given_at == NOW
+
+
+def test_an_answer_the_referral_already_reached_is_a_repeat_not_a_refusal() -> None:
+    assert already_done(ReferralAction.ACCEPT, ReferralStatus.ACCEPTED)
+    assert already_done(ReferralAction.ACKNOWLEDGE, ReferralStatus.FIRST_CONTACT)
+    assert already_done(ReferralAction.DECLINE, ReferralStatus.DECLINED)
+    assert not already_done(ReferralAction.ACCEPT, ReferralStatus.DECLINED)
+    assert not already_done(ReferralAction.REROUTE, ReferralStatus.REROUTED)

@@ -83,6 +83,10 @@ async def test_a_person_goes_from_registration_through_referral_and_follow_up_to
     provider = service("opferhilfe-sachsen").model_dump()
     await send(handle, "acknowledge_referral", referral_id="R1", actor=provider)
     await send(handle, "accept_referral", referral_id="R1", actor=provider)
+    again = await send(handle, "accept_referral", referral_id="R1", actor=provider)
+    assert again.duplicate  # accepted again, by phone, say: answered as a repeat
+    late_ack = await send(handle, "acknowledge_referral", referral_id="R1", actor=provider)
+    assert late_ack.duplicate
     contacted = await send(handle, "record_first_contact", referral_id="R1", actor=provider)
     assert contacted.needs == {NeedCategory.PSYCHOSOCIAL: NeedStatus.IN_CARE}
 
