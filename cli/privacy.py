@@ -86,6 +86,7 @@ def _close_the_case(ctx: typer.Context, settings: Settings, case_id: str, actor:
                 CaseResult,
                 (f"erase-{uuid.uuid5(ERASURE_NAMESPACE, case_id).hex[:16]}", 30.0),
                 noun=CASE,
+                announce=False,
             )
         )
     except Exception as error:

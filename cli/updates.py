@@ -195,6 +195,8 @@ async def _update(
     result_type: type[R],
     options: tuple[str | None, float],
     noun: str = "incident",
+    *,
+    announce: bool = True,
 ) -> R:
     """Send update `name` to workflow `incident_id` (an incident, or a case: `noun`) once a
     worker polls its task queue; bounded by the timeout in `options`."""
@@ -216,10 +218,11 @@ async def _update(
             f"no worker polls task queue {described.task_queue} ({seen}) — nothing was sent; "
             "start the worker (`make run` or `python -m worker`) and run the command again"
         )
-    typer.echo(
-        f"update id {update_id} — to repeat safely: {repeat_command(ctx, settings, update_id)}",
-        err=True,
-    )
+    if announce:  # a command that is itself safe to repeat says nothing of update ids
+        typer.echo(
+            f"update id {update_id} — to repeat safely: {repeat_command(ctx, settings, update_id)}",
+            err=True,
+        )
     not_answered = CliError(
         f"{noun} '{incident_id}' did not answer within {timeout:g}s: the update with id "
         f"{update_id} was sent and may still be applied — check `lotse {noun} status "
