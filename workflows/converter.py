@@ -50,7 +50,9 @@ class LotsePayloadConverter(CompositePayloadConverter):
         )
 
 
-OPERATOR_FACING = frozenset({"InvalidDeclarationError", "InvalidInput", "UpdateRefused"})
+OPERATOR_FACING = frozenset(
+    {"InvalidDeclarationError", "InvalidRegistrationError", "InvalidInput", "UpdateRefused"}
+)
 """Failure types whose message is written for the operator (refusals, invalid input)."""
 
 

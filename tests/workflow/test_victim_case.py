@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 
 from contracts.case_messages import CaseOutcome
 from contracts.messages import CommandContext
 from contracts.people import CaseCloseReason, NeedStatus
-from contracts.vocabulary import ActorChannel, NeedCategory
+from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, ActorChannel, NeedCategory
 from domain.errors import PersonErasedError
 from tests.workflow.case_support import (
     ERIKA,
@@ -27,11 +28,18 @@ from tests.workflow.case_support import (
     record_contact,
     referral_in,
     register,
+    registration,
     send,
     service,
     status,
 )
-from tests.workflow.support import Stack, eventually, keep_history
+from tests.workflow.support import (
+    SHIPPED_AGREEMENT,
+    Stack,
+    eventually,
+    keep_history,
+    running_stack,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -319,3 +327,26 @@ async def test_a_case_whose_person_was_erased_in_the_record_follows_and_ends(
 
     assert outcome.closed_reason is CaseCloseReason.ERASED
     assert len(mails_to(stack, OHS_MAIL)) == 1  # no further referral went out
+
+
+async def test_a_wrong_registration_fails_the_case_at_once_in_words_the_ui_shows(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Read without the codec, as the UI's failure banner shows it: the rule, not
+    "Encoded failure"; and never the refused value."""
+    async with running_stack(
+        temporal_env.client, tmp_path, SHIPPED_AGREEMENT, TWO_OFFERS, codec=True
+    ) as stack:
+        data = registration("2026-12-05-dresden", "Erika Beispiel")
+        handle = await stack.client.start_workflow(
+            VICTIM_CASE_WORKFLOW_TYPE, data, id="wrong-id", task_queue=stack.settings.task_queue
+        )
+        stack.handles.append(handle)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        plain = temporal_env.client.get_workflow_handle(handle.id)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await plain.result()
+    message = str(failed.value.cause)
+    assert "person_ref: String should match pattern" in message
+    assert "Erika" not in message
