@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import psycopg
 from temporalio.api.enums.v1 import IndexedValueType
@@ -22,13 +23,15 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.worker import Interceptor, Worker
 
-from activities.notify import Notifier
 from codec.aesgcm import EncryptionCodec
 from codec.keys import KeyRing, read_key_file
 from contracts.vocabulary import SEARCH_ATTRIBUTE_NAMES
 from domain.application import LotseApplication
 from settings import Settings
 from workflows.converter import SealingFailureConverter, data_converter
+
+if TYPE_CHECKING:
+    from activities.notify import Notifier
 
 log = logging.getLogger("lotse.worker")
 
@@ -109,6 +112,8 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
 
 def build_notifier(settings: Settings) -> Notifier:
     """Delivery by SMTP and webhook as the settings configure it."""
+    from activities.notify import Notifier  # see build_worker: not every command sends mail
+
     return Notifier(settings)
 
 
@@ -124,8 +129,8 @@ def build_worker(
     """The Temporal worker with Lotse's workflows and activities; `notifier` replaces the one
     the settings describe, `interceptors` wrap every activity and workflow task."""
     # Imported here, not at the top: every `lotse` command imports this module for the store
-    # and the client, and would otherwise load both workflows and every activity it never
-    # runs (a third of a command's start-up).
+    # and the client, and would otherwise load both workflows, every activity and the mail
+    # and webhook code it never runs (about a third of a command's start-up).
     from activities.case import CaseActivities
     from activities.incident import IncidentActivities
     from workflows.incident_response import IncidentResponse
