@@ -59,7 +59,8 @@ from domain.errors import (
 from domain.history import HistoryEntry as HistoryEntry
 from domain.history import history_entry
 from domain.incident import Incident, NotificationOutcome
-from domain.keys import KeyStore, build_key_store
+from domain.key_stores import build_key_store
+from domain.keys import KeyStore
 from domain.offers_app import DirectoryCommands
 from domain.people_app import PeopleMixin
 from domain.transcoding import PydanticModelAsDict

@@ -21,7 +21,7 @@ from domain.errors import (
 )
 
 if TYPE_CHECKING:
-    from domain.person import FollowUp, NeedState, ReferralState
+    from domain.case_parts import FollowUp, NeedState, ReferralState
 
 _REMARK: TypeAdapter[str] = TypeAdapter(Remark)
 

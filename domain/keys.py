@@ -14,11 +14,8 @@ every reader asks the store, so a key destroyed by another process is gone for a
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Protocol
 from uuid import UUID
-
-from eventsourcing.utils import Environment
 
 KEY_BYTES = 32
 """AES-256."""
@@ -45,31 +42,6 @@ class KeyStore(Protocol):
         """Whether the person's key was destroyed."""
 
     def close(self) -> None: ...
-
-
-def build_key_store(env: Environment) -> KeyStore:
-    """The key store for the event store that `env` configures (the application's env)."""
-    # Imported here: each implementation pulls in its own driver.
-    module = env.get("PERSISTENCE_MODULE", "") or ""
-    if module == "eventsourcing.postgres":
-        from domain.keys_postgres import PostgresKeyStore
-
-        return PostgresKeyStore.from_env(env)
-    from domain.keys_sqlite import SQLiteKeyStore
-
-    if module == "eventsourcing.sqlite":
-        return SQLiteKeyStore(sqlite_key_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
-    return SQLiteKeyStore(":memory:")
-
-
-def sqlite_key_path(event_store_dbname: str) -> str:
-    """The key file beside the event store's file: `events.sqlite` → `person-keys.sqlite`,
-    `other.sqlite` → `other-person-keys.sqlite`; an in-memory event store → `:memory:`."""
-    if event_store_dbname == ":memory:" or "mode=memory" in event_store_dbname:
-        return ":memory:"
-    path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
-    name = SQLITE_KEY_FILE if path.stem == "events" else f"{path.stem}-{SQLITE_KEY_FILE}"
-    return str(path.with_name(name))
 
 
 class KeyMissingError(LookupError):

@@ -9,7 +9,6 @@ Every event carries the `CommandContext`; a command id applied before changes no
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,49 +36,12 @@ from contracts.people import (
     PersonRegistration,
     ReferralStatus,
     ReferralTarget,
-    Urgency,
 )
 from contracts.vocabulary import NeedCategory
 from domain import ids
 from domain.case_guards import CaseGuards, check_text
+from domain.case_parts import FollowUp, NeedState, ReferralState
 from domain.errors import CaseStepRefusedError, ConsentNotFoundError, ReferralRefusedError
-
-
-@dataclass
-class NeedState:
-    """Where one need stands; an open need always has an owner and a due date."""
-
-    category: NeedCategory
-    urgency: Urgency
-    status: NeedStatus
-    owner: str | None
-    due_at: datetime | None
-    referral_id: str | None = None
-
-
-@dataclass
-class ReferralState:
-    """One referral as the record sees it, with the time of each status it reached."""
-
-    referral_id: str
-    category: NeedCategory
-    target: ReferralTarget
-    explanation: str
-    status: ReferralStatus
-    owner: str | None
-    due_at: datetime | None
-    history: list[tuple[ReferralStatus, datetime]] = field(default_factory=list)
-    delivered_at: datetime | None = None
-    first_contact_at: datetime | None = None
-    decline_reason: DeclineReason | None = None
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    number: int
-    met: list[NeedCategory]
-    unmet: list[NeedCategory]
-    recorded_at: datetime
 
 
 class AffectedPerson(CaseGuards, Aggregate):

@@ -8,14 +8,10 @@ unencrypted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from contracts.case_messages import CaseStatus
 from contracts.people import INVOLVEMENT_LABELS_DE, NeedStatus, ReferralStatus
 from contracts.vocabulary import NEED_CATEGORY_LABELS_DE, REGION_LABELS_DE, Region, ui_time
-
-if TYPE_CHECKING:
-    from workflows.case_state import CaseState
 
 NEED_STATUS_LABELS_DE: dict[NeedStatus, str] = {
     NeedStatus.AWAITING_CONSENT: "wartet auf Einwilligung",
@@ -43,35 +39,9 @@ def summary(person_ref: str, involvement: str, region: Region) -> str:
     return f"{person_ref} · {involvement} · {region}"
 
 
-def _at(moment: datetime | None) -> str:
+def at(moment: datetime | None) -> str:
+    """A time as the UI shows it, or `—`."""
     return ui_time(moment) if moment is not None else "—"
-
-
-def open_items(state: CaseState) -> list[str]:
-    """Who must do what by when, one line each; empty once nothing is open."""
-    if state.closed:
-        return []
-    items: list[str] = []
-    if state.assessment_due_at is not None:
-        items.append(f"Bedarfe erfassen bis {_at(state.assessment_due_at)}")
-    for need in state.open_needs():
-        label = NEED_CATEGORY_LABELS_DE[need.category]
-        referral = state.referral(need.referral_id) if need.referral_id else None
-        if referral is not None and referral.delivery_trouble_since is not None:
-            items.append(
-                f"{label}: Vermittlung an {referral.offer_name} wird seit "
-                f"{_at(referral.delivery_trouble_since)} zugestellt (Zustellung gestört)"
-            )
-            continue
-        step = REFERRAL_STATUS_LABELS_DE[referral.status] if referral else None
-        status = step or NEED_STATUS_LABELS_DE[need.status]
-        items.append(f"{label}: {status} — zuständig {need.owner}, fällig {_at(need.due_at)}")
-    for follow_up in state.follow_ups:
-        if follow_up.asked_at is not None and follow_up.answered_at is None:
-            items.append(
-                f"Nachfrage {follow_up.number}: Antwort fällig {_at(follow_up.answer_due_at)}"
-            )
-    return items
 
 
 def current_details(status: CaseStatus) -> str:
@@ -87,7 +57,7 @@ def current_details(status: CaseStatus) -> str:
     for need in status.needs:
         lines.append(
             f"- {NEED_CATEGORY_LABELS_DE[need.category]}: {NEED_STATUS_LABELS_DE[need.status]}"
-            f" (zuständig {need.owner}, fällig {_at(need.due_at)})"
+            f" (zuständig {need.owner}, fällig {at(need.due_at)})"
         )
     if status.open_items:
         lines += ["", "**Offen:**", *(f"- {item}" for item in status.open_items)]

@@ -45,10 +45,11 @@ from contracts.people import (
     ReferralStatus,
     ReferralTarget,
 )
-from contracts.vocabulary import NeedCategory
+from contracts.vocabulary import NEED_CATEGORY_LABELS_DE, NeedCategory
 from workflows import case_details
 
 REMEMBERED_UPDATES = 200
+_at = case_details.at
 UNREFERRED = frozenset({NeedStatus.AWAITING_CONSENT, NeedStatus.AWAITING_REFERRAL})
 OPEN_NEEDS = frozenset(
     {
@@ -445,6 +446,33 @@ class CaseState(_Mutable):
 
     # --- the view -----------------------------------------------------------------------------
 
+    def open_items(self) -> list[str]:
+        """Who must do what by when, one line each; empty once nothing is open."""
+        if self.closed:
+            return []
+        items: list[str] = []
+        if self.assessment_due_at is not None:
+            items.append(f"Bedarfe erfassen bis {_at(self.assessment_due_at)}")
+        for need in self.open_needs():
+            label = NEED_CATEGORY_LABELS_DE[need.category]
+            referral = self.referral(need.referral_id) if need.referral_id else None
+            if referral is not None and referral.delivery_trouble_since is not None:
+                items.append(
+                    f"{label}: Vermittlung an {referral.offer_name} wird seit "
+                    f"{_at(referral.delivery_trouble_since)} zugestellt "
+                    "(Zustellung gestört)"
+                )
+                continue
+            step = case_details.REFERRAL_STATUS_LABELS_DE[referral.status] if referral else None
+            status = step or case_details.NEED_STATUS_LABELS_DE[need.status]
+            items.append(f"{label}: {status} — zuständig {need.owner}, fällig {_at(need.due_at)}")
+        for follow_up in self.follow_ups:
+            if follow_up.asked_at is not None and follow_up.answered_at is None:
+                items.append(
+                    f"Nachfrage {follow_up.number}: Antwort fällig {_at(follow_up.answer_due_at)}"
+                )
+        return items
+
     def status(self, case_id: str) -> CaseStatus:
         return CaseStatus(
             case_id=case_id,
@@ -459,6 +487,6 @@ class CaseState(_Mutable):
             referrals=[referral.view() for referral in self.referrals.values()],
             follow_ups=[follow_up.view() for follow_up in self.follow_ups],
             assessment_due_at=self.assessment_due_at,
-            open_items=case_details.open_items(self),
+            open_items=self.open_items(),
             closed_reason=self.closed_reason,
         )

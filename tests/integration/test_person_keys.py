@@ -13,7 +13,8 @@ import pytest
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from domain.keys import KEY_BYTES, KeyStore, build_key_store, sqlite_key_path
+from domain.key_stores import build_key_store, sqlite_key_path
+from domain.keys import KEY_BYTES, KeyStore
 from domain.keys_postgres import PostgresKeyStore
 from domain.keys_sqlite import SQLiteKeyStore
 from settings import Settings

@@ -193,13 +193,13 @@ def test_open_items_say_who_must_act_by_when_in_german() -> None:
     state = opened()
     referred(state)
     state.advance(state.referrals["R1"], ReferralAction.SEND, T0)
-    items = case_details.open_items(state)
+    items = state.open_items()
     assert items == [
         "psychosoziale Unterstützung: zugestellt, Bestätigung ausstehend — zuständig "
         "opferhilfe-sachsen, fällig 08.12.2026 11:00"
     ]
     state.close(CaseCloseReason.HELP_DECLINED)
-    assert case_details.open_items(state) == []
+    assert state.open_items() == []
 
 
 def test_the_current_details_name_the_person_only_by_reference() -> None:

@@ -1,0 +1,36 @@
+"""Which key store a Lotse application uses: the one beside its event store (a SQLite file
+next to the store's file, or a table in the same PostgreSQL database). Each implementation is
+imported only when chosen, for its own driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eventsourcing.utils import Environment
+
+from domain.keys import SQLITE_KEY_FILE, KeyStore
+
+
+def build_key_store(env: Environment) -> KeyStore:
+    """The key store for the event store that `env` configures (the application's env)."""
+    # Imported here: each implementation pulls in its own driver.
+    module = env.get("PERSISTENCE_MODULE", "") or ""
+    if module == "eventsourcing.postgres":
+        from domain.keys_postgres import PostgresKeyStore
+
+        return PostgresKeyStore.from_env(env)
+    from domain.keys_sqlite import SQLiteKeyStore
+
+    if module == "eventsourcing.sqlite":
+        return SQLiteKeyStore(sqlite_key_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
+    return SQLiteKeyStore(":memory:")
+
+
+def sqlite_key_path(event_store_dbname: str) -> str:
+    """The key file beside the event store's file: `events.sqlite` → `person-keys.sqlite`,
+    `other.sqlite` → `other-person-keys.sqlite`; an in-memory event store → `:memory:`."""
+    if event_store_dbname == ":memory:" or "mode=memory" in event_store_dbname:
+        return ":memory:"
+    path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
+    name = SQLITE_KEY_FILE if path.stem == "events" else f"{path.stem}-{SQLITE_KEY_FILE}"
+    return str(path.with_name(name))
