@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.agreement import explain_validation_error
     from contracts.case_activities import (
         CHOOSE_OFFER,
-        DELIVER_CASE_MESSAGE,
         RECORD_ASSESSMENT,
         RECORD_CASE_CLOSED,
         RECORD_CONSENT,
@@ -51,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         ChooseOfferInput,
         CloseCase,
         DeclineReferral,
-        DeliverCaseMessageInput,
         FirstContact,
         GiveConsent,
         OfferChoiceResult,
@@ -72,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.case_rules import ReferralAction, already_done
     from contracts.messages import CommandContext, OperatorAction
     from contracts.people import CaseCloseReason, NeedStatus, ReferralStatus
-    from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, NeedCategory
+    from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE
     from workflows import case_checks, record
     from workflows.case_checks import (
         CONSENT_MISSING,
@@ -80,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         InvalidRegistrationError,
     )
     from workflows.case_display import CaseDisplay
+    from workflows.case_messaging import CaseMessaging
     from workflows.case_state import CaseNeed, CaseReferral, CaseState
     from workflows.checks import UpdateRefusedError
 
@@ -107,14 +105,14 @@ class VictimCase:
     @workflow.init
     def __init__(self, registration: Any = None) -> None:
         self._state: CaseState | None = None
+        self._messaging: CaseMessaging | None = None
         self._lock = asyncio.Lock()
         self._wake = False
-        self._background: list[asyncio.Task[None]] = []
         self._display: CaseDisplay | None = None
         self._restore_problem: str | None = None
         if workflow.info().continued_run_id and isinstance(registration, dict):
             try:
-                self._state = CaseState.model_validate(registration.get(CARRY_OVER))
+                self._adopt(CaseState.model_validate(registration.get(CARRY_OVER)))
             except ValidationError as error:
                 self._restore_problem = explain_validation_error(error)
 
@@ -146,7 +144,7 @@ class VictimCase:
             ),
         )
         assert isinstance(opened, CaseOpened)  # the activity's declared result
-        self._state = CaseState.opened(registration, opened)
+        self._adopt(CaseState.opened(registration, opened))
 
     async def _follow_the_case(self) -> None:
         while True:
@@ -177,7 +175,7 @@ class VictimCase:
                 await self._by_itself(
                     self._close(CaseCloseReason.ALL_NEEDS_MET, self._system_ctx("closed")), None
                 )
-        await asyncio.gather(*self._background)
+        await self._messages.settled()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert state.closed_reason is not None  # set by _close
         return CaseOutcome(
@@ -187,7 +185,7 @@ class VictimCase:
     async def _continue_as_new(self) -> None:
         """Hand the whole state, deadlines as absolute times, to a new run once the messages
         on their way have arrived and the updates in flight are answered."""
-        await asyncio.gather(*self._background)
+        await self._messages.settled()
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new({CARRY_OVER: self._case.model_dump(mode="json")})
 
@@ -212,7 +210,7 @@ class VictimCase:
             due = state.assessment_due_at
             if due is not None and due <= now and not state.assessment_reminded:
                 state.assessment_reminded = True
-                self._tell_office(CaseMessagePurpose.REMINDER, "assessment", None)
+                self._messages.tell_office(CaseMessagePurpose.REMINDER, "assessment", None)
             for need in state.overdue_needs(now):
                 state.mark_reminded(need)
                 purpose = (
@@ -220,15 +218,15 @@ class VictimCase:
                     if need.status is NeedStatus.ESCALATED
                     else CaseMessagePurpose.REMINDER
                 )
-                self._tell_office(purpose, f"{need.category}/{need.status}", need.category)
+                self._messages.tell_office(purpose, f"{need.category}/{need.status}", need.category)
             for follow_up in state.follow_ups_due(now):
                 state.ask_follow_up(follow_up, now)
-                self._tell_office(
+                self._messages.tell_office(
                     CaseMessagePurpose.FOLLOW_UP_DUE, f"follow-up-{follow_up.number}", None
                 )
             for follow_up in state.follow_up_answers_overdue(now):
                 follow_up.escalated = True
-                self._tell_office(
+                self._messages.tell_office(
                     CaseMessagePurpose.ESCALATION, f"follow-up-{follow_up.number}-overdue", None
                 )
             self._show()
@@ -256,7 +254,7 @@ class VictimCase:
                 state.close(state.closed_reason or CaseCloseReason.ERASED)
             elif need is not None:
                 state.escalate(need.category, workflow.now())
-                self._tell_office(
+                self._messages.tell_office(
                     CaseMessagePurpose.ESCALATION,
                     f"{need.category}/refused-{workflow.now().timestamp():.0f}",
                     need.category,
@@ -315,7 +313,7 @@ class VictimCase:
                 choice.explanation,
             )
             self._show()
-            self._background.append(asyncio.create_task(self._deliver_referral(referral)))
+            self._messages.in_background(self._deliver_referral(referral))
             return
         await self._escalate(need, "every matching offer covered by consent is full", ctx)
 
@@ -354,7 +352,7 @@ class VictimCase:
         )
         state.escalate(need.category, workflow.now())
         self._show()
-        self._tell_office(
+        self._messages.tell_office(
             CaseMessagePurpose.ESCALATION,
             f"{need.category}/no-offer-{len(need.tried)}",
             need.category,
@@ -393,7 +391,7 @@ class VictimCase:
         """Send the referral until it arrives (a relay outage is not the service's silence:
         its deadline starts at delivery), then record it as sent."""
         state = self._case
-        message = self._message(
+        message = self._messages.message(
             CaseMessagePurpose.REFERRAL,
             f"{referral.referral_id}/referral",
             category=referral.category,
@@ -403,7 +401,7 @@ class VictimCase:
             # than the real one, never later.
             due_at=workflow.now() + state.deadlines.acknowledge,
         )
-        arrived = await self._deliver_until_arrived(
+        arrived = await self._messages.until_arrived(
             message, lambda: referral.status is not ReferralStatus.PROPOSED, referral
         )
         if not arrived:
@@ -416,87 +414,10 @@ class VictimCase:
                 )
                 await self._by_itself(sent, state.needs[referral.category])
 
-    def _tell_office(
-        self,
-        purpose: CaseMessagePurpose,
-        key: str,
-        category: NeedCategory | None,
-        detail: str = "",
-    ) -> None:
-        message = self._message(purpose, key, category=category, detail=detail)
-        self._background.append(asyncio.create_task(self._deliver_message(message)))
-
-    def _tell_offer(self, referral: CaseReferral) -> None:
-        message = self._message(
-            CaseMessagePurpose.WITHDRAWN,
-            f"{referral.referral_id}/withdrawn",
-            category=referral.category,
-            referral_id=referral.referral_id,
-            target=referral.target,
-        )
-        self._background.append(asyncio.create_task(self._deliver_message(message)))
-
-    def _message(
-        self, purpose: CaseMessagePurpose, key: str, **fields: Any
-    ) -> DeliverCaseMessageInput:
-        state = self._case
-        return DeliverCaseMessageInput(
-            incident_id=state.registration.incident_id,
-            person_ref=state.person_ref,
-            purpose=purpose,
-            message_id=f"{self._case_id}/{key}",
-            sent_at=workflow.now(),
-            **fields,
-        )
-
-    async def _deliver_message(self, message: DeliverCaseMessageInput) -> None:
-        await self._deliver_until_arrived(message, lambda: False, None)
-
-    async def _deliver_until_arrived(
-        self,
-        message: DeliverCaseMessageInput,
-        no_longer_needed: Callable[[], bool],
-        referral: CaseReferral | None,
-    ) -> bool:
-        """Deliver `message`, retrying in rounds with growing pauses until it arrives; whether
-        it arrived (False: it was no longer needed)."""
-        pause = self._case.delivery.maximum_interval
-        while not no_longer_needed():
-            if await self._deliver(message):
-                return True
-            if referral is not None and referral.delivery_trouble_since is None:
-                referral.delivery_trouble_since = workflow.now()
-                self._show()
-            with suppress(TimeoutError):
-                await workflow.wait_condition(
-                    no_longer_needed, timeout=pause, timeout_summary="redelivery pause"
-                )
-            pause = min(pause * 2, MAX_REDELIVERY_PAUSE)
-        return False
-
-    async def _deliver(self, message: DeliverCaseMessageInput) -> bool:
-        delivery = self._case.delivery
-        try:
-            await workflow.execute_activity(
-                DELIVER_CASE_MESSAGE.name,
-                message,
-                result_type=DELIVER_CASE_MESSAGE.result_type,
-                summary=str(message.purpose),
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                retry_policy=RetryPolicy(
-                    initial_interval=delivery.initial_interval,
-                    maximum_interval=delivery.maximum_interval,
-                    maximum_attempts=delivery.max_attempts,
-                ),
-            )
-        except ActivityError:
-            return False
-        return True
-
     def _resume_deliveries(self) -> None:
         for referral in self._case.referrals.values():
             if referral.status is ReferralStatus.PROPOSED:
-                self._background.append(asyncio.create_task(self._deliver_referral(referral)))
+                self._messages.in_background(self._deliver_referral(referral))
 
     # --- updates --------------------------------------------------------------------------
 
@@ -532,7 +453,7 @@ class VictimCase:
             )
             for referral in state.withdraw_consent(request.recipient, ctx.business_time):
                 state.advance(referral, ReferralAction.WITHDRAW, ctx.business_time)
-                self._tell_offer(referral)
+                self._messages.tell_offer(referral)
             self._wake = True
             return self._result()
 
@@ -675,7 +596,7 @@ class VictimCase:
                     ReferralAction.WITHDRAW,
                     _sub(ctx, f"{referral.referral_id}-withdrawn"),
                 )
-            self._tell_offer(referral)
+            self._messages.tell_offer(referral)
         await record.record(
             RECORD_CASE_CLOSED, RecordCaseClosedInput(**self._ref(ctx), reason=reason)
         )
@@ -749,6 +670,15 @@ class VictimCase:
             self._case.remember_update(info.id)
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _adopt(self, state: CaseState) -> None:
+        self._state = state
+        self._messaging = CaseMessaging(state, self._show)
+
+    @property
+    def _messages(self) -> CaseMessaging:
+        assert self._messaging is not None  # made together with the state
+        return self._messaging
 
     @property
     def _case(self) -> CaseState:
