@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.case_messages import CaseNotice, render_case_message
-from activities.incident import _answer_route, domain_refusals_are_final
+from activities.incident import answer_route, domain_refusals_are_final
 from activities.notify import DeliveryError, Notifier
 from contracts.agreement import ContactPoint
 from contracts.case_activities import (
@@ -254,7 +254,7 @@ class CaseActivities:
             language=person.registration.language,
             reach=reach,
             detail=data.detail,
-            answers=_answer_route(self._settings),
+            answers=answer_route(self._settings),
         )
         return notice, contact
 

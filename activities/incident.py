@@ -129,7 +129,7 @@ class IncidentActivities:
                 step=data.step,
                 message_id=data.message_id,
                 sent_at=data.sent_at,
-                answers=_answer_route(self._settings),
+                answers=answer_route(self._settings),
                 addressed_to=recipient.addressed_to,
                 unanswered_since=data.unanswered_since,
                 office_silent=data.office_silent,
@@ -276,7 +276,7 @@ def _facts(incident: Incident) -> IncidentFacts:
     )
 
 
-def _answer_route(settings: Settings) -> AnswerRoute:
+def answer_route(settings: Settings) -> AnswerRoute:
     """Where this worker's recipients answer; a command copied from a message carries the
     variables it needs to reach this Temporal."""
     pairs = settings.changed_variables("temporal_address", "temporal_namespace")

@@ -90,7 +90,7 @@ def _send(
 ) -> None:
     case_id = checked_case_id(case_id)
     result = asyncio.run(
-        updates._update(ctx, case_id, name, request, CaseResult, options, noun=CASE)
+        updates.send_update(ctx, case_id, name, request, CaseResult, options, noun=CASE)
     )
     typer.echo(describe_result(case_id, result))
 

@@ -78,7 +78,7 @@ def _close_the_case(ctx: typer.Context, settings: Settings, case_id: str, actor:
     request = CloseCase(actor=actor, channel=ActorChannel.CLI, reason=CaseCloseReason.ERASED)
     try:
         asyncio.run(
-            updates._update(
+            updates.send_update(
                 ctx,
                 case_id,
                 "close_case",

@@ -187,7 +187,7 @@ async def worker_polls(client: Client, namespace: str, task_queue: str) -> datet
     return None if datetime.now(UTC) - last < POLLER_FRESHNESS else last
 
 
-async def _update(
+async def send_update(
     ctx: typer.Context,
     incident_id: str,
     name: str,
@@ -271,7 +271,7 @@ def _phase_update(
     request: BaseModel,
     options: tuple[str | None, float],
 ) -> None:
-    result = asyncio.run(_update(ctx, incident_id, name, request, PhaseResult, options))
+    result = asyncio.run(send_update(ctx, incident_id, name, request, PhaseResult, options))
     repeat = " (this update id was applied before; nothing recorded again)"
     typer.echo(
         f"{incident_id}: phase {phase_words(result.phase)}{repeat if result.duplicate else ''}"
@@ -323,7 +323,7 @@ def acknowledge(
         "acknowledgement",
     )
     result = asyncio.run(
-        _update(
+        send_update(
             ctx,
             incident_id,
             "acknowledge_alert",
@@ -428,7 +428,7 @@ def assign(
         "assignment",
     )
     result = asyncio.run(
-        _update(
+        send_update(
             ctx,
             incident_id,
             "assign_need_category",

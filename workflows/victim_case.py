@@ -198,15 +198,15 @@ class VictimCase:
         now = workflow.now()
         async with self._lock:
             for referral in state.overdue_referrals(now):
-                if referral.live and referral.due_at is not None and referral.due_at <= now:
-                    step = f"referral/{referral.referral_id}/rerouted"
-                    rerouted = self._step(
-                        referral,
-                        ReferralAction.REROUTE,
-                        self._system_ctx(step),
-                        why=f"no answer by {referral.due_at.isoformat()} ({referral.status})",
-                    )
-                    await self._by_itself(rerouted, state.needs[referral.category])
+                assert referral.due_at is not None  # overdue: it has a due date
+                step = f"referral/{referral.referral_id}/rerouted"
+                rerouted = self._step(
+                    referral,
+                    ReferralAction.REROUTE,
+                    self._system_ctx(step),
+                    why=f"no answer by {referral.due_at.isoformat()} ({referral.status})",
+                )
+                await self._by_itself(rerouted, state.needs[referral.category])
             due = state.assessment_due_at
             if due is not None and due <= now and not state.assessment_reminded:
                 state.assessment_reminded = True

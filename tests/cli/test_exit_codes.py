@@ -9,7 +9,7 @@ unnoticed with a chance of 0.9^75 ≈ 0.04 %. (30 runs each made this one test a
 suite's ten minutes.) The store-only commands (`history`, `list`) run fewer times. Updates
 repeat one update id, so they are applied once and answered each time. `close-acute`, `reflect`
 and `call-off` move the incident on or end it, so they are left out; they share every line of
-their exit path with `needs` and `assign` (`cli.updates._update`, then `cli.main.main`).
+their exit path with `needs` and `assign` (`cli.updates.send_update`, then `cli.main.main`).
 """
 
 from __future__ import annotations
