@@ -87,14 +87,17 @@ class ListedPerson(BaseModel):
     contact: ContactData
 
 
-def read_list(path: Path) -> Iterator[ListRow]:
-    """The rows of a CSV or spreadsheet file, header names normalised."""
+def read_list(path: Path, mapping: dict[str, str] | None = None) -> Iterator[ListRow]:
+    """The rows of a CSV or spreadsheet file, header names normalised. `mapping` renames the
+    list's headers to Lotse's columns (`{"Familienname": "Nachname"}`)."""
+    renamed = {_column(theirs): _column(ours) for theirs, ours in (mapping or {}).items()}
     suffix = path.suffix.casefold()
     rows = _spreadsheet(path) if suffix in SPREADSHEETS else _csv(path)
     header: list[str] | None = None
     for line, values in enumerate(rows, start=1):
         if header is None:
             header = [_column(name) for name in values]
+            header = [renamed.get(name, name) for name in header]
             if "nachname" not in header:
                 raise ListFileError(
                     f"{path.name}: line 1 is not a header with the column Nachname "
