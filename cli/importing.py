@@ -56,6 +56,8 @@ SOURCES: dict[str, RegistrationSource] = {
 CONCURRENT_CASES = 32
 """Cases started and waited for at once: enough to keep the worker busy, few enough that a
 stopped worker is noticed after one wait, not after thousands."""
+PLACED_AT_ONCE = 100
+"""Rows placed on the roll in one transaction: a commit per row was most of the time."""
 RECORDED_WAIT_SECONDS = 30.0
 IDENTITY_KEY_BYTES = 32
 
@@ -233,8 +235,8 @@ def _place(
         channel=ActorChannel.CLI,
         business_time=datetime.now(UTC),
     )
-    for done, person in enumerate(people, start=1):
-        report("checking", done, len(people))
+    valid: list[tuple[ListedPerson, dict[str, Any], Listing]] = []
+    for person in people:
         facts = {
             "incident_id": incident_id,
             "involvement": person.involvement,
@@ -259,16 +261,21 @@ def _place(
             born_known=contact.date_of_birth is not None,
             row=person.line,
         )
-        placed = store.place_listing(incident_id, listing, ctx)
-        registration = RegisterPerson.model_validate({**facts, "person_ref": placed.ref})
-        rows.append(_Row(person, registration, placed.match))
-        if placed.match is Match.NEW:
-            summary_.registered.append(placed.ref)
-            summary_.likely += [(pair, placed.ref) for pair in placed.pairs]
-        elif placed.match is Match.LINKED:
-            summary_.linked.append((person.line, placed.ref))
-        else:
-            summary_.seen += 1
+        valid.append((person, facts, listing))
+    for start in range(0, len(valid), PLACED_AT_ONCE):
+        batch = valid[start : start + PLACED_AT_ONCE]
+        placed_batch = store.place_listings(incident_id, [item[2] for item in batch], ctx)
+        for (person, facts, _), placed in zip(batch, placed_batch, strict=True):
+            registration = RegisterPerson.model_validate({**facts, "person_ref": placed.ref})
+            rows.append(_Row(person, registration, placed.match))
+            if placed.match is Match.NEW:
+                summary_.registered.append(placed.ref)
+                summary_.likely += [(pair, placed.ref) for pair in placed.pairs]
+            elif placed.match is Match.LINKED:
+                summary_.linked.append((person.line, placed.ref))
+            else:
+                summary_.seen += 1
+        report("checking", start + len(batch), len(valid))
     summary_.rejected.sort(key=lambda problem: problem.line)
     return rows
 

@@ -1,8 +1,9 @@
 """The application's commands and queries on an incident's roll (a mixin of `LotseApplication`).
 
-Placing a listing is idempotent by the listing itself: its command id follows from the
-incident and the listing key, so the same list imported twice, or an import resumed after
-Ctrl-C, records nothing the second time and gets the same references.
+Placing listings is idempotent twice over: a listing the roll holds is answered as seen, and
+the command's id follows from the incident and the listings, so the same list imported twice,
+or an import resumed after Ctrl-C, records nothing the second time and gets the same
+references.
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ class RollMixin:
             command: Callable[[PeopleRoll], None],
         ) -> PeopleRoll: ...
 
-    def place_listing(self, incident_key: str, listing: Listing, ctx: CommandContext) -> Placed:
-        """The reference of the person `listing` names: new, linked to the same person from
-        another list, or the one this listing got before. `ctx.command_id` is replaced by the
-        listing's own, so a repeat records nothing."""
-        key = f"{incident_key}/{listing.key}"
-        ctx = ctx.model_copy(update={"command_id": f"listing-{uuid.uuid5(LISTING_COMMANDS, key)}"})
+    def place_listings(
+        self, incident_key: str, listings: list[Listing], ctx: CommandContext
+    ) -> list[Placed]:
+        """The reference of the person each listing names, in order: new, linked to the same
+        person from another list, or the one this listing got before. One command for all of
+        them (one transaction); its id follows from the listings, so a repeat records nothing
+        and answers each as seen."""
+        keys = "\n".join(listing.key for listing in listings)
+        command_id = f"listing-{uuid.uuid5(LISTING_COMMANDS, f'{incident_key}/{keys}')}"
+        ctx = ctx.model_copy(update={"command_id": command_id})
         answers: list[Placed] = []
 
         def taken(ref: str) -> bool:
@@ -61,12 +66,14 @@ class RollMixin:
                 return False
             return True
 
-        roll = self._on_roll(
-            incident_key, ctx, lambda roll: answers.append(roll.place(listing, taken, ctx))
-        )
+        def place(roll: PeopleRoll) -> None:
+            answers.clear()  # a retry after a lost race places them all again
+            answers.extend(roll.place(listing, taken, ctx) for listing in listings)
+
+        roll = self._on_roll(incident_key, ctx, place)
         if answers:
-            return answers[-1]
-        return Placed(roll.living(roll.listings[listing.key]), Match.SEEN)
+            return answers
+        return [Placed(roll.living(roll.listings[item.key]), Match.SEEN) for item in listings]
 
     def settle_duplicate(
         self, incident_key: str, pair_id: int, same: bool, ctx: CommandContext

@@ -332,20 +332,24 @@ def test_the_roll_keeps_references_across_processes_and_holds_no_name(
 
     police, red_cross = RegistrationSource.POLICE_LIST, RegistrationSource.RED_CROSS
     app.register_person(INCIDENT, registration("PL-00001"), ctx())  # typed by hand before
-    first = app.place_listing(INCIDENT, listing("Jonas Quellmalz", date(1979, 6, 1), police), ctx())
-    likely = app.place_listing(
-        INCIDENT, listing("Jonas Quelmals", date(1979, 6, 1), red_cross), ctx()
+    first, likely = app.place_listings(
+        INCIDENT,
+        [
+            listing("Jonas Quellmalz", date(1979, 6, 1), police),
+            listing("Jonas Quelmals", date(1979, 6, 1), red_cross),
+        ],
+        ctx(),
     )
     assert (first.ref, first.match) == ("PL-00002", Match.NEW)
     assert (likely.ref, likely.pairs) == ("RK-00001", (1,))
     rows = len(raw_event_rows(app, store_settings))
 
     other = open_app()
-    again = other.place_listing(
-        INCIDENT, listing("Quellmalz, Jonas", date(1979, 6, 1), police), ctx()
+    (again,) = other.place_listings(
+        INCIDENT, [listing("Quellmalz, Jonas", date(1979, 6, 1), police)], ctx()
     )
-    linked = other.place_listing(
-        INCIDENT, listing("Jonas Quellmalz", date(1979, 6, 1), red_cross), ctx()
+    (linked,) = other.place_listings(
+        INCIDENT, [listing("Jonas Quellmalz", date(1979, 6, 1), red_cross)], ctx()
     )
     assert (again.ref, again.match) == ("PL-00002", Match.SEEN)
     assert (linked.ref, linked.match) == ("PL-00002", Match.LINKED)
