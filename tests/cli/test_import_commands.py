@@ -199,3 +199,25 @@ def _event_count(stack: Stack, incident_id: str) -> int:
     people = stack.app.people_of(incident_id)
     roll = stack.app.repository.event_store.get(roll_id(incident_id))
     return sum(p.version for p in people) + len(list(roll))
+
+
+async def test_a_list_with_other_headers_is_read_through_a_mapping_file(
+    lotse: Lotse, stack: Stack, tmp_path: Path
+) -> None:
+    incident_id = await incident(lotse, stack)
+    other = str(EXAMPLES / "people-other-layout.csv")
+    base = ("cases", "import", other, "--incident", incident_id, "--source", "hotline", *OFFICE)
+
+    unmapped = await lotse(*base)
+    assert unmapped.exit_code == 1
+    assert "line 1 is not a header with the column Nachname" in unmapped.output
+
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[columns]\nFamilienname = "Nachname"\n', encoding="utf-8")
+    refused = await lotse(*base, "--mapping", str(wrong))
+    assert refused.exit_code == 1
+    assert "[columns] names no column of Lotse's: Familienname" in refused.output
+
+    mapped = await ok(lotse, *base, "--mapping", str(EXAMPLES / "mapping.toml"))
+    assert "registered:            1" in mapped
+    assert contact(stack, incident_id, "HT-00001").name == "Karla Zyxbeispiel"
