@@ -47,6 +47,8 @@ from domain.roll import PairStatus
 from settings import Settings
 
 app = typer.Typer(help="Across the cases of an incident: import a list, duplicates, overdue.")
+LISTED = 20
+"""Links and unfinished rows shown by line; the counts say how many there are in all."""
 
 
 @app.command("import")
@@ -116,27 +118,31 @@ def _progress_bar() -> Progress:
 def _print_summary(
     result: importing.ImportSummary, file: Path, incident_id: str, settings: Settings
 ) -> None:
+    """Counts first, then what the operator must look at: each rejected line with each of its
+    problems (never a value), the links, the likely duplicates."""
     rows = len(result.registered) + len(result.linked) + result.seen + len(result.rejected)
     typer.echo(f"{file.name}: {rows} rows for incident {incident_id}")
     typer.echo(f"  registered:            {len(result.registered)}")
     typer.echo(f"  linked as duplicates:  {len(result.linked)} (on an earlier list already)")
-    typer.echo(f"  already imported:      {result.seen}")
-    typer.echo(f"  rejected:              {len(result.rejected)}")
-    for problem in result.rejected:
-        typer.echo(f"    {problem}")
-    for line, ref in result.linked:
+    for line, ref in result.linked[:LISTED]:
         typer.echo(f"    line {line}: linked to {ref}")
-    if result.erased:
-        typer.echo(f"  erased since, not brought back: {result.erased}")
+    if len(result.linked) > LISTED:
+        typer.echo(f"    … and {len(result.linked) - LISTED} more")
+    typer.echo(f"  already imported:      {result.seen}")
     if result.likely:
         typer.echo(f"  likely the same as someone registered: {len(result.likely)}")
-        typer.echo(
-            "    confirm or reject each: "
-            + command_hint(settings, "cases", "duplicates", incident_id)
-        )
+        typer.echo("    confirm or reject each:")
+        typer.echo(f"    {command_hint(settings, 'cases', 'duplicates', incident_id)}")
+    typer.echo(f"  rejected:              {len(result.rejected)}")
+    for problem in result.rejected:
+        typer.echo(f"    line {problem.line}:")
+        for text in problem.problems:
+            typer.echo(f"      {text}")
+    if result.erased:
+        typer.echo(f"  erased since, not brought back: {result.erased}")
     if result.unfinished:
         typer.echo(f"  not finished: {len(result.unfinished)} — run the same import again")
-        for problem in result.unfinished[:5]:
+        for problem in result.unfinished[:LISTED]:
             typer.echo(f"    {problem}")
     sys.stdout.flush()
 
@@ -177,11 +183,23 @@ def duplicates(
     if staff is None or acting_partner is None:
         raise CliError(f"{action} needs --as PARTNER and --staff STAFF")
     actor = validated(Actor, {"partner_id": acting_partner, "staff_ref": staff}, "actor")
+    with open_application(settings, reading=True) as store:
+        roll = store.roll(incident_id)
+        if roll is None:
+            raise CliError(f"incident '{incident_id}' has no imported list, so no duplicates")
+        before = roll.pair(pair_id)
+    wanted = PairStatus.CONFIRMED if action == "confirm" else PairStatus.REJECTED
+    if before.status not in (PairStatus.PENDING, wanted):
+        raise CliError(
+            f"pair {pair_id} ({before.earlier}, {before.later}) was {before.status} before; "
+            "a decision is not turned round here — nothing changed"
+        )
     if action == "reject":
         pair = duplicate_lists.reject(settings, incident_id, pair_id, actor)
     else:
         pair = asyncio.run(duplicate_lists.confirm(ctx, settings, incident_id, pair_id, actor))
-    typer.echo(f"{incident_id}: {pair.earlier} and {pair.later}: {pair.status}")
+    again = " (decided before: nothing recorded again)" if before.status is wanted else ""
+    typer.echo(f"{incident_id}: {pair.earlier} and {pair.later}: {pair.status}{again}")
     if pair.status is PairStatus.CONFIRMED:
         typer.echo(f"  {pair.later} lives on as {pair.earlier}; its case is closed as a duplicate")
 

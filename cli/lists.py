@@ -155,7 +155,10 @@ def parse_row(row: ListRow) -> ListedPerson | RowProblem:
     problems: list[str] = []
     involvement = INVOLVEMENT_WORDS.get(cells.get("betroffenheit", "").casefold())
     if involvement is None:
-        problems.append("Betroffenheit: not one of " + ", ".join(sorted(INVOLVEMENT_WORDS)))
+        problems.append(
+            "Betroffenheit: not one of verletzt, hinterblieben, Zeuge/Zeugin/anwesend, "
+            "Ersthelfer/in, sucht Angehörige, nahestehend (or the English values)"
+        )
     region = REGION_WORDS.get(cells.get("kreis", "").casefold())
     if region is None:
         problems.append("Kreis: not a Saxon district or district-free city")
@@ -199,8 +202,16 @@ _FIELD_NAMES = {
 }
 
 
+_PATTERN_WORDS = {
+    "phone": "not a phone number (digits, spaces and + ( ) / -)",
+    "email": "not an e-mail address",
+}
+
+
 def _german_field(problem: str) -> str:
     field, _, message = problem.partition(": ")
+    if field in _PATTERN_WORDS and "should match pattern" in message:
+        message = _PATTERN_WORDS[field]  # a regular expression helps nobody at midnight
     return f"{_FIELD_NAMES.get(field, field)}: {message}"
 
 
