@@ -150,6 +150,14 @@ class Settings(BaseSettings):
         description="The identity key as base64 (at least 32 bytes), instead of the file",
     )
 
+    import_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long `lotse cases import` waits for a case to record its registration "
+        "before it stops and lists the rest as unfinished (no worker, say)",
+    )
+
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
     agreement_id: str = "kooperation-opferhilfe-sachsen"

@@ -121,6 +121,7 @@ def _print_summary(
     """Counts first, then what the operator must look at: each rejected line with each of its
     problems (never a value), the links, the likely duplicates."""
     rows = len(result.registered) + len(result.linked) + result.seen + len(result.rejected)
+    rows += len(result.unfinished)
     typer.echo(f"{file.name}: {rows} rows for incident {incident_id}")
     typer.echo(f"  registered:            {len(result.registered)}")
     typer.echo(f"  linked as duplicates:  {len(result.linked)} (on an earlier list already)")
@@ -141,9 +142,9 @@ def _print_summary(
     if result.erased:
         typer.echo(f"  erased since, not brought back: {result.erased}")
     if result.unfinished:
-        typer.echo(f"  not finished: {len(result.unfinished)} — run the same import again")
-        for problem in result.unfinished[:LISTED]:
-            typer.echo(f"    {problem}")
+        first = result.unfinished[0]
+        typer.echo(f"  not finished:          {len(result.unfinished)} — run the same import again")
+        typer.echo(f"    from line {first.line}: {'; '.join(first.problems)}")
     sys.stdout.flush()
 
 

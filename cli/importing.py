@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from cli.common import CliError, connect_client, open_application
 from cli.lists import ListedPerson, ListFileError, RowProblem, parse_row, read_list
@@ -58,7 +59,6 @@ CONCURRENT_CASES = 32
 stopped worker is noticed after one wait, not after thousands."""
 PLACED_AT_ONCE = 100
 """Rows placed on the roll in one transaction: a commit per row was most of the time."""
-RECORDED_WAIT_SECONDS = 30.0
 IDENTITY_KEY_BYTES = 32
 
 
@@ -301,17 +301,30 @@ async def _register(
         async with gate:
             if stalled:
                 summary_.unfinished.append(RowProblem(row.person.line, [stalled[0]]))
+                _not_counted(summary_, row)
                 return
             try:
                 await _one_row(settings, client, store, row, actor, summary_)
             except _StalledError as error:
                 stalled.append(str(error))
                 summary_.unfinished.append(RowProblem(row.person.line, [str(error)]))
+                _not_counted(summary_, row)
             done += 1
             report("registering", done, len(rows))
 
     await asyncio.gather(*(one(row) for row in rows))
     summary_.unfinished.sort(key=lambda problem: problem.line)
+
+
+def _not_counted(summary_: ImportSummary, row: _Row) -> None:
+    """An unfinished row counts as unfinished only, not as registered, linked or seen."""
+    ref = row.registration.person_ref
+    if row.match is Match.NEW:
+        summary_.registered.remove(ref)
+    elif row.match is Match.LINKED:
+        summary_.linked.remove((row.person.line, ref))
+    else:
+        summary_.seen -= 1
 
 
 class _StalledError(Exception):
@@ -331,12 +344,12 @@ async def _one_row(
     registered = await asyncio.to_thread(_registered, store, incident_id, ref)
     if not registered:
         await _start(settings, client, registration)
-        deadline = time.monotonic() + RECORDED_WAIT_SECONDS
+        deadline = time.monotonic() + settings.import_wait_seconds
         while not await asyncio.to_thread(_registered, store, incident_id, ref):
             if time.monotonic() > deadline:
                 raise _StalledError(
                     f"the case of {ref} did not record its registration within "
-                    f"{RECORDED_WAIT_SECONDS:.0f}s (is the worker running?)"
+                    f"{settings.import_wait_seconds:g}s (is the worker running?)"
                 )
             await asyncio.sleep(0.1)
     try:
@@ -358,6 +371,8 @@ async def _start(settings: Settings, client: Client, registration: RegisterPerso
         await start_workflow(client, settings, registration)
     except WorkflowAlreadyStartedError:
         return  # ended meanwhile (closed, erased): its record answers for it
+    except RPCError as error:
+        raise _StalledError(f"Temporal did not start the case: {error.message}") from None
 
 
 def _record_contact(

@@ -9,13 +9,18 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bootstrap import ACTIVITY_THREADS, build_application, build_worker
 from contracts.people import CaseCloseReason, ContactData
 from domain.ids import roll_id
+from settings import Settings
 from tests.cli.support import Lotse, cli_environment
 from tests.cli.test_case_commands import incident, ok
-from tests.workflow.support import Stack, eventually
+from tests.workflow.support import Stack, eventually, terminate_if_running
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OFFICE = ("--staff", "lagedienst-1", "--as", "opferbeauftragte")
@@ -224,3 +229,54 @@ async def test_a_list_with_other_headers_is_read_through_a_mapping_file(
     mapped = await ok(lotse, *base, "--mapping", str(EXAMPLES / "mapping.toml"))
     assert "registered:            1" in mapped
     assert contact(stack, incident_id, "HT-00001").name == "Karla Zyxbeispiel"
+
+
+async def test_an_import_whose_worker_dies_stops_and_is_finished_once_a_worker_is_back(
+    lotse: Lotse, stack: Stack, tmp_path: Path
+) -> None:
+    """A worker of its own on a task queue of its own, stopped once ten cases are registered:
+    the import lists the rest as unfinished and exits 1; with a worker back, the same import
+    finishes them and doubles nothing."""
+    incident_id = await incident(lotse, stack)
+    listing = tmp_path / "long.csv"
+    rows = [
+        f"Zyx{invented(n)};Jan;{(n % 28) + 1:02d}.03.1981;;;;Zeuge;Leipzig;de"
+        for n in range(PEOPLE)
+    ]
+    listing.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    queue = f"{stack.settings.task_queue}-own"
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    env = {"LOTSE_TASK_QUEUE": queue, "LOTSE_IMPORT_WAIT_SECONDS": "3"}
+    command = ("cases", "import", str(listing), "--incident", incident_id, "--source", "police")
+
+    async with own_worker(stack, settings):
+        running = asyncio.ensure_future(lotse(*command, *OFFICE, env_extra=env))
+        await eventually(
+            lambda: len(refs(stack, incident_id)), lambda found: found >= 10, what="10 people"
+        )
+    stopped = await running
+    assert stopped.exit_code == 1, stopped.output
+    assert "not finished:  " in stopped.output
+    assert "did not record its registration within 3s (is the worker running?)" in stopped.output
+    assert len(refs(stack, incident_id)) < PEOPLE
+
+    async with own_worker(stack, settings):
+        finished = await lotse(*command, *OFFICE, env_extra=env)
+        assert finished.exit_code == 0, finished.output
+        people = refs(stack, incident_id)
+        assert people == [f"PL-{n:05d}" for n in range(1, PEOPLE + 1)]
+        for ref in people:
+            assert len(stack.app.person_history(incident_id, ref)) == 2  # registered, contact
+        for ref in people:
+            await terminate_if_running(stack.client.get_workflow_handle(f"{incident_id}--{ref}"))
+
+
+@asynccontextmanager
+async def own_worker(stack: Stack, settings: Settings) -> AsyncIterator[None]:
+    app = build_application(settings)
+    try:
+        with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
+            async with build_worker(stack.client, settings, app, pool):
+                yield
+    finally:
+        app.close()
