@@ -149,8 +149,9 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
         for n in range(PEOPLE)
     ]
     listing.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    command = [sys.executable, "-m", "cli", "cases", "import", str(listing)]
-    command += ["--incident", incident_id, "--source", "police", *OFFICE]
+    import_command = ("cases", "import", str(listing), "--incident", incident_id)
+    import_command += ("--source", "police")
+    command = [sys.executable, "-m", "cli", *import_command, *OFFICE]
     env = cli_environment(
         stack.settings.data_dir,
         LOTSE_TEMPORAL_ADDRESS=stack.client.service_client.config.target_host,
@@ -171,17 +172,7 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
     interrupted_at = len(refs(stack, incident_id))
     assert interrupted_at < PEOPLE, "the import finished before it was interrupted"
 
-    finished = await ok(
-        lotse,
-        "cases",
-        "import",
-        str(listing),
-        "--incident",
-        incident_id,
-        "--source",
-        "police",
-        *OFFICE,
-    )
+    finished = await ok(lotse, *import_command, *OFFICE)
     assert "registered:  " in finished
     assert "not finished" not in finished
     people = refs(stack, incident_id)
@@ -189,17 +180,7 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
     for ref in people:
         assert stack.app.contact_of(incident_id, ref) is not None
         assert len(stack.app.person_history(incident_id, ref)) == 2  # registered, contact
-    again = await ok(
-        lotse,
-        "cases",
-        "import",
-        str(listing),
-        "--incident",
-        incident_id,
-        "--source",
-        "police",
-        *OFFICE,
-    )
+    again = await ok(lotse, *import_command, *OFFICE)
     assert f"already imported:      {PEOPLE}" in again
 
 
