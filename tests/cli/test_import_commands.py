@@ -149,8 +149,10 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
         for n in range(PEOPLE)
     ]
     listing.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    import_command = ("cases", "import", str(listing), "--incident", incident_id)
-    import_command += ("--source", "police")
+    import_command = (
+        *("cases", "import", str(listing)),
+        *("--incident", incident_id, "--source", "police"),
+    )
     command = [sys.executable, "-m", "cli", *import_command, *OFFICE]
     env = cli_environment(
         stack.settings.data_dir,
