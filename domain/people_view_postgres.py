@@ -28,6 +28,14 @@ TRACKING = "lotse_people_view_tracking"
 TRACKING_NAME = "people"
 SETUP_ATTEMPTS = 5
 POOL_MAX_SIZE = 4
+SETUP_RACES = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.InternalError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.DuplicateTable,
+    psycopg.errors.DuplicateObject,
+)
+"""What PostgreSQL answers one of two processes that create the view's tables at once."""
 
 
 class PostgresPeopleView:
@@ -64,7 +72,8 @@ class PostgresPeopleView:
 
     def _create_tables(self) -> None:
         """Workers starting together on a new database both create the tables; PostgreSQL
-        refuses one of the concurrent definitions, and the next attempt finds them made."""
+        refuses one of the concurrent definitions (or finds the two transactions deadlocked
+        between table, index and first row), and the next attempt finds them made."""
         statements = [
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (person_id uuid PRIMARY KEY, "
@@ -88,7 +97,7 @@ class PostgresPeopleView:
                         conn.execute(statement)
                     conn.execute(start, (TRACKING_NAME,))
                 return
-            except (psycopg.errors.UniqueViolation, psycopg.errors.InternalError):
+            except SETUP_RACES:
                 if attempt == SETUP_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0, 0.1 * attempt))  # jitter, not secrecy
