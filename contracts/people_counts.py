@@ -44,3 +44,21 @@ class IncidentPeople(PeopleCounts):
     def counts(self) -> PeopleCounts:
         """The counts alone (what the incident workflow keeps: small, no references)."""
         return PeopleCounts.model_validate(self.model_dump(include=set(PeopleCounts.model_fields)))
+
+
+class PeopleCountsRequest(BaseModel):
+    """What the incident workflow asks the record for: its people's counts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident_id: str
+
+
+class PeopleCountsRead(BaseModel):
+    """The counts, and after how many seconds the workflow is to read them again (a setting
+    of the worker, `LOTSE_PEOPLE_COUNTS_REFRESH_SECONDS`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    counts: PeopleCounts
+    refresh_seconds: int = Field(ge=1)
