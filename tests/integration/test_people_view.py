@@ -4,6 +4,7 @@ process catching up at the same time changes nothing twice; nothing personal rea
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -12,12 +13,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bootstrap import keep_people_view_current
 from contracts.agreement import AgreementTerms
 from contracts.case_rules import ReferralAction
 from contracts.people import CaseCloseReason
 from domain.application import LotseApplication
 from domain.errors import IncidentNotFoundError
 from domain.people_view import sqlite_view_path
+from domain.person import PERSON_EVENT_TOPICS
 from settings import Settings
 from tests.conftest import POSTGRES_CONNINFO
 from tests.integration.test_people_store import INCIDENT, declaration
@@ -30,7 +33,7 @@ from tests.people_view_support import (
 )
 
 OpenApp = Callable[[], LotseApplication]
-PEOPLE = 33  # three of each of the 11 shapes
+PEOPLE = 22  # two of each of the 11 shapes
 NOW = T0 + 2 * DAY  # some due dates before, some after
 
 
@@ -75,7 +78,7 @@ def test_the_counts_match_the_record_of_every_person(app: LotseApplication) -> N
     counted = app.people_counts(INCIDENT, NOW)
     assert counted_by_view(app, INCIDENT, NOW) == counted_from_record(app, INCIDENT)
     assert counted.total == PEOPLE
-    assert counted.closed == 4
+    assert counted.closed == 3  # shape 9 twice, and DD-0010 erased
     assert counted.erased == 1
     assert len(counted.by_involvement) == 6
     assert len(counted.referrals) >= 7
@@ -130,7 +133,7 @@ def test_two_processes_catching_up_at_once_apply_each_event_once(
     for thread in threads:
         thread.join()
 
-    events = len(app.recorder.select_notifications(1, 100_000, topics=app_person_topics()))
+    events = len(app.recorder.select_notifications(1, 100_000, topics=PERSON_EVENT_TOPICS))
     assert sum(applied) == events  # each batch written by exactly one of them
     rows = view_rows(store_settings)
     assert len(rows) == PEOPLE + 5
@@ -153,7 +156,27 @@ def test_the_view_holds_no_personal_data_and_counts_only_declared_incidents(
     assert app.people_counts("leipzig-2026-12-01", NOW).total == 5
 
 
-def app_person_topics() -> list[str]:
-    from domain.person import PERSON_EVENT_TOPICS
+async def test_the_worker_keeps_the_view_current_without_a_reader(
+    app: LotseApplication, open_app: OpenApp
+) -> None:
+    worker = open_app()
+    done = asyncio.Event()
+    keeper = asyncio.create_task(keep_people_view_current(worker, 0.05, done))
+    try:
+        last = app.recorder.select_notifications(1, 100_000, topics=PERSON_EVENT_TOPICS)[-1].id
+        await until_position(worker, last)
+        populate(app, INCIDENT, range(PEOPLE, PEOPLE + 2))
+        last = app.recorder.select_notifications(last + 1, 100, topics=PERSON_EVENT_TOPICS)[-1].id
+        await until_position(worker, last)
+    finally:
+        done.set()
+        await keeper
+    assert worker.catch_up_people() == 0  # nothing left for a reader
 
-    return PERSON_EVENT_TOPICS
+
+async def until_position(app: LotseApplication, position: int) -> None:
+    for _ in range(200):
+        if app._people().store.position() == position:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the view did not reach notification {position}")
