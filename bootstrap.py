@@ -7,6 +7,7 @@ nothing is built at import time. The worker process (`worker.py`) and the CLI bo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -162,6 +163,10 @@ async def run_worker(
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     app = build_application(settings)
+    done = asyncio.Event()
+    keeper = asyncio.create_task(
+        keep_people_view_current(app, settings.people_view_catch_up_seconds, done)
+    )
     try:
         with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="lotse-activity") as pool:
             worker = build_worker(
@@ -175,4 +180,23 @@ async def run_worker(
                 )
                 await (stop or asyncio.Event()).wait()
     finally:
+        done.set()
+        await keeper  # its catch-up in flight ends before the store is closed
         app.close()
+
+
+async def keep_people_view_current(
+    app: LotseApplication, seconds: float, done: asyncio.Event
+) -> None:
+    """Catch the people view up every `seconds` in a thread of its own until `done`, so that
+    readers find it current. A failure (the store away) is logged and tried again."""
+    while not done.is_set():
+        try:
+            applied = await asyncio.to_thread(app.catch_up_people)
+        except Exception:
+            log.exception("people view: catch-up failed; trying again in %s s", seconds)
+        else:
+            if applied:
+                log.debug("people view: %d person events applied", applied)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), seconds)

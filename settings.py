@@ -127,6 +127,22 @@ class Settings(BaseSettings):
         "every read, so several workers stay correct); a command then reads only new events",
     )
 
+    # The people view (domain/people_view.py): counts of an incident's people
+    people_view_catch_up_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often the worker brings the people view up to date with the record, "
+        "so that a reader (`lotse incident status`, `lotse cases overdue`) finds little to do",
+    )
+    people_counts_refresh_seconds: int = Field(
+        default=30,
+        ge=5,
+        le=3600,
+        description="How often a coordinating incident reads the people counts for its UI "
+        "details; each read adds about six events to the incident's history",
+    )
+
     # Payload codec (codec/): what Temporal stores is encrypted with these keys
     codec_keys_file: Path | None = Field(
         default=None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -21,6 +21,7 @@ from activities.messages import AnswerRoute, IncidentFacts, Notification, render
 from activities.notify import DeliveryError, Notifier
 from contracts.activities import (
     DELIVER_NOTIFICATION,
+    READ_PEOPLE_COUNTS,
     RECORD_ACKNOWLEDGEMENT,
     RECORD_ACUTE_PHASE_CLOSED,
     RECORD_ASSIGNMENT,
@@ -52,6 +53,7 @@ from contracts.messages import (
     RecordReflectionInput,
     RecordUnreachableInput,
 )
+from contracts.people_counts import PeopleCountsRead, PeopleCountsRequest
 from contracts.vocabulary import IncidentKind, Region
 from domain.agreement import Agreement, Recipient
 from domain.application import LotseApplication
@@ -218,6 +220,17 @@ class IncidentActivities:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)
 
+    @activity.defn(name=READ_PEOPLE_COUNTS.name)
+    def read_people_counts(self, data: PeopleCountsRequest) -> PeopleCountsRead:
+        """The incident's people counts from the people view, for the UI's details; only
+        counts travel (the overdue items name people by reference and may be thousands)."""
+        with domain_refusals_are_final():
+            counted = self._app.people_counts(data.incident_id, datetime.now(UTC))
+        return PeopleCountsRead(
+            counts=counted.counts(),
+            refresh_seconds=self._settings.people_counts_refresh_seconds,
+        )
+
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for registration with the worker."""
         return [
@@ -233,6 +246,7 @@ class IncidentActivities:
             self.record_reflection_due,
             self.record_reflection,
             self.record_call_off,
+            self.read_people_counts,
         ]
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import psycopg
 import typer
+from eventsourcing.persistence import PersistenceError
 from temporalio.common import WorkflowIDReusePolicy
 
 from cli import updates
@@ -26,10 +29,12 @@ from cli.common import (
     validated,
     workflow_url,
 )
-from cli.render import incidents_table, print_status, print_table
+from cli.render import incidents_table, print_people, print_status, print_table
 from contracts.checks import incident_id_problem, occurred_at_problem
 from contracts.messages import IncidentDeclaration, IncidentStatus
-from contracts.vocabulary import BERLIN, INCIDENT_WORKFLOW_TYPE, ActorChannel
+from contracts.people_counts import PeopleCounts
+from contracts.vocabulary import BERLIN, INCIDENT_WORKFLOW_TYPE, ActorChannel, cli_time
+from domain.errors import DomainError
 from settings import Settings
 from workflows.details import summary
 
@@ -129,12 +134,39 @@ def status(
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Phase, each partner's alert, needs by category and open items (the `status` query)."""
-    result = asyncio.run(query_status(invocation_settings(ctx), incident_id))
+    """Phase, each partner's alert, needs by category and open items (the `status` query),
+    and the incident's people counted in the record."""
+    settings = invocation_settings(ctx)
+    result = asyncio.run(query_status(settings, incident_id))
+    now = datetime.now(UTC)
+    people, problem = read_people(settings, incident_id, now)
+    source = f"in the record at {cli_time(now)}"
+    if people is None and result.people is not None:
+        source = "as the incident last read them from the record"
+    shown = result.model_copy(update={"people": people or result.people})
     if as_json:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        print_status(console(), result)
+        typer.echo(shown.model_dump_json(indent=2))
+        if problem is not None:
+            typer.echo(f"warning: people not read from the record: {problem}", err=True)
+        return
+    out = console()
+    print_status(out, shown)
+    hint = command_hint(settings, "cases", "overdue", incident_id, store=True)
+    print_people(out, shown.people, source, problem, hint)
+
+
+def read_people(
+    settings: Settings, incident_id: str, now: datetime
+) -> tuple[PeopleCounts | None, str | None]:
+    """The incident's people counts from the record's people view, or why they could not be
+    read: the status of the workflow is shown either way."""
+    try:
+        with open_application(settings, reading=True) as store:
+            return store.people_counts(incident_id, now).counts(), None
+    except (CliError, DomainError) as error:
+        return None, str(error)
+    except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
+        return None, f"the event store cannot be used: {' '.join(str(error).split())}"
 
 
 async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:

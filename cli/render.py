@@ -16,6 +16,8 @@ from rich.table import Table
 
 from cli.common import duration
 from contracts.messages import IncidentStatus, NeedTotal, PartnerAlertStatus
+from contracts.people import NeedStatus
+from contracts.people_counts import PeopleCounts
 from contracts.vocabulary import (
     NEED_CATEGORY_LABELS_DE,
     PHASE_LABELS_DE,
@@ -96,6 +98,38 @@ def print_status(out: Console, status: IncidentStatus) -> None:
         print_text(out, f"reflection due {cli_time(status.reflection_due_at)} (Europe/Berlin)")
     for line in open_items_text(status.open_items).splitlines():
         print_text(out, line)
+
+
+def print_people(
+    out: Console, people: PeopleCounts | None, source: str, problem: str | None, hint: str
+) -> None:
+    """The incident's people in numbers: `source` says whence and when (the record now, or
+    the incident's last read); `problem` why the record could not be read, if so."""
+    if problem is not None:
+        print_text(out, f"people: the record could not be read: {problem}")
+    if people is None:
+        return
+    overdue = f"{people.overdue} overdue"
+    if people.oldest_overdue_at is not None:
+        overdue += f", oldest due {cli_time(people.oldest_overdue_at)} (list: {hint})"
+    print_text(
+        out,
+        f"people ({source}): {people.total} registered · {people.closed} closed · "
+        f"{people.erased} erased · {overdue}",
+    )
+    if people.by_involvement:
+        words = ", ".join(f"{kind} {n}" for kind, n in people.by_involvement.items())
+        print_text(out, f"  involvement: {words}")
+    for category, by_status in people.needs.items():
+        still_open = sum(n for status, n in by_status.items() if status != NeedStatus.MET)
+        statuses = ", ".join(f"{status} {n}" for status, n in by_status.items())
+        print_text(
+            out,
+            f"  need {category}: {still_open} open of {sum(by_status.values())} ({statuses})",
+        )
+    if people.referrals:
+        words = ", ".join(f"{status} {n}" for status, n in people.referrals.items())
+        print_text(out, f"  referrals: {words}")
 
 
 def alerts_table(partners: Iterable[PartnerAlertStatus]) -> Table:

@@ -30,6 +30,7 @@ from contracts.messages import (
     RecordReflectionInput,
     RecordUnreachableInput,
 )
+from contracts.people_counts import PeopleCountsRead, PeopleCountsRequest
 
 InputT = TypeVar("InputT")
 ResultT = TypeVar("ResultT")
@@ -84,6 +85,9 @@ RECORD_REFLECTION: ActivitySpec[RecordReflectionInput, None] = ActivitySpec(
 RECORD_CALL_OFF: ActivitySpec[RecordCallOffInput, None] = ActivitySpec(
     "record_call_off", RecordCallOffInput, None
 )
+READ_PEOPLE_COUNTS: ActivitySpec[PeopleCountsRequest, PeopleCountsRead] = ActivitySpec(
+    "read_people_counts", PeopleCountsRequest, PeopleCountsRead
+)
 
 INCIDENT_ACTIVITIES: tuple[ActivitySpec[Any, Any], ...] = (
     RECORD_DECLARATION,
@@ -98,5 +102,6 @@ INCIDENT_ACTIVITIES: tuple[ActivitySpec[Any, Any], ...] = (
     RECORD_REFLECTION_DUE,
     RECORD_REFLECTION,
     RECORD_CALL_OFF,
+    READ_PEOPLE_COUNTS,
 )
 """Every activity the workflow calls; the worker registers exactly these (tested)."""

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from contracts.agreement import PartnerId
 from contracts.checks import INCIDENT_ID_PATTERN
+from contracts.people_counts import PeopleCounts
 from contracts.text import (
     NO_PEOPLE,
     REFLECTION_CHARS_MAX,
@@ -361,6 +362,11 @@ class IncidentStatus(Message):
     needs: list[NeedTotal]
     open_items: list[str]
     reflection_due_at: datetime | None = None
+    people: PeopleCounts | None = Field(
+        default=None,
+        description="The incident's people as the workflow last read them from the record "
+        "(while coordinating); `lotse incident status` reads them afresh.",
+    )
 
 
 # --- activities -----------------------------------------------------------------------------

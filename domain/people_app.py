@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from contracts.case_rules import OverdueItem, ReferralAction
+from contracts.case_rules import ReferralAction
 from contracts.messages import CommandContext
 from contracts.people import (
     AssessedNeed,
@@ -34,7 +34,7 @@ from domain import ids
 from domain.errors import PersonAlreadyRegisteredError, PersonErasedError, PersonNotFoundError
 from domain.history import HistoryEntry, history_entry
 from domain.keys import KeyMissingError, KeyStore
-from domain.people_views import ERASED, UNREADABLE, ContactView, contact_view, export, overdue_items
+from domain.people_views import ERASED, UNREADABLE, ContactView, contact_view, export
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
 from domain.sealing import UnsealError, seal, unseal
 
@@ -305,12 +305,6 @@ class PeopleMixin:
         if person.erased:
             contact = ERASED
         return export(person, contact, history)
-
-    def overdue(self, incident_key: str, now: datetime) -> list[OverdueItem]:
-        """Every open need or live referral of the incident's people due before `now`,
-        oldest first."""
-        items = [item for p in self.people_of(incident_key) for item in overdue_items(p, now)]
-        return sorted(items, key=lambda item: item.due_at)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -54,6 +54,22 @@ def test_replay_benchmark_reports_app_and_floor_times_and_their_ratio() -> None:
     assert figure.startswith("replay of a 13-event incident, sqlite"), lines
 
 
+@pytest.mark.parametrize(
+    "store",
+    [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def test_people_view_benchmark_reports_the_first_catch_up_and_the_steady_reads(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    if store == "postgres":
+        request.getfixturevalue("postgres_available")
+    lines = run_bench("bench.people_view", "--people", "24", "--runs", "1", "--store", store)
+    first, counts, overdue = ratio_lines(lines)
+    assert first.startswith(f"first catch-up of 24 people, {store}"), lines
+    assert counts.startswith(f"people counts of 24 people, {store}, view current"), lines
+    assert overdue.startswith(f"overdue of 24 people, {store}, view current"), lines
+
+
 def test_report_needs_benchmark_reports_sequential_and_concurrent_updates() -> None:
     lines = run_bench("bench.report_needs", "--updates", "10", "--runs", "1")
     sequential, concurrent = ratio_lines(lines)

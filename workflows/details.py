@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.messages import DeliveryTrouble, IncidentStatus, NeedTotal, PartnerAlertStatus
+from contracts.people import INVOLVEMENT_LABELS_DE, NeedStatus
+from contracts.people_counts import PeopleCounts
 from contracts.vocabulary import (
     COMMISSIONER_PARTNER_ID,
     FINAL_PHASES,
@@ -27,6 +29,7 @@ from contracts.vocabulary import (
     Region,
     ui_time,
 )
+from workflows.case_details import REFERRAL_STATUS_LABELS_DE
 
 CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
 
@@ -123,8 +126,47 @@ def current_details(status: IncidentStatus) -> str:
         if partner.state is not AlertState.ACKNOWLEDGED:
             lines += [f"  - {trouble_words(partner, t)}" for t in partner.delivery_trouble]
     lines.append("")
+    if status.people is not None:
+        lines += [*people_lines(status.people), ""]
     if status.open_items:
         lines += ["**Offene Punkte:**", *[f"- {item}" for item in status.open_items]]
     else:
         lines.append("Keine offenen Punkte.")
     return "\n".join(lines)
+
+
+def people_lines(people: PeopleCounts) -> list[str]:
+    """The incident's people in numbers, as the record had them at the last read."""
+    lines = [
+        "**Betroffene** (aus dem Register, regelmäßig gelesen):",
+        f"- registriert: {people.total} (Fall abgeschlossen: {people.closed}, "
+        f"Daten gelöscht: {people.erased})",
+    ]
+    if people.overdue:
+        oldest = f", älteste Frist {_at(people.oldest_overdue_at)}"
+        lines.append(f"- überfällig: {people.overdue}{oldest} (lotse cases overdue)")
+    else:
+        lines.append("- überfällig: nichts")
+    if people.by_involvement:
+        lines.append(
+            "- Betroffenheit: "
+            + " · ".join(
+                f"{INVOLVEMENT_LABELS_DE[kind]} {n}" for kind, n in people.by_involvement.items()
+            )
+        )
+    if people.needs:
+        lines.append(
+            "- Bedarfe (offen/alle): "
+            + " · ".join(
+                f"{NEED_CATEGORY_LABELS_DE[category]} "
+                f"{sum(n for s, n in by_status.items() if s != NeedStatus.MET)}"
+                f"/{sum(by_status.values())}"
+                for category, by_status in people.needs.items()
+            )
+        )
+    if people.referrals:
+        lines.append(
+            "- Vermittlungen: "
+            + " · ".join(f"{REFERRAL_STATUS_LABELS_DE[s]} {n}" for s, n in people.referrals.items())
+        )
+    return lines

@@ -21,12 +21,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from contracts.activities import (
+        READ_PEOPLE_COUNTS,
         RECORD_ACKNOWLEDGEMENT,
         RECORD_ACUTE_PHASE_CLOSED,
         RECORD_ASSIGNMENT,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         RecordReflectionInput,
         ReportNeeds,
     )
+    from contracts.people_counts import PeopleCounts, PeopleCountsRead, PeopleCountsRequest
     from contracts.vocabulary import (
         INCIDENT_CONTINUING,
         INCIDENT_WORKFLOW_TYPE,
@@ -76,6 +78,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import IncidentState, status_before_recorded
 
 CARRY_OVER = "carry_over"
+PEOPLE_COUNTS = "people-counts-in-details"
+"""Patch id: from this change on, a coordinating incident reads its people's counts from the
+record now and then and shows them in its details. Runs that were coordinating before keep
+waiting as they did until they leave the phase or continue as new (tests/histories replay)."""
+PEOPLE_REFRESH = timedelta(seconds=30)
+"""Between two reads of the counts until the worker's setting is known (its first answer)."""
+PEOPLE_READ_TIMEOUT = timedelta(seconds=10)
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 
 RequestT = TypeVar("RequestT", bound=OperatorAction)
@@ -103,6 +112,8 @@ class IncidentResponse:
         self._continuing = False
         self._display = Display()
         self._restore_problem: str | None = None
+        self._people: PeopleCounts | None = None
+        self._people_refresh = PEOPLE_REFRESH
         if workflow.info().continued_run_id and isinstance(declaration, dict):
             # Only a run that continues an earlier one takes a carry-over; a fresh start with
             # a `carry_over` field is an invalid declaration like any other.
@@ -156,13 +167,47 @@ class IncidentResponse:
 
     async def _stay_while(self, phase: Phase) -> None:
         """Wait while the incident stays in `phase` (updates move it on), continuing as new on
-        the way whenever Temporal suggests it."""
+        the way whenever Temporal suggests it. While coordinating, the people's counts are read
+        from the record every `_people_refresh` for the UI's details."""
+        counting = phase is Phase.COORDINATING and workflow.patched(PEOPLE_COUNTS)
+
+        def moved_on() -> bool:
+            return self._incident.phase is not phase or self._continue_suggested()
+
         while self._incident.phase is phase:
-            await workflow.wait_condition(
-                lambda: self._incident.phase is not phase or self._continue_suggested()
-            )
+            if counting:
+                await self._read_people()
+                try:
+                    await workflow.wait_condition(
+                        moved_on, timeout=self._people_refresh, timeout_summary="people counts"
+                    )
+                except TimeoutError:
+                    continue
+            else:
+                await workflow.wait_condition(moved_on)
             if self._incident.phase is phase:
                 await self._continue_as_new()
+
+    async def _read_people(self) -> None:
+        """The people's counts from the record (a local activity: one marker in the history,
+        counts only); the details change only when the counts did. A store that does not
+        answer leaves the last counts shown until the next read."""
+        try:
+            read = await workflow.execute_local_activity(
+                READ_PEOPLE_COUNTS.name,
+                PeopleCountsRequest(incident_id=self._incident_id),
+                result_type=PeopleCountsRead,
+                start_to_close_timeout=PEOPLE_READ_TIMEOUT,
+                retry_policy=record.LOCAL_RETRY,
+                summary="people counts",
+            )
+        except ActivityError as error:
+            workflow.logger.warning("people counts not read: %s", error.cause or error)
+            return
+        self._people_refresh = timedelta(seconds=read.refresh_seconds)
+        if read.counts != self._people:
+            self._people = read.counts
+            self._show()
 
     async def _await_reflection(self) -> None:
         """Durable wait for the reflection; then tell every partner that it is due."""
@@ -404,7 +449,10 @@ class IncidentResponse:
     @workflow.query(description="Phase, each partner's alert, needs by category, open items.")
     def status(self) -> IncidentStatus:
         if self._state is not None:
-            return self._state.status(self._incident_id)
+            status = self._state.status(self._incident_id)
+            if self._people is not None:
+                status = status.model_copy(update={"people": self._people})
+            return status
         return status_before_recorded(self._require_declaration(), self._incident_id)
 
     # --- how updates are admitted ---------------------------------------------------------

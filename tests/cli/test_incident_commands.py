@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
-from contracts.vocabulary import AlertState, Phase
+from contracts.messages import IncidentStatus
+from contracts.people_counts import PeopleCounts
+from contracts.vocabulary import AlertState, Phase, cli_time
 from tests.cli.support import EXAMPLE_DECLARATION, Lotse, declare, status
+from tests.people_view_support import (
+    SHAPES,
+    counted_from_record,
+    overdue_from_record,
+    populate,
+)
 from tests.workflow.support import PARTNERS, Stack, eventually
 
 
@@ -330,3 +339,61 @@ async def test_incident_list_shows_each_declared_incident(lotse: Lotse, stack: S
     assert result.exit_code == 0, result.output
     assert incident_id in result.stdout
     assert "Übung: Anschlag auf den Striezelmarkt" in result.stdout
+
+
+async def test_the_status_counts_the_incidents_people_as_the_record_has_them(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+    await asyncio.to_thread(populate, stack.app, incident_id, range(SHAPES))
+    recorded = counted_from_record(stack.app, incident_id)
+    overdue = overdue_from_record(stack.app, incident_id, datetime.now(UTC))
+
+    as_json = await lotse("incident", "status", incident_id, "--json")
+    shown = await lotse("incident", "status", incident_id)
+
+    assert as_json.exit_code == 0, as_json.output
+    people = IncidentStatus.model_validate_json(as_json.stdout).people
+    assert people is not None
+    assert counted(people) == recorded
+    assert people.overdue == len(overdue) > 0
+    assert shown.exit_code == 0, shown.output
+    assert (
+        f"{SHAPES} registered · 2 closed · 1 erased · {len(overdue)} overdue, oldest due "
+        f"{cli_time(overdue[0].due_at)}" in shown.stdout
+    )
+    assert f"lotse cases overdue {incident_id}" in shown.stdout
+    assert (
+        "  need psychosocial: 9 open of 10 (awaiting-consent 1, awaiting-referral 5, referred 3, "
+        "met 1)" in shown.stdout
+    )
+    assert (
+        "  referrals: proposed 1, sent 1, acknowledged 1, accepted 1, declined 1, " in shown.stdout
+    )
+
+
+async def test_the_status_says_why_the_people_are_missing_when_the_record_cannot_be_read(
+    lotse: Lotse, stack: Stack, tmp_path: Path
+) -> None:
+    incident_id = new_id()
+    await declare(lotse, stack, incident_id)
+    elsewhere = {"LOTSE_SQLITE_PATH": str(tmp_path / "no-record-here.sqlite")}
+
+    shown = await lotse("incident", "status", incident_id, env_extra=elsewhere)
+    as_json = await lotse("incident", "status", incident_id, "--json", env_extra=elsewhere)
+
+    assert shown.exit_code == 0, shown.output
+    assert "phase alerting" in shown.stdout
+    assert "people: the record could not be read: no event store at " in shown.stdout
+    assert as_json.exit_code == 0, as_json.output
+    assert IncidentStatus.model_validate_json(as_json.stdout).people is None
+    assert "warning: people not read from the record: no event store at" in as_json.stderr
+
+
+def counted(people: PeopleCounts) -> dict[str, object]:
+    counts = people.model_dump(mode="json")
+    return {key: counts[key] for key in ("total", "closed", "erased", "by_involvement")} | {
+        "needs": counts["needs"],
+        "referrals": counts["referrals"],
+    }

@@ -3,7 +3,9 @@
 `tests/histories/*.json` are recorded by the current code (store activities run as local
 activities; continue-as-new hands over `IncidentState`). `before_local_records/` holds histories
 recorded while they were ordinary activities: incidents that began then must still replay, and
-`workflow.patched` keeps them on their path."""
+`workflow.patched` keeps them on their path. Likewise, only `incident_people_counts.json` was
+recorded since a coordinating incident reads its people's counts: the others must replay
+without those reads."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from workflows.victim_case import VictimCase
 ROOT = Path(__file__).resolve().parents[1] / "histories"
 HISTORIES = sorted(ROOT.rglob("*.json"))
 LOCAL_RECORDS_PATCH = "record-as-local-activity"
+PEOPLE_COUNTS_PATCH = "people-counts-in-details"
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -58,11 +61,15 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         "incident_continued_next_run.json",
         "incident_escalated.json",
         "incident_full.json",
+        "incident_people_counts.json",
         "incident_relay_outage.json",
     ]
     for path in HISTORIES:
         patched = any(LOCAL_RECORDS_PATCH in p for p in patches(load(path)))
         assert patched == (path.parent == ROOT), path
+        # Only the newest takes the path that reads the people's counts while coordinating.
+        counting = any(PEOPLE_COUNTS_PATCH in p for p in patches(load(path)))
+        assert counting == (path.name == "incident_people_counts.json"), path
     full = load(ROOT / "incident_full.json").events
     assert full[-1].HasField("workflow_execution_completed_event_attributes")
     case = load(ROOT / "case_full.json").events

@@ -1,0 +1,196 @@
+"""The people view: a projection of the person events, one row per person, kept beside the record.
+
+Counting an incident's people by replaying every person's events took 0.7 ms a person (3.5 s at
+5,000); the view keeps each person's summary (domain/people_summary.py) in a table, so a reader
+reads rows instead. It is a catch-up projection: `catch_up` reads the person events after the
+view's tracking position from the notification log and writes the changed rows together with
+the new position in one transaction. The library's `ProjectionRunner` would need the store to
+push new events, which SQLite does not do.
+
+Within a batch, a person whose registration is in the batch is folded in memory from the
+events; anybody else is read from the repository at the version of their last event in the
+batch. Either way a row is exactly the aggregate at that version, so applying a batch twice
+gives the same rows. Two processes catching up at once both read the same position; the first
+to write moves it on, and the other's write, which expects the old position, changes nothing
+(the other process then reads on from the new position).
+
+Where it lives: a SQLite file beside the event store's file (`people-view.sqlite`, see
+`sqlite_view_path`), or two tables in the event store's PostgreSQL database and schema.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.application import Repository
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.utils import Environment, get_topic
+
+from domain.people_summary import PersonRow, Summary, next_due, summary_of
+from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
+
+SQLITE_VIEW_FILE = "people-view.sqlite"
+BATCH = 1000
+"""Person events read and written per transaction."""
+REGISTERED_TOPIC = get_topic(AffectedPerson.Registered)  # type: ignore[attr-defined]  # made by @event
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    """One person's row as the view stores it. `seq` is the notification id of the person's
+    registration (the order of registration); None when the row exists already and keeps its
+    own."""
+
+    person_id: UUID
+    incident_key: str
+    person_ref: str
+    seq: int | None
+    version: int
+    summary: str
+    next_due: datetime | None
+
+
+class ViewOutOfStepError(RuntimeError):
+    """A person registered before the view's position has no row: the view does not belong to
+    this record (a view file kept while the event store was replaced). Delete it (SQLite) or
+    its tables (PostgreSQL) to have it rebuilt."""
+
+    def __init__(self, person_id: UUID) -> None:
+        super().__init__(
+            f"the people view has no row for person {person_id}, registered before its "
+            "position: it does not match the record (delete the view to rebuild it)"
+        )
+
+
+class PeopleViewStore(Protocol):
+    """Where the view's rows and its tracking position are kept."""
+
+    def position(self) -> int:
+        """The id of the last notification the view has applied (0: none)."""
+
+    def write(self, rows: Sequence[ViewRow], expected: int, position: int) -> bool:
+        """In one transaction: move the position from `expected` to `position` and upsert
+        `rows`. False, and nothing written, if the position is no longer `expected`."""
+
+    def rows(self, incident_key: str) -> list[PersonRow]:
+        """Every person of the incident, in the order of registration."""
+
+    def due_rows(self, incident_key: str, before: datetime) -> list[PersonRow]:
+        """The people of the incident with something due before `before`, in that order."""
+
+    def close(self) -> None: ...
+
+
+class PeopleProjector:
+    """Brings a `PeopleViewStore` up to date with the application's notification log."""
+
+    def __init__(
+        self,
+        store: PeopleViewStore,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[UUID],
+        repository: Repository[UUID],
+        get_person: Callable[[UUID, int], AffectedPerson],
+    ) -> None:
+        self.store = store
+        self._recorder = recorder
+        self._mapper = mapper
+        self._repository = repository
+        self._get_person = get_person
+        self._lock = threading.Lock()  # one catch-up at a time in this process
+
+    def catch_up(self, batch_size: int = BATCH) -> int:
+        """Apply every person event recorded since the view's position; the number applied
+        by this call (events another process applied meanwhile are not counted)."""
+        applied = 0
+        with self._lock:
+            while True:
+                expected = self.store.position()
+                batch = self._recorder.select_notifications(
+                    expected + 1, batch_size, topics=PERSON_EVENT_TOPICS
+                )
+                if not batch:
+                    return applied
+                if self.store.write(self._rows(batch), expected, batch[-1].id):
+                    applied += len(batch)
+                    if len(batch) < batch_size:
+                        return applied
+                # Otherwise another process applied this batch first: read on from there.
+
+    def _rows(self, batch: Sequence[Notification]) -> list[ViewRow]:
+        folded: dict[UUID, AffectedPerson | None] = {}
+        registered_at: dict[UUID, int] = {}
+        last_version: dict[UUID, int] = {}
+        for notification in batch:
+            person_id = notification.originator_id
+            assert isinstance(person_id, UUID)  # the application's ids are UUIDs
+            if person_id not in last_version and notification.topic == REGISTERED_TOPIC:
+                folded[person_id] = None
+                registered_at[person_id] = notification.id
+            if person_id in folded:
+                event: Any = self._mapper.to_domain_event(notification)
+                folded[person_id] = event.mutate(folded[person_id])
+            last_version[person_id] = int(notification.originator_version)
+        rows = []
+        for person_id, version in last_version.items():
+            person = folded.get(person_id) or self._get_person(person_id, version)
+            rows.append(_row(person, registered_at.get(person_id), version))
+        return rows
+
+
+def _row(person: AffectedPerson, seq: int | None, version: int) -> ViewRow:
+    summary = summary_of(person)
+    return ViewRow(
+        person_id=person.id,
+        incident_key=person.incident_key,
+        person_ref=person.person_ref,
+        seq=seq,
+        version=version,
+        summary=encode(summary),
+        next_due=next_due(summary),
+    )
+
+
+def encode(summary: Summary) -> str:
+    return json.dumps(summary, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(person_ref: str, text: str) -> PersonRow:
+    return PersonRow(person_ref=person_ref, summary=json.loads(text))
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as SQLite keeps it: UTC, microseconds, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def build_people_view(env: Environment) -> PeopleViewStore:
+    """The view store beside the event store that `env` configures (the application's env)."""
+    # Imported here: each implementation pulls in its own driver.
+    module = env.get("PERSISTENCE_MODULE", "") or ""
+    if module == "eventsourcing.postgres":
+        from domain.people_view_postgres import PostgresPeopleView
+
+        return PostgresPeopleView.from_env(env)
+    from domain.people_view_sqlite import SQLitePeopleView
+
+    if module == "eventsourcing.sqlite":
+        return SQLitePeopleView(sqlite_view_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
+    return SQLitePeopleView(":memory:")
+
+
+def sqlite_view_path(event_store_dbname: str) -> str:
+    """The view file beside the event store's file: `events.sqlite` → `people-view.sqlite`,
+    `other.sqlite` → `other-people-view.sqlite`; an in-memory event store → `:memory:`."""
+    if event_store_dbname == ":memory:" or "mode=memory" in event_store_dbname:
+        return ":memory:"
+    path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
+    name = SQLITE_VIEW_FILE if path.stem == "events" else f"{path.stem}-{SQLITE_VIEW_FILE}"
+    return str(path.with_name(name))

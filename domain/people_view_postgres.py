@@ -1,0 +1,168 @@
+"""The people view as two tables in the event store's PostgreSQL database and schema
+(`POSTGRES_SCHEMA`, default `public`): `lotse_people_view` (one row per person) and
+`lotse_people_view_tracking` (the position in the notification log).
+
+Two processes catching up at once: each moves the position with `UPDATE … WHERE position =
+expected`; the second waits for the first's row lock and then finds the position moved, so its
+transaction changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg
+from eventsourcing.utils import Environment
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
+
+from domain.people_summary import PersonRow
+from domain.people_view import ViewOutOfStepError, ViewRow, decode
+
+VIEW = "lotse_people_view"
+TRACKING = "lotse_people_view_tracking"
+TRACKING_NAME = "people"
+SETUP_ATTEMPTS = 5
+POOL_MAX_SIZE = 4
+SETUP_RACES = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.InternalError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.DuplicateTable,
+    psycopg.errors.DuplicateObject,
+)
+"""What PostgreSQL answers one of two processes that create the view's tables at once."""
+
+
+class PostgresPeopleView:
+    """`PeopleViewStore` in PostgreSQL; one small connection pool per application."""
+
+    def __init__(self, conninfo: str, schema: str = "") -> None:
+        def name(table: str) -> sql.Identifier:
+            return sql.Identifier(schema, table) if schema else sql.Identifier(table)
+
+        self._view = name(VIEW)
+        self._tracking = name(TRACKING)
+        self._index = sql.Identifier(f"{VIEW}_incident")
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=POOL_MAX_SIZE, kwargs={"autocommit": True}, open=True
+        )
+        try:
+            self._create_tables()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @classmethod
+    def from_env(cls, env: Environment) -> PostgresPeopleView:
+        """The database the event store's `POSTGRES_*` settings name."""
+        conninfo = make_conninfo(
+            host=env.get("POSTGRES_HOST", "127.0.0.1"),
+            port=env.get("POSTGRES_PORT", "5432"),
+            user=env.get("POSTGRES_USER", "postgres"),
+            password=env.get("POSTGRES_PASSWORD", ""),
+            dbname=env.get("POSTGRES_DBNAME", "lotse"),
+            connect_timeout=env.get("POSTGRES_CONNECT_TIMEOUT", "10"),
+        )
+        return cls(conninfo, env.get("POSTGRES_SCHEMA", "") or "")
+
+    def _create_tables(self) -> None:
+        """Workers starting together on a new database both create the tables; PostgreSQL
+        refuses one of the concurrent definitions (or finds the two transactions deadlocked
+        between table, index and first row), and the next attempt finds them made."""
+        statements = [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (person_id uuid PRIMARY KEY, "
+                "incident_key text NOT NULL, person_ref text NOT NULL, seq bigint NOT NULL, "
+                "version integer NOT NULL, next_due timestamptz, summary text NOT NULL)"
+            ).format(self._view),
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (incident_key, seq)").format(
+                self._index, self._view
+            ),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
+            ).format(self._tracking),
+        ]
+        start = sql.SQL(
+            "INSERT INTO {} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING"
+        ).format(self._tracking)
+        for attempt in range(1, SETUP_ATTEMPTS + 1):
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute(start, (TRACKING_NAME,))
+                return
+            except SETUP_RACES:
+                if attempt == SETUP_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.1 * attempt))  # jitter, not secrecy
+
+    def position(self) -> int:
+        query = sql.SQL("SELECT position FROM {} WHERE name = %s").format(self._tracking)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (TRACKING_NAME,)).fetchone()
+        assert row is not None  # inserted with the table
+        return int(row[0])
+
+    def write(self, rows: Sequence[ViewRow], expected: int, position: int) -> bool:
+        move = sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
+            self._tracking
+        )
+        upsert = sql.SQL(
+            "INSERT INTO {} (person_id, incident_key, person_ref, seq, version, next_due, "
+            "summary) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE "
+            "SET seq = excluded.seq, version = excluded.version, next_due = excluded.next_due, "
+            "summary = excluded.summary"
+        ).format(self._view)
+        update = sql.SQL(
+            "UPDATE {} SET version = %s, next_due = %s, summary = %s WHERE person_id = %s"
+        ).format(self._view)
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(move, (position, TRACKING_NAME, expected))
+            if cursor.rowcount != 1:
+                return False  # leaving the block commits nothing written
+            cursor.executemany(upsert, [_values(r) for r in rows if r.seq is not None])
+            for row in rows:
+                if row.seq is None:
+                    values = (row.version, row.next_due, row.summary, row.person_id)
+                    cursor.execute(update, values)
+                    if cursor.rowcount != 1:
+                        raise ViewOutOfStepError(row.person_id)
+        return True
+
+    def rows(self, incident_key: str) -> list[PersonRow]:
+        query = sql.SQL(
+            "SELECT person_ref, summary FROM {} WHERE incident_key = %s ORDER BY seq"
+        ).format(self._view)
+        with self._pool.connection() as conn:
+            found = conn.execute(query, (incident_key,)).fetchall()
+        return [decode(ref, summary) for ref, summary in found]
+
+    def due_rows(self, incident_key: str, before: datetime) -> list[PersonRow]:
+        query = sql.SQL(
+            "SELECT person_ref, summary FROM {} WHERE incident_key = %s AND next_due < %s "
+            "ORDER BY seq"
+        ).format(self._view)
+        with self._pool.connection() as conn:
+            found = conn.execute(query, (incident_key, before)).fetchall()
+        return [decode(ref, summary) for ref, summary in found]
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _values(row: ViewRow) -> tuple[object, ...]:
+    return (
+        row.person_id,
+        row.incident_key,
+        row.person_ref,
+        row.seq,
+        row.version,
+        row.next_due,
+        row.summary,
+    )

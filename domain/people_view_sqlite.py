@@ -1,0 +1,132 @@
+"""The people view in its own SQLite file beside the event store's (or in memory).
+
+Its own file, not the event store's: a catch-up then never holds the record's write lock, and
+the file can be deleted to have the view rebuilt from the record. One connection shared by the
+process's threads through a lock; other processes wait for SQLite's write lock up to
+`BUSY_TIMEOUT_MS`. WAL, so readers in other processes do not wait for a writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.people_summary import PersonRow
+from domain.people_view import ViewOutOfStepError, ViewRow, decode, utc_text
+
+BUSY_TIMEOUT_MS = 10_000
+TRACKING_NAME = "people"
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS lotse_people_view (person_id TEXT PRIMARY KEY, "
+    "incident_key TEXT NOT NULL, person_ref TEXT NOT NULL, seq INTEGER NOT NULL, "
+    "version INTEGER NOT NULL, next_due TEXT, summary TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS lotse_people_view_incident "
+    "ON lotse_people_view (incident_key, seq)",
+    "CREATE TABLE IF NOT EXISTS lotse_people_view_tracking "
+    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+    f"INSERT INTO lotse_people_view_tracking (name, position) VALUES ('{TRACKING_NAME}', 0) "
+    "ON CONFLICT (name) DO NOTHING",
+)
+UPSERT = (
+    "INSERT INTO lotse_people_view "
+    "(person_id, incident_key, person_ref, seq, version, next_due, summary) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET "
+    "seq = excluded.seq, version = excluded.version, "
+    "next_due = excluded.next_due, summary = excluded.summary"
+)
+UPDATE = "UPDATE lotse_people_view SET version = ?, next_due = ?, summary = ? WHERE person_id = ?"
+
+
+class SQLitePeopleView:
+    """`PeopleViewStore` in a SQLite file; `:memory:` keeps it for this process only."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in SCHEMA:
+                self._conn.execute(statement)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            self._conn.close()
+            raise
+        self._conn.execute("COMMIT")
+
+    def position(self) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT position FROM lotse_people_view_tracking WHERE name = ?", (TRACKING_NAME,)
+            ).fetchone()
+        return int(row[0])
+
+    def write(self, rows: Sequence[ViewRow], expected: int, position: int) -> bool:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                moved = self._conn.execute(
+                    "UPDATE lotse_people_view_tracking SET position = ? "
+                    "WHERE name = ? AND position = ?",
+                    (position, TRACKING_NAME, expected),
+                ).rowcount
+                if moved != 1:
+                    self._conn.execute("ROLLBACK")
+                    return False
+                self._conn.executemany(UPSERT, [_values(r) for r in rows if r.seq is not None])
+                for row in rows:
+                    if row.seq is None:
+                        self._update(row)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return True
+
+    def _update(self, row: ViewRow) -> None:
+        values = _values(row)
+        updated = self._conn.execute(UPDATE, (*values[4:], values[0])).rowcount
+        if updated != 1:
+            raise ViewOutOfStepError(row.person_id)
+
+    def rows(self, incident_key: str) -> list[PersonRow]:
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT person_ref, summary FROM lotse_people_view WHERE incident_key = ? "
+                "ORDER BY seq",
+                (incident_key,),
+            ).fetchall()
+        return [decode(ref, summary) for ref, summary in found]
+
+    def due_rows(self, incident_key: str, before: datetime) -> list[PersonRow]:
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT person_ref, summary FROM lotse_people_view "
+                "WHERE incident_key = ? AND next_due < ? ORDER BY seq",
+                (incident_key, utc_text(before)),
+            ).fetchall()
+        return [decode(ref, summary) for ref, summary in found]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _values(row: ViewRow) -> tuple[object, ...]:
+    return (
+        str(row.person_id),
+        row.incident_key,
+        row.person_ref,
+        row.seq,
+        row.version,
+        utc_text(row.next_due) if row.next_due is not None else None,
+        row.summary,
+    )
