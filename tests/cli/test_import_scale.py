@@ -5,10 +5,12 @@ through the incident's workflow), and a second import of the same list changes n
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 from temporalio.client import WorkflowExecutionStatus
 
+from contracts.messages import IncidentStatus
 from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE
 from tests.cli.support import Lotse
 from tests.cli.test_case_commands import incident, ok
@@ -75,6 +77,15 @@ async def test_a_thousand_people_on_one_list_each_get_one_running_case(
         async for event in stack.client.get_workflow_handle(incident_id).fetch_history_events()
     ]
     assert len(incident_events) < 200
+
+    # The incident's status counts them from the people view, as the record has them.
+    status = IncidentStatus.model_validate_json(
+        await ok(lotse, "incident", "status", incident_id, "--json")
+    )
+    assert status.people is not None
+    assert status.people.total == PEOPLE
+    assert status.people.by_involvement == Counter(p.registration.involvement for p in people)
+    assert set(status.people.by_involvement.values()) == {PEOPLE // len(INVOLVEMENTS)}
 
     again = await ok(lotse, *command, *OFFICE)
     assert "registered:            0" in again
