@@ -84,6 +84,10 @@ record now and then and shows them in its details. Runs that were coordinating b
 waiting as they did until they leave the phase or continue as new (tests/histories replay)."""
 PEOPLE_REFRESH = timedelta(seconds=30)
 """Between two reads of the counts until the worker's setting is known (its first answer)."""
+PEOPLE_REFRESH_QUIET = timedelta(hours=1)
+"""The longest pause between two reads of the people's counts: while nothing changes, each
+pause doubles up to this, so that weeks of a quiet incident add a read an hour to its history,
+not one every 30 seconds; the first change seen goes back to the setting's interval."""
 PEOPLE_READ_TIMEOUT = timedelta(seconds=10)
 CONTINUABLE = frozenset({Phase.COORDINATING, Phase.AWAITING_REFLECTION, Phase.REFLECTION_DUE})
 
@@ -204,10 +208,12 @@ class IncidentResponse:
         except ActivityError as error:
             workflow.logger.warning("people counts not read: %s", error.cause or error)
             return
-        self._people_refresh = timedelta(seconds=read.refresh_seconds)
         if read.counts != self._people:
+            self._people_refresh = timedelta(seconds=read.refresh_seconds)
             self._people = read.counts
             self._show()
+        else:  # quiet: read half as often, down to once an hour, until the counts move again
+            self._people_refresh = min(self._people_refresh * 2, PEOPLE_REFRESH_QUIET)
 
     async def _await_reflection(self) -> None:
         """Durable wait for the reflection; then tell every partner that it is due."""

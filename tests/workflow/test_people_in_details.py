@@ -95,9 +95,26 @@ async def test_a_coordinating_incident_shows_its_people_counted_in_the_record(
             shown = await eventually(
                 details,
                 lambda d: f"- registriert: {SHAPES + 1} " in d,
-                within=REFRESH_SECONDS + 10,
+                within=REFRESH_SECONDS * 4 + 10,  # quiet reads before it may have doubled
                 what="the next read",
             )
+
+            # Nothing changes now: the next pause is twice as long (down to one read an hour).
+            async def timer_seconds() -> list[float]:
+                events = (await handle.fetch_history()).events
+                return [
+                    e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().seconds
+                    for e in events
+                    if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+                ]
+
+            paused = await eventually(
+                timer_seconds,
+                lambda found: found[-1] == 2 * REFRESH_SECONDS,
+                within=REFRESH_SECONDS + 10,
+                what="a quiet read to double the pause",
+            )
+            assert paused[-2] == REFRESH_SECONDS  # after the change, back to the setting
             await update(handle, "close_acute_phase", CloseAcutePhase(actor=staff(PARTNERS[0])))
             history = await keep_history(handle, "incident_people_counts")
     app.close()
