@@ -223,8 +223,16 @@ class ScaleStack:
 
 
 def _worker_env(settings: Settings, address: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_")}
+    """The workers' environment: the stack's settings, and bytecode cached (in the stack's
+    folder, not the work tree) as in the image, where `pip install .` compiles it. Without a
+    cache the sandbox compiles the workflow's modules anew for every case it builds."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LOTSE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     return env | {
+        "PYTHONPYCACHEPREFIX": str(settings.data_dir / "pycache"),
         "LOTSE_DATA_DIR": str(settings.data_dir),
         "LOTSE_TEMPORAL_ADDRESS": address,
         "LOTSE_TASK_QUEUE": settings.task_queue,
