@@ -93,6 +93,7 @@ T = TypeVar("T")
 CAPACITY = 100_000
 """Places at every offer in the benchmark's directory: far above any N measured here."""
 GOAL = 1.5
+CONCURRENCY = 50  # cases worked on at once, as a team of operators and the import would
 POLL = 0.02  # between two reads of the record's notification log
 STALL_SECONDS = 180  # no case progressed for this long: the benchmark gives up, saying so
 WARM_UP = 3  # people (and bare cases) run before the clock starts, in the same incident
@@ -646,6 +647,11 @@ def details(people: int, runs: list[Run]) -> list[str]:
     return lines
 
 
+async def measure_figures(people: list[int], runs: int, concurrency: int) -> list[Figure]:
+    """The figures alone, as `bench.all` prints them."""
+    return (await measure(people, runs, concurrency))[0]
+
+
 async def measure(people: list[int], runs: int, concurrency: int) -> tuple[list[Figure], list[str]]:
     result: list[Figure] = []
     lines: list[str] = []
@@ -660,7 +666,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=at_least(1), nargs="+", default=[100, 1000])
     parser.add_argument("--runs", type=at_least(1), default=1)
-    parser.add_argument("--concurrency", type=at_least(1), default=50)
+    parser.add_argument("--concurrency", type=at_least(1), default=CONCURRENCY)
     arguments = parser.parse_args()
     print(
         f"people {', '.join(str(p) for p in arguments.people)}; {arguments.concurrency} at once; "

@@ -90,7 +90,8 @@ def test_scale_benchmark_drives_every_case_to_sent_and_reports_time_memory_and_l
     assert "bare case shape" in per_person, lines
     assert per_person.endswith(("(goal ≤ 1.5: met)", "(goal ≤ 1.5: missed)")), lines
     assert registration.startswith("… registration of the 10"), lines
-    assert memory.startswith("… the worker's peak memory") and " MiB | floor " in memory, lines
+    assert memory.startswith("… the worker's peak memory"), lines
+    assert " MiB | floor " in memory, lines
     [limits] = [line for line in lines if "Temporal: a case's history at most" in line]
     assert "(10 cases sampled)" in limits, lines
 
@@ -100,13 +101,14 @@ def test_all_benchmarks_print_one_table_row_per_figure() -> None:
     lines = run_bench(
         "bench.all",
         *("--runs", "1", "--events", "10", "--incidents", "2", "--updates", "10"),
-        *("--declarations", "1", "--people", "1", "--stores", "sqlite"),
+        *("--declarations", "1", "--people", "1", "--scale", "2", "--stores", "sqlite"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     # The header, append (rate and late commands) for 1 and 4 writers, replay, two
     # report_needs figures, the many declarations, the declaration to the last alert, and the
-    # case: registration to sent against two floors, assessment to sent.
-    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3, lines
+    # case: registration to sent against two floors, assessment to sent; the scale benchmark:
+    # time per person, registration, the worker's peak memory.
+    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3 + 3, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 
