@@ -37,6 +37,7 @@ PATH_FIELDS = (
     "agreement_file",
     "support_offers_file",
     "codec_keys_file",
+    "identity_key_file",
 )
 
 
@@ -137,6 +138,18 @@ class Settings(BaseSettings):
         description="The key ring as JSON, instead of the file (for containers); empty: the file",
     )
 
+    # Identity comparisons of imported lists (cli/importing.py)
+    identity_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key that turns names and dates of birth into comparable keys (mode "
+        "0600); default <data_dir>/identity-key, made on the first import. Never rotate it: "
+        "the same person would no longer be recognised",
+    )
+    identity_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The identity key as base64 (at least 32 bytes), instead of the file",
+    )
+
     # The agreement
     agreement_file: Path = Path("agreements/saxony.toml")
     agreement_id: str = "kooperation-opferhilfe-sachsen"
@@ -211,6 +224,10 @@ class Settings(BaseSettings):
     @property
     def codec_keys_path(self) -> Path:
         return self.codec_keys_file or self.data_dir / "codec-keys.json"
+
+    @property
+    def identity_key_path(self) -> Path:
+        return self.identity_key_file or self.data_dir / "identity-key"
 
     @property
     def mail_dir(self) -> Path:

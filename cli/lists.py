@@ -87,14 +87,17 @@ class ListedPerson(BaseModel):
     contact: ContactData
 
 
-def read_list(path: Path) -> Iterator[ListRow]:
-    """The rows of a CSV or spreadsheet file, header names normalised."""
+def read_list(path: Path, mapping: dict[str, str] | None = None) -> Iterator[ListRow]:
+    """The rows of a CSV or spreadsheet file, header names normalised. `mapping` renames the
+    list's headers to Lotse's columns (`{"Familienname": "Nachname"}`)."""
+    renamed = {_column(theirs): _column(ours) for theirs, ours in (mapping or {}).items()}
     suffix = path.suffix.casefold()
     rows = _spreadsheet(path) if suffix in SPREADSHEETS else _csv(path)
     header: list[str] | None = None
     for line, values in enumerate(rows, start=1):
         if header is None:
             header = [_column(name) for name in values]
+            header = [renamed.get(name, name) for name in header]
             if "nachname" not in header:
                 raise ListFileError(
                     f"{path.name}: line 1 is not a header with the column Nachname "
@@ -152,7 +155,10 @@ def parse_row(row: ListRow) -> ListedPerson | RowProblem:
     problems: list[str] = []
     involvement = INVOLVEMENT_WORDS.get(cells.get("betroffenheit", "").casefold())
     if involvement is None:
-        problems.append("Betroffenheit: not one of " + ", ".join(sorted(INVOLVEMENT_WORDS)))
+        problems.append(
+            "Betroffenheit: not one of verletzt, hinterblieben, Zeuge/Zeugin/anwesend, "
+            "Ersthelfer/in, sucht Angehörige, nahestehend (or the English values)"
+        )
     region = REGION_WORDS.get(cells.get("kreis", "").casefold())
     if region is None:
         problems.append("Kreis: not a Saxon district or district-free city")
@@ -196,8 +202,16 @@ _FIELD_NAMES = {
 }
 
 
+_PATTERN_WORDS = {
+    "phone": "not a phone number (digits, spaces and + ( ) / -)",
+    "email": "not an e-mail address",
+}
+
+
 def _german_field(problem: str) -> str:
     field, _, message = problem.partition(": ")
+    if field in _PATTERN_WORDS and "should match pattern" in message:
+        message = _PATTERN_WORDS[field]  # a regular expression helps nobody at midnight
     return f"{_FIELD_NAMES.get(field, field)}: {message}"
 
 

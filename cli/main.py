@@ -7,6 +7,8 @@
     lotse history INCIDENT             every recorded step of an incident
     lotse person register|contact|show an affected person: registration and contact data
     lotse case status|consent|withdraw|needs|ack|accept|decline|contact|follow-up|refer|close
+    lotse cases import FILE            register everyone on a list (police, Red Cross, hotline)
+    lotse cases duplicates INCIDENT    people likely on two lists: confirm or reject
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server

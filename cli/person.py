@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from cli.case import CASE, split_case_id
@@ -166,17 +167,7 @@ async def start_case(settings: Settings, case_id: str, registration: RegisterPer
     unless it was registered with other facts."""
     client = await connect_client(settings)
     with incident_errors(case_id, CASE):
-        await client.start_workflow(
-            VICTIM_CASE_WORKFLOW_TYPE,
-            registration.model_dump(mode="json"),
-            id=case_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=summary(
-                registration.person_ref, registration.involvement, registration.region
-            ),
-        )
+        await start_workflow(client, settings, registration)
     status = await _registered_status(client, case_id)
     if status is not None and (status.involvement, status.region) != (
         registration.involvement,
@@ -186,6 +177,22 @@ async def start_case(settings: Settings, case_id: str, registration: RegisterPer
             f"{registration.person_ref} is already registered for this incident with other "
             f"facts ({status.involvement}, {status.region}); case {case_id}"
         )
+
+
+async def start_workflow(client: Client, settings: Settings, registration: RegisterPerson) -> None:
+    """Start the person's `VictimCase`; one running already is used as it is. An ended one
+    is refused (`WorkflowAlreadyStartedError`): a case id is never used twice."""
+    await client.start_workflow(
+        VICTIM_CASE_WORKFLOW_TYPE,
+        registration.model_dump(mode="json"),
+        id=case_workflow_id(registration.incident_id, registration.person_ref),
+        task_queue=settings.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=summary(
+            registration.person_ref, registration.involvement, registration.region
+        ),
+    )
 
 
 async def _registered_status(client: Any, case_id: str) -> CaseStatus | None:
@@ -208,14 +215,7 @@ def record_contact(
 ) -> None:
     """Write the contact data into the record once the case has recorded the registration."""
     case_id = case_workflow_id(incident_id, person_ref)
-    digest = hashlib.sha256(contact.model_dump_json().encode()).hexdigest()
-    ctx = CommandContext(
-        command_id=f"contact-{uuid.uuid5(CONTACT_NAMESPACE, f'{case_id}/{digest}')}",
-        actor=actor,
-        channel=ActorChannel(channel),
-        business_time=datetime.now(UTC),
-        workflow_id=case_id,
-    )
+    ctx = contact_context(incident_id, person_ref, actor, contact, ActorChannel(channel))
     with open_application(settings) as store:
         deadline = time.monotonic() + RECORDED_WAIT_SECONDS
         while True:
@@ -231,6 +231,22 @@ def record_contact(
                     ) from None
                 time.sleep(0.2)
         store.record_contact(incident_id, person_ref, contact, ctx)
+
+
+def contact_context(
+    incident_id: str, person_ref: str, actor: Actor, contact: ContactData, channel: ActorChannel
+) -> CommandContext:
+    """The context of recording `contact`: its command id follows from the case and the data,
+    so the same data entered twice is recorded once."""
+    case_id = case_workflow_id(incident_id, person_ref)
+    digest = hashlib.sha256(contact.model_dump_json().encode()).hexdigest()
+    return CommandContext(
+        command_id=f"contact-{uuid.uuid5(CONTACT_NAMESPACE, f'{case_id}/{digest}')}",
+        actor=actor,
+        channel=channel,
+        business_time=datetime.now(UTC),
+        workflow_id=case_id,
+    )
 
 
 @app.command("contact")

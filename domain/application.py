@@ -63,6 +63,7 @@ from domain.key_stores import build_key_store
 from domain.keys import KeyStore
 from domain.offers_app import DirectoryCommands
 from domain.people_app import PeopleMixin
+from domain.roll_app import RollMixin
 from domain.transcoding import PydanticModelAsDict
 
 # Two worker processes writing one incident in quick succession can make one of them lose
@@ -149,7 +150,7 @@ class AgreementLoaded(BaseModel):
     changes: list[str]
 
 
-class LotseApplication(PeopleMixin, DirectoryCommands, Application[UUID]):
+class LotseApplication(PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
     person key store is built from the same settings unless `keys` is given."""
 

@@ -85,3 +85,7 @@ class DirectoryConflictError(DomainError):
 
 class OfferFullError(DomainError):
     """A place asked of an offer that has none left."""
+
+
+class DuplicateNotFoundError(NotFoundError):
+    """A likely duplicate asked for by a number the incident's roll does not have."""

@@ -25,3 +25,7 @@ def directory_id(directory_key: str) -> UUID:
 
 def offer_load_id(offer_id: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"offer-load/{offer_id}")
+
+
+def roll_id(incident_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"roll/{incident_key}")

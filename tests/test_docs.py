@@ -25,6 +25,7 @@ from domain.directory import Directory
 from domain.incident import Incident
 from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
+from domain.roll import PeopleRoll
 from settings import Settings
 from workflows.incident_response import IncidentResponse
 from workflows.victim_case import VictimCase
@@ -81,7 +82,7 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad)
+    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad, PeopleRoll)
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
     # One row per name in record.md: two aggregates may not share an event name.
@@ -113,6 +114,7 @@ def _model_names() -> set[str]:
         AffectedPerson.__name__,
         Directory.__name__,
         OfferLoad.__name__,
+        PeopleRoll.__name__,
     }
 
 

@@ -313,3 +313,52 @@ def test_the_export_holds_everything_the_record_knows_as_json(app: LotseApplicat
     assert exported["needs"][0]["status"] == "referred"
     assert exported["referrals"][0]["history"][1]["status"] == "sent"
     assert [e["event"] for e in exported["history"]][-1] == "ReferralSent"
+
+
+def test_the_roll_keeps_references_across_processes_and_holds_no_name(
+    app: LotseApplication, open_app: OpenApp, store_settings: Settings
+) -> None:
+    """Issue #8: the roll of listed people is stored as identity keys and references only; a
+    second process (a resumed import) gets the same references and records nothing."""
+    from datetime import date
+
+    from contracts.people import RegistrationSource
+    from domain.identity import identity_keys
+    from domain.roll import Listing, Match
+
+    def listing(name: str, born: date, source: RegistrationSource) -> Listing:
+        keys = identity_keys(name, born, b"i" * 32)
+        return Listing(source, keys.exact, keys.sound, True, 2)
+
+    police, red_cross = RegistrationSource.POLICE_LIST, RegistrationSource.RED_CROSS
+    app.register_person(INCIDENT, registration("PL-00001"), ctx())  # typed by hand before
+    first, likely = app.place_listings(
+        INCIDENT,
+        [
+            listing("Jonas Quellmalz", date(1979, 6, 1), police),
+            listing("Jonas Quelmals", date(1979, 6, 1), red_cross),
+        ],
+        ctx(),
+    )
+    assert (first.ref, first.match) == ("PL-00002", Match.NEW)
+    assert (likely.ref, likely.pairs) == ("RK-00001", (1,))
+    rows = len(raw_event_rows(app, store_settings))
+
+    other = open_app()
+    (again,) = other.place_listings(
+        INCIDENT, [listing("Quellmalz, Jonas", date(1979, 6, 1), police)], ctx()
+    )
+    (linked,) = other.place_listings(
+        INCIDENT, [listing("Jonas Quellmalz", date(1979, 6, 1), red_cross)], ctx()
+    )
+    assert (again.ref, again.match) == ("PL-00002", Match.SEEN)
+    assert (linked.ref, linked.match) == ("PL-00002", Match.LINKED)
+    confirmed = other.settle_duplicate(INCIDENT, 1, True, ctx())
+    assert (confirmed.earlier, confirmed.later) == ("PL-00002", "RK-00001")
+    roll = app.roll(INCIDENT)
+    assert roll is not None
+    assert roll.pending() == []
+    assert roll.sources["PL-00002"] == ["police-list", "red-cross"]
+    stored = raw_event_rows(app, store_settings)
+    assert len(stored) == rows + 2  # the link and the confirmation; the repeat recorded nothing
+    assert not any("Quel" in repr(row) for row in stored)

@@ -27,6 +27,7 @@ def test_a_windows_1252_list_with_semicolons_reads_its_umlauts_and_reports_bad_r
     assert [(p.line, p.contact.name) for p in people] == [
         (2, "Jörg Zyxmüller"),
         (3, "Anna-Lena Qwertzweiß"),
+        (7, "Jonas Meier"),
     ]
     assert people[0].involvement is Involvement.INJURED
     assert people[1].region is Region.MEISSEN
@@ -43,6 +44,7 @@ def test_a_utf8_list_with_a_byte_order_mark_and_commas_reads_its_first_column() 
     assert [(p.line, p.contact.name) for p in people] == [
         (2, "Jörg Zyxmueller"),
         (3, "Lena Beispielsen"),
+        (5, "Jörg Zyxmüller"),
     ]
     (problem,) = [r for r in results if isinstance(r, RowProblem)]
     assert str(problem) == "line 4: Geburtsdatum: not a date (05.12.1984 or 1984-12-05)"
