@@ -7,10 +7,11 @@ the payload codec, the shipped agreement) and the bare floors' worker as its own
 (`python -m bench.bare_worker`, the same activity threads, no codec). One incident is
 declared and recorded, then, clock running:
 
-1. the people are registered (`register`: N invented rows — invented names, example.org
-   addresses, dates of birth all different, injured, mostly Dresden, some in Meißen, Sächsische
-   Schweiz-Osterzgebirge and Leipzig; each becomes a `VictimCase`), up to `--concurrency` at
-   once;
+1. the people are imported as `lotse cases import LIST --source police` does (`import_list`):
+   N invented rows — invented names, example.org addresses, dates of birth all different,
+   injured, four in five in Dresden, the others in Meißen, Sächsische Schweiz-Osterzgebirge
+   and Leipzig — are checked, placed on the incident's roll, each case started and its
+   registration recorded, the contact data recorded (the import's own pace: 32 cases at once);
 2. each case gets the person's consent (Opferhilfe Sachsen: needs, name, phone; oral) and a
    psychosocial need assessed, the two updates one after the other, `--concurrency` cases at
    once;
@@ -19,9 +20,9 @@ declared and recorded, then, clock running:
 
 The floor does the same on the bare worker: N `BenchBareCaseShape` started, its two updates,
 its result (the same local and ordinary no-op activities up to "sent"), at the same
-concurrency. Time per person is the wall time of 1–3 over N, on each side; the goal is
-Lotse ≤ 1.5 × the floor. Step 1 alone is the registration (the import) figure, against the
-bare starts.
+concurrency, the starts 32 at once as the import starts cases. Time per person is the wall
+time of 1–3 over N, on each side; the goal is Lotse ≤ 1.5 × the floor. Step 1 alone is the
+import figure, against the bare starts (which wait for nothing to be recorded).
 
 The directory: offers run full. With the shipped capacities (40 places at Opferhilfe Sachsen
 Dresden), Lotse's own choice would stay within them and escalate the rest to the office, so
@@ -64,25 +65,21 @@ from temporalio.common import SearchAttributeKey
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
-from bench.case_referral import ASSESSMENT, CONSENT, HOTLINE, REFERRAL_SENT_TOPIC
+from bench.case_referral import ASSESSMENT, CONSENT, OFFICE, REFERRAL_SENT_TOPIC
 from bench.common import Figure, at_least, median, print_figures
 from bench.stack import DECLARATION, REPO_ROOT, free_port
 from bootstrap import build_application, connect
 from cli import offers
 from cli.agreement import load_into_store
+from cli.importing import CONCURRENT_CASES, import_list
 from cli.smtp_sink import MailSink
 from codec.keys import ensure_key_file
 from contracts.agreement import load_agreement_file
 from contracts.directory_file import load_directory_file
 from contracts.messages import Actor
 from contracts.offers import DirectoryTerms
-from contracts.vocabulary import (
-    REGION_LABELS_DE,
-    SEARCH_ATTRIBUTE_NAMES,
-    VICTIM_CASE_WORKFLOW_TYPE,
-    Region,
-    case_workflow_id,
-)
+from contracts.people import RegistrationSource
+from contracts.vocabulary import REGION_LABELS_DE, SEARCH_ATTRIBUTE_NAMES, Region, case_workflow_id
 from domain.application import LotseApplication
 from domain.errors import NotFoundError
 from domain.ids import person_id
@@ -93,9 +90,11 @@ T = TypeVar("T")
 CAPACITY = 100_000
 """Places at every offer in the benchmark's directory: far above any N measured here."""
 GOAL = 1.5
+IMPORTER = Actor(**OFFICE)  # the office's staff imports the police list
 CONCURRENCY = 50  # cases worked on at once, as a team of operators and the import would
 POLL = 0.02  # between two reads of the record's notification log
 STALL_SECONDS = 180  # no case progressed for this long: the benchmark gives up, saying so
+WARM_UP_FIRST = 20_000  # the warm-up's rows: numbered after any measured row, born by 1985
 WARM_UP = 3  # people (and bare cases) run before the clock starts, in the same incident
 SAMPLE = 20  # cases whose Temporal history is described after the run
 HEADERS = [
@@ -110,6 +109,7 @@ HEADERS = [
     "Sprache",
 ]
 SURNAMES = ["Zyxmüller", "Qwertzweiß", "Beispielmann", "Musterfeld", "Probstwitz", "Xanderle"]
+LETTERS = "aeiouklmnr"  # a family name per number: names are compared by their letters only
 FIRST_NAMES = ["Anna", "Jörg", "René", "Lina", "Mika", "Edda", "Ole", "Fritzi"]
 REGIONS = [Region.DRESDEN] * 16 + [
     Region.MEISSEN,
@@ -133,9 +133,9 @@ class Row:
     @property
     def cells(self) -> dict[str, str]:
         n = self.number
-        born = date(1940, 1, 1) + timedelta(days=n)  # all different: no two rows are one person
+        born = date(1930, 1, 1) + timedelta(days=n)  # all different: no two rows are one person
         return {
-            "Nachname": f"{SURNAMES[n % len(SURNAMES)]}-{n:05d}",
+            "Nachname": SURNAMES[n % len(SURNAMES)] + "".join(LETTERS[int(d)] for d in f"{n:05d}"),
             "Vorname": FIRST_NAMES[n % len(FIRST_NAMES)],
             "Geburtsdatum": born.strftime("%d.%m.%Y"),
             "Telefon": f"+49 351 555 {n:05d}",
@@ -318,7 +318,7 @@ async def scale_stack() -> AsyncIterator[ScaleStack]:
                 pids = {"Lotse worker": started[0].pid, "bare worker": started[1].pid}
                 if server is not None:
                     pids["dev server"] = server
-                pids["benchmark + SMTP sink"] = os.getpid()
+                pids["benchmark: import, SMTP sink"] = os.getpid()
                 yield ScaleStack(
                     lotse=await connect(settings),
                     bare=env.client,
@@ -377,37 +377,20 @@ async def declared_incident(stack: ScaleStack) -> str:
             await asyncio.sleep(POLL)
 
 
-def registration(incident_id: str, person_ref: str, row: Row) -> dict[str, Any]:
-    return {
-        "incident_id": incident_id,
-        "person_ref": person_ref,
-        "involvement": "injured",
-        "source": "police-list",
-        "region": row.region.value,
-        "language": "de",
-        "registered_by": HOTLINE,
-    }
-
-
-async def register(
-    stack: ScaleStack, incident_id: str, rows: list[Row], concurrency: int
-) -> list[str]:
-    """Register `rows` for the incident, each as a `VictimCase`; return their references.
-
-    Each case is started directly with its registration, `concurrency` at once."""
-    refs = {row.number: f"PL-{row.number:05d}" for row in rows}
-
-    async def start(row: Row) -> None:
-        ref = refs[row.number]
-        await stack.lotse.start_workflow(
-            VICTIM_CASE_WORKFLOW_TYPE,
-            registration(incident_id, ref, row),
-            id=case_workflow_id(incident_id, ref),
-            task_queue=stack.settings.task_queue,
+async def register(stack: ScaleStack, incident_id: str, rows: list[Row]) -> list[str]:
+    """Register `rows` for the incident as `lotse cases import` does (`import_list`: each row
+    checked, placed on the incident's roll, its case started and its registration recorded, its
+    contact data recorded); return their references, in the rows' order."""
+    listing = write_list(stack.directory / f"list-{uuid.uuid4().hex[:8]}.csv", rows)
+    summary = await import_list(
+        stack.settings, listing, incident_id, RegistrationSource.POLICE_LIST, IMPORTER
+    )
+    if len(summary.registered) != len(rows) or summary.rejected or summary.unfinished:
+        raise SystemExit(
+            f"the import registered {len(summary.registered)} of {len(rows)} rows: "
+            + "; ".join(str(problem) for problem in summary.rejected + summary.unfinished)
         )
-
-    await bounded(concurrency, rows, start)
-    return [refs[row.number] for row in rows]
+    return summary.registered
 
 
 async def give_consent_and_assess(handle: WorkflowHandle[Any, Any]) -> None:
@@ -468,7 +451,7 @@ async def lotse_people(
     sent = SentReferrals(stack.reader)
     before = stack.processes.cpu()
     started = time.perf_counter()
-    refs = await register(stack, incident_id, rows, concurrency)
+    refs = await register(stack, incident_id, rows)
     registered = time.perf_counter()
     sent.expect(person_id(incident_id, ref) for ref in refs)
 
@@ -498,7 +481,7 @@ async def bare_people(stack: ScaleStack, count: int, concurrency: int) -> Timing
             )
         )
 
-    await bounded(concurrency, range(count), start)
+    await bounded(CONCURRENT_CASES, range(count), start)  # as many as the import starts at once
     registered = time.perf_counter()
 
     async def drive(handle: WorkflowHandle[Any, Any]) -> None:
@@ -551,9 +534,9 @@ class Run:
 async def one_run(people: int, concurrency: int) -> Run:
     async with scale_stack() as stack:
         incident_id = await declared_incident(stack)
-        warm = invented_people(90_000, WARM_UP)
+        warm = invented_people(WARM_UP_FIRST, WARM_UP)
         await bare_people(stack, WARM_UP, concurrency)
-        refs = await register(stack, incident_id, warm, concurrency)
+        refs = await register(stack, incident_id, warm)
         warm_sent = SentReferrals(stack.reader)
         warm_sent.expect(person_id(incident_id, ref) for ref in refs)
         for ref in refs:
@@ -592,7 +575,7 @@ def figures(people: int, runs: list[Run], concurrency: int) -> list[Figure]:
     command = f"python -m bench.people_scale --people {people}"
     return [
         Figure(
-            name=f"{people:,} people registered and driven to referral sent, "
+            name=f"{people:,} people imported and driven to referral sent, "
             f"{concurrency} at once, time per person",
             measured=ms(per_person),
             floor=f"{ms(floor)} bare case shape, same steps and concurrency",
@@ -602,7 +585,7 @@ def figures(people: int, runs: list[Run], concurrency: int) -> list[Figure]:
             command=command,
         ),
         Figure(
-            name=f"… registration of the {people:,}",
+            name=f"… the import of the {people:,} rows",
             measured=seconds(median([r.lotse.registered for r in runs])),
             floor=f"{seconds(median([r.bare.registered for r in runs]))} bare starts",
             ratio=median([r.lotse.registered / r.bare.registered for r in runs]),
@@ -624,7 +607,11 @@ def figures(people: int, runs: list[Run], concurrency: int) -> list[Figure]:
 
 def cpu_per_person(timing: Timing, people: int, worker: str) -> str:
     """CPU per person of the worker on that side, the dev server and this process."""
-    parts = {"worker": worker, "dev server": "dev server", "benchmark": "benchmark + SMTP sink"}
+    parts = {
+        "worker": worker,
+        "dev server": "dev server",
+        "benchmark": "benchmark: import, SMTP sink",
+    }
     return ", ".join(
         f"{label} {timing.cpu.get(name, 0.0) / people * 1000:.1f} ms"
         for label, name in parts.items()
@@ -662,9 +649,17 @@ async def measure(people: list[int], runs: int, concurrency: int) -> tuple[list[
     return result, lines
 
 
+def people_count(text: str) -> int:
+    """At least 1, and numbered below the warm-up's rows."""
+    value = at_least(1)(text)
+    if value >= WARM_UP_FIRST:
+        raise argparse.ArgumentTypeError(f"{value} is too large: at most {WARM_UP_FIRST - 1}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--people", type=at_least(1), nargs="+", default=[100, 1000])
+    parser.add_argument("--people", type=people_count, nargs="+", default=[100, 1000])
     parser.add_argument("--runs", type=at_least(1), default=1)
     parser.add_argument("--concurrency", type=at_least(1), default=CONCURRENCY)
     arguments = parser.parse_args()

@@ -86,10 +86,10 @@ def test_case_benchmark_reports_the_referral_sent_against_a_round_trip_and_the_b
 def test_scale_benchmark_drives_every_case_to_sent_and_reports_time_memory_and_limits() -> None:
     lines = run_bench("bench.people_scale", "--people", "10", "--runs", "1")
     per_person, registration, memory = ratio_lines(lines)
-    assert per_person.startswith("10 people registered and driven to referral sent"), lines
+    assert per_person.startswith("10 people imported and driven to referral sent"), lines
     assert "bare case shape" in per_person, lines
     assert per_person.endswith(("(goal ≤ 1.5: met)", "(goal ≤ 1.5: missed)")), lines
-    assert registration.startswith("… registration of the 10"), lines
+    assert registration.startswith("… the import of the 10 rows"), lines
     assert memory.startswith("… the worker's peak memory"), lines
     assert " MiB | floor " in memory, lines
     [limits] = [line for line in lines if "Temporal: a case's history at most" in line]
