@@ -90,6 +90,8 @@ T = TypeVar("T")
 CAPACITY = 100_000
 """Places at every offer in the benchmark's directory: far above any N measured here."""
 GOAL = 1.5
+LOTSE = "Lotse worker"
+BARE = "bare worker"
 IMPORTER = Actor(**OFFICE)  # the office's staff imports the police list
 CONCURRENCY = 50  # cases worked on at once, as a team of operators and the import would
 POLL = 0.02  # between two reads of the record's notification log
@@ -315,7 +317,7 @@ async def scale_stack() -> AsyncIterator[ScaleStack]:
                 for process, (_, log_name, ready) in zip(started, commands, strict=True):
                     await _until_logged(logs / log_name, process, ready)
                 server = dev_server_pid()
-                pids = {"Lotse worker": started[0].pid, "bare worker": started[1].pid}
+                pids = {LOTSE: started[0].pid, BARE: started[1].pid}
                 if server is not None:
                     pids["dev server"] = server
                 pids["benchmark: import, SMTP sink"] = os.getpid()
@@ -443,6 +445,12 @@ class Timing:
     registered: float
     total: float
     cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per process over the whole, and over the registration alone."""
+    registration_cpu: dict[str, float] = field(default_factory=dict)
+
+
+def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
 
 
 async def lotse_people(
@@ -453,6 +461,7 @@ async def lotse_people(
     started = time.perf_counter()
     refs = await register(stack, incident_id, rows)
     registered = time.perf_counter()
+    at_registered = stack.processes.cpu()
     sent.expect(person_id(incident_id, ref) for ref in refs)
 
     async def drive(ref: str) -> None:
@@ -463,7 +472,12 @@ async def lotse_people(
     await sent.all_sent()
     done = time.perf_counter()
     after = stack.processes.cpu()
-    return Timing(registered - started, done - started, {k: after[k] - before[k] for k in before})
+    return Timing(
+        registered - started,
+        done - started,
+        spent(before, after),
+        spent(before, at_registered),
+    )
 
 
 async def bare_people(stack: ScaleStack, count: int, concurrency: int) -> Timing:
@@ -483,6 +497,7 @@ async def bare_people(stack: ScaleStack, count: int, concurrency: int) -> Timing
 
     await bounded(CONCURRENT_CASES, range(count), start)  # as many as the import starts at once
     registered = time.perf_counter()
+    at_registered = stack.processes.cpu()
 
     async def drive(handle: WorkflowHandle[Any, Any]) -> None:
         await handle.execute_update("consent", 0)
@@ -492,7 +507,12 @@ async def bare_people(stack: ScaleStack, count: int, concurrency: int) -> Timing
     await bounded(concurrency, handles, lambda handle: handle.result())
     done = time.perf_counter()
     after = stack.processes.cpu()
-    return Timing(registered - started, done - started, {k: after[k] - before[k] for k in before})
+    return Timing(
+        registered - started,
+        done - started,
+        spent(before, after),
+        spent(before, at_registered),
+    )
 
 
 @dataclass
@@ -605,7 +625,7 @@ def figures(people: int, runs: list[Run], concurrency: int) -> list[Figure]:
     ]
 
 
-def cpu_per_person(timing: Timing, people: int, worker: str) -> str:
+def cpu_per_person(cpu: dict[str, float], people: int, worker: str) -> str:
     """CPU per person of the worker on that side, the dev server and this process."""
     parts = {
         "worker": worker,
@@ -613,8 +633,7 @@ def cpu_per_person(timing: Timing, people: int, worker: str) -> str:
         "benchmark": "benchmark: import, SMTP sink",
     }
     return ", ".join(
-        f"{label} {timing.cpu.get(name, 0.0) / people * 1000:.1f} ms"
-        for label, name in parts.items()
+        f"{label} {cpu.get(name, 0.0) / people * 1000:.1f} ms" for label, name in parts.items()
     )
 
 
@@ -624,8 +643,11 @@ def details(people: int, runs: list[Run]) -> list[str]:
         limits = run.limits
         head = f"  {people:,} people, run {number}:"
         lines += [
-            f"{head} CPU per person: Lotse — {cpu_per_person(run.lotse, people, 'Lotse worker')}"
-            f"; bare — {cpu_per_person(run.bare, people, 'bare worker')}",
+            f"{head} CPU per person: Lotse — {cpu_per_person(run.lotse.cpu, people, LOTSE)}"
+            f"; bare — {cpu_per_person(run.bare.cpu, people, BARE)}",
+            f"{head} … of which in the import: Lotse — "
+            f"{cpu_per_person(run.lotse.registration_cpu, people, LOTSE)}; bare starts — "
+            f"{cpu_per_person(run.bare.registration_cpu, people, BARE)}",
             f"{head} Temporal: a case's history at most {limits.case_events} events, "
             f"{limits.case_bytes / 1024:.0f} KiB, {limits.pending_activities} pending activities "
             f"({min(SAMPLE, people)} cases sampled); the incident's history "
@@ -649,6 +671,10 @@ async def measure(people: list[int], runs: int, concurrency: int) -> tuple[list[
     return result, lines
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def people_count(text: str) -> int:
     """At least 1, and numbered below the warm-up's rows."""
     value = at_least(1)(text)
@@ -667,6 +693,7 @@ def main() -> None:
         f"people {', '.join(str(p) for p in arguments.people)}; {arguments.concurrency} at once; "
         f"median of {arguments.runs} run(s); load average before: {os.getloadavg()[0]:.1f}"
     )
+    signal.signal(signal.SIGTERM, _interrupted)  # stopped from outside: the workers stop too
     found, lines = asyncio.run(measure(arguments.people, arguments.runs, arguments.concurrency))
     print_figures(found)
     print("\n".join(lines))
