@@ -1,11 +1,11 @@
-"""Every goal benchmark of issue #6 and the case figure of issue #7 in one go, printed as the
-README's table (`make bench`).
+"""Every goal benchmark of issues #6 and #8 and the case figure of issue #7 in one go, printed
+as the README's table (`make bench`).
 
 Each figure is a ratio to a floor measured in the same run, the median of `--runs` runs. The
 progress and each figure go to stderr as they are measured, the table to stdout at the end.
 
     .venv/bin/python -m bench.all [--runs 3] [--events 10000] [--stores sqlite,postgres]
-        [--incidents 200] [--updates 200] [--declarations 10] [--people 20]
+        [--incidents 200] [--updates 200] [--declarations 10] [--people 20] [--scale 1000]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bench import (
     case_referral,
     declaration_to_last_alert,
     many_declarations,
+    people_scale,
     replay,
     report_needs,
 )
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--updates", type=at_least(10), default=200)
     parser.add_argument("--declarations", type=at_least(1), default=10)
     parser.add_argument("--people", type=at_least(1), default=20)
+    parser.add_argument("--scale", type=at_least(1), default=1000, help="people in one incident")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     arguments = parser.parse_args()
     runs: int = arguments.runs
@@ -92,6 +94,7 @@ def main() -> None:
         partial(many_declarations.measure, arguments.incidents, runs),
         partial(declaration_to_last_alert.measure, arguments.declarations, runs, False),
         partial(case_referral.measure, arguments.people, runs),
+        partial(people_scale.measure_figures, [arguments.scale], runs, people_scale.CONCURRENCY),
     ]
     for measure in temporal:
         steps.append((measure.func.__module__, partial(run_async, measure)))

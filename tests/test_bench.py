@@ -99,18 +99,32 @@ def test_case_benchmark_reports_the_referral_sent_against_a_round_trip_and_the_b
     assert all(line.endswith("(goal none set)") for line in ratio_lines(lines)), lines
 
 
+def test_scale_benchmark_drives_every_case_to_sent_and_reports_time_memory_and_limits() -> None:
+    lines = run_bench("bench.people_scale", "--people", "10", "--runs", "1")
+    per_person, registration, memory = ratio_lines(lines)
+    assert per_person.startswith("10 people imported and driven to referral sent"), lines
+    assert "bare case shape" in per_person, lines
+    assert per_person.endswith(("(goal ≤ 1.5: met)", "(goal ≤ 1.5: missed)")), lines
+    assert registration.startswith("… the import of the 10 rows"), lines
+    assert memory.startswith("… the worker's peak memory"), lines
+    assert " MiB | floor " in memory, lines
+    [limits] = [line for line in lines if "Temporal: a case's history at most" in line]
+    assert "(10 cases sampled)" in limits, lines
+
+
 @pytest.mark.slow
 def test_all_benchmarks_print_one_table_row_per_figure() -> None:
     lines = run_bench(
         "bench.all",
         *("--runs", "1", "--events", "10", "--incidents", "2", "--updates", "10"),
-        *("--declarations", "1", "--people", "1", "--stores", "sqlite"),
+        *("--declarations", "1", "--people", "1", "--scale", "2", "--stores", "sqlite"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     # The header, append (rate and late commands) for 1 and 4 writers, replay, two
     # report_needs figures, the many declarations, the declaration to the last alert, and the
-    # case: registration to sent against two floors, assessment to sent.
-    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3, lines
+    # case: registration to sent against two floors, assessment to sent; the scale benchmark:
+    # time per person, registration, the worker's peak memory.
+    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3 + 3, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 
