@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from contracts.people import ContactData, Involvement
 from contracts.vocabulary import REGION_LABELS_DE, Region
 
 SPREADSHEETS = frozenset({".xlsx", ".ods", ".xls"})
+_LANGUAGE = re.compile(r"[a-z]{2,3}")  # ISO 639-1 or -2, as the registration takes it
 
 INVOLVEMENT_WORDS: dict[str, Involvement] = {
     **{value.value: value for value in Involvement},
@@ -167,6 +169,9 @@ def parse_row(row: ListRow) -> ListedPerson | RowProblem:
         born = _date(text)
         if born is None:
             problems.append("Geburtsdatum: not a date (05.12.1984 or 1984-12-05)")
+    language = (cells.get("sprache") or "de").casefold()
+    if not _LANGUAGE.fullmatch(language):
+        problems.append("Sprache: not a language code of two or three letters (de, en, uk, …)")
     given, family = cells.get("vorname", ""), cells.get("nachname", "")
     if not family:
         problems.append("Nachname: missing")
@@ -188,7 +193,7 @@ def parse_row(row: ListRow) -> ListedPerson | RowProblem:
         line=row.line,
         involvement=involvement,
         region=region,
-        language=(cells.get("sprache") or "de").casefold(),
+        language=language,
         contact=contact,
     )
 

@@ -80,3 +80,17 @@ def test_a_file_without_the_header_is_refused_before_any_row(tmp_path: Path) -> 
     empty.write_bytes(b"")
     with pytest.raises(ListFileError, match="empty"):
         list(read_list(empty))
+
+
+def test_a_language_that_is_no_code_is_named_by_its_column(tmp_path: Path) -> None:
+    listing = tmp_path / "odd.csv"
+    header = "Nachname;Vorname;Geburtsdatum;Betroffenheit;Kreis;Sprache"
+    listing.write_text(f"{header}\nZyxbeispiel;Ève;29.02.2001;verletzt;Dresden;deutsch\n")
+    (problem,) = parsed(listing)
+    assert problem == RowProblem(
+        line=2,
+        problems=[
+            "Geburtsdatum: not a date (05.12.1984 or 1984-12-05)",
+            "Sprache: not a language code of two or three letters (de, en, uk, …)",
+        ],
+    )
