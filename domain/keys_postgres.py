@@ -15,10 +15,10 @@ from uuid import UUID
 import psycopg
 from eventsourcing.utils import Environment
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from domain.keys import new_key
+from domain.postgres_target import postgres_target
 
 TABLE = "lotse_person_keys"
 SETUP_ATTEMPTS = 5
@@ -42,15 +42,7 @@ class PostgresKeyStore:
     @classmethod
     def from_env(cls, env: Environment) -> PostgresKeyStore:
         """The database the event store's `POSTGRES_*` settings name."""
-        conninfo = make_conninfo(
-            host=env.get("POSTGRES_HOST", "127.0.0.1"),
-            port=env.get("POSTGRES_PORT", "5432"),
-            user=env.get("POSTGRES_USER", "postgres"),
-            password=env.get("POSTGRES_PASSWORD", ""),
-            dbname=env.get("POSTGRES_DBNAME", "lotse"),
-            connect_timeout=env.get("POSTGRES_CONNECT_TIMEOUT", "10"),
-        )
-        return cls(conninfo, env.get("POSTGRES_SCHEMA", "") or "")
+        return cls(*postgres_target(env))
 
     def _create_table(self) -> None:
         """Workers starting together on a new database both create the table; PostgreSQL

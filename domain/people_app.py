@@ -332,7 +332,7 @@ class PeopleMixin:
             found: object = self.repository.get(
                 ids.person_id(incident_key, person_ref),
                 version=version,
-                projector_func=_project_person,
+                projector_func=project_person,
                 deepcopy_from_cache=copy,
             )
         except AggregateNotFoundError:
@@ -357,9 +357,10 @@ def _open(sealed: str, key: bytes | None, person_id: UUID) -> ContactView:
         return UNREADABLE
 
 
-def _project_person(
+def project_person(
     aggregate: AffectedPerson | None, events: Iterable[Any]
 ) -> AffectedPerson | None:
+    """Stored events applied in order, without the library's per-event type check."""
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate

@@ -10,9 +10,8 @@ people never create it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.application import Repository
@@ -21,6 +20,7 @@ from eventsourcing.utils import Environment
 
 from contracts.case_rules import OverdueItem
 from contracts.people_counts import IncidentPeople
+from domain.people_app import project_person
 from domain.people_summary import count, overdue_of
 from domain.people_view import PeopleProjector, build_people_view
 from domain.person import AffectedPerson
@@ -86,16 +86,8 @@ class PeopleViewMixin:
 
     def _person_at(self, person_id: UUID, version: int) -> AffectedPerson:
         found: object = self.repository.get(
-            person_id, version=version, projector_func=_project_person
+            person_id, version=version, projector_func=project_person
         )
         if not isinstance(found, AffectedPerson):
             raise TypeError(f"aggregate {person_id} is a {type(found)}, not a person")
         return found
-
-
-def _project_person(
-    aggregate: AffectedPerson | None, events: Iterable[Any]
-) -> AffectedPerson | None:
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate

@@ -17,11 +17,11 @@ from datetime import datetime
 import psycopg
 from eventsourcing.utils import Environment
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from domain.people_summary import PersonRow
 from domain.people_view import ViewOutOfStepError, ViewRow, decode
+from domain.postgres_target import postgres_target
 
 VIEW = "lotse_people_view"
 TRACKING = "lotse_people_view_tracking"
@@ -60,15 +60,7 @@ class PostgresPeopleView:
     @classmethod
     def from_env(cls, env: Environment) -> PostgresPeopleView:
         """The database the event store's `POSTGRES_*` settings name."""
-        conninfo = make_conninfo(
-            host=env.get("POSTGRES_HOST", "127.0.0.1"),
-            port=env.get("POSTGRES_PORT", "5432"),
-            user=env.get("POSTGRES_USER", "postgres"),
-            password=env.get("POSTGRES_PASSWORD", ""),
-            dbname=env.get("POSTGRES_DBNAME", "lotse"),
-            connect_timeout=env.get("POSTGRES_CONNECT_TIMEOUT", "10"),
-        )
-        return cls(conninfo, env.get("POSTGRES_SCHEMA", "") or "")
+        return cls(*postgres_target(env))
 
     def _create_tables(self) -> None:
         """Workers starting together on a new database both create the tables; PostgreSQL
