@@ -40,9 +40,11 @@ ACTIVITY_THREADS = 12
 """Threads for activities (local ones too). Fewer than the event store's SQLite connection pool
 holds (5 + 10 overflow in eventsourcing 9.5): when the pool runs dry, a writer that waited for
 a connection keeps the pool's writer lock (eventsourcing 9.5.6, `ConnectionPool.get_connection`
-does not release it on that timeout), and every later write times out — at 5,000 people in one
-incident the worker stalled that way with 16. With 12, the people view's catch-up thread and a
-reader of the worker's own still find a connection (tests/integration/test_event_store.py)."""
+does not release it on that timeout), and every later write times out. With 12, the people
+view's catch-up thread and a reader of the worker's own still find a connection
+(tests/integration/test_event_store.py). It does not make 5,000 people in one incident run on
+SQLite: the worker still stalled there on the pool's writer lock (see the README's scale
+benchmark)."""
 
 
 def build_application(settings: Settings) -> LotseApplication:
