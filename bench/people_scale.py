@@ -66,7 +66,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 from bench.case_referral import ASSESSMENT, CONSENT, OFFICE, REFERRAL_SENT_TOPIC
-from bench.common import Figure, at_least, median, print_figures
+from bench.common import Figure, StoreKind, at_least, fresh_store, median, print_figures
 from bench.stack import DECLARATION, REPO_ROOT, free_port
 from bootstrap import build_application, connect
 from cli import offers
@@ -242,6 +242,12 @@ def _worker_env(settings: Settings, address: str) -> dict[str, str]:
         "LOTSE_SMTP_PORT": str(settings.smtp_port),
         "LOTSE_AGREEMENT_FILE": str(settings.agreement_file),
         "LOTSE_SUPPORT_OFFERS_FILE": str(settings.support_offers_file),
+        "LOTSE_STORE": settings.store,
+        "LOTSE_POSTGRES_HOST": settings.postgres_host,
+        "LOTSE_POSTGRES_PORT": str(settings.postgres_port),
+        "LOTSE_POSTGRES_USER": settings.postgres_user,
+        "LOTSE_POSTGRES_DBNAME": settings.postgres_dbname,
+        "LOTSE_POSTGRES_SCHEMA": settings.postgres_schema,
     }
 
 
@@ -265,12 +271,13 @@ def _start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pop
 
 
 @asynccontextmanager
-async def scale_stack() -> AsyncIterator[ScaleStack]:
-    """Dev server, SMTP sink, Lotse's worker process and the bare worker process."""
+async def scale_stack(store: StoreKind = "sqlite") -> AsyncIterator[ScaleStack]:
+    """Dev server, SMTP sink, Lotse's worker process and the bare worker process; the record
+    on `store` (PostgreSQL: a fresh schema in the database `test`, dropped afterwards)."""
     temporal = Path(sys.executable).parent / "temporal"
     port = free_port()
     address = f"127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as data_dir:
+    with tempfile.TemporaryDirectory() as data_dir, fresh_store(store) as record:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(temporal),
             port=port,
@@ -285,13 +292,15 @@ async def scale_stack() -> AsyncIterator[ScaleStack]:
                 )
             ),
         )
-        settings = Settings(
-            data_dir=Path(data_dir),
-            temporal_address=address,
-            task_queue=f"bench-lotse-{uuid.uuid4().hex}",
-            agreement_file=REPO_ROOT / "agreements" / "saxony.toml",
-            support_offers_file=REPO_ROOT / "agreements" / "support-offers.toml",
-            smtp_port=free_port(),
+        settings = record.settings.model_copy(
+            update={
+                "data_dir": Path(data_dir),
+                "temporal_address": address,
+                "task_queue": f"bench-lotse-{uuid.uuid4().hex}",
+                "agreement_file": REPO_ROOT / "agreements" / "saxony.toml",
+                "support_offers_file": REPO_ROOT / "agreements" / "support-offers.toml",
+                "smtp_port": free_port(),
+            }
         )
         bare_queue = f"bench-bare-{uuid.uuid4().hex}"
         started: list[subprocess.Popen[bytes]] = []
@@ -551,8 +560,8 @@ class Run:
     limits: Limits
 
 
-async def one_run(people: int, concurrency: int) -> Run:
-    async with scale_stack() as stack:
+async def one_run(people: int, concurrency: int, store: StoreKind = "sqlite") -> Run:
+    async with scale_stack(store) as stack:
         incident_id = await declared_incident(stack)
         warm = invented_people(WARM_UP_FIRST, WARM_UP)
         await bare_people(stack, WARM_UP, concurrency)
@@ -661,11 +670,13 @@ async def measure_figures(people: list[int], runs: int, concurrency: int) -> lis
     return (await measure(people, runs, concurrency))[0]
 
 
-async def measure(people: list[int], runs: int, concurrency: int) -> tuple[list[Figure], list[str]]:
+async def measure(
+    people: list[int], runs: int, concurrency: int, store: StoreKind = "sqlite"
+) -> tuple[list[Figure], list[str]]:
     result: list[Figure] = []
     lines: list[str] = []
     for count in people:
-        measured = [await one_run(count, concurrency) for _ in range(runs)]
+        measured = [await one_run(count, concurrency, store) for _ in range(runs)]
         result += figures(count, measured, concurrency)
         lines += details(count, measured)
     return result, lines
@@ -688,13 +699,17 @@ def main() -> None:
     parser.add_argument("--people", type=people_count, nargs="+", default=[100, 1000])
     parser.add_argument("--runs", type=at_least(1), default=1)
     parser.add_argument("--concurrency", type=at_least(1), default=CONCURRENCY)
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     arguments = parser.parse_args()
     print(
         f"people {', '.join(str(p) for p in arguments.people)}; {arguments.concurrency} at once; "
-        f"median of {arguments.runs} run(s); load average before: {os.getloadavg()[0]:.1f}"
+        f"median of {arguments.runs} run(s); store {arguments.store}; "
+        f"load average before: {os.getloadavg()[0]:.1f}"
     )
     signal.signal(signal.SIGTERM, _interrupted)  # stopped from outside: the workers stop too
-    found, lines = asyncio.run(measure(arguments.people, arguments.runs, arguments.concurrency))
+    found, lines = asyncio.run(
+        measure(arguments.people, arguments.runs, arguments.concurrency, arguments.store)
+    )
     print_figures(found)
     print("\n".join(lines))
     print(f"load average after: {os.getloadavg()[0]:.1f}")
