@@ -4,11 +4,10 @@ imported only when chosen, for its own driver."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from eventsourcing.utils import Environment
 
 from domain.keys import SQLITE_KEY_FILE, KeyStore
+from domain.store_files import sqlite_beside
 
 
 def build_key_store(env: Environment) -> KeyStore:
@@ -29,8 +28,4 @@ def build_key_store(env: Environment) -> KeyStore:
 def sqlite_key_path(event_store_dbname: str) -> str:
     """The key file beside the event store's file: `events.sqlite` → `person-keys.sqlite`,
     `other.sqlite` → `other-person-keys.sqlite`; an in-memory event store → `:memory:`."""
-    if event_store_dbname == ":memory:" or "mode=memory" in event_store_dbname:
-        return ":memory:"
-    path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
-    name = SQLITE_KEY_FILE if path.stem == "events" else f"{path.stem}-{SQLITE_KEY_FILE}"
-    return str(path.with_name(name))
+    return sqlite_beside(event_store_dbname, SQLITE_KEY_FILE)

@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -35,6 +34,7 @@ from eventsourcing.utils import Environment, get_topic
 
 from domain.people_summary import PersonRow, Summary, next_due, summary_of
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
+from domain.store_files import sqlite_beside
 
 SQLITE_VIEW_FILE = "people-view.sqlite"
 BATCH = 1000
@@ -189,8 +189,4 @@ def build_people_view(env: Environment) -> PeopleViewStore:
 def sqlite_view_path(event_store_dbname: str) -> str:
     """The view file beside the event store's file: `events.sqlite` → `people-view.sqlite`,
     `other.sqlite` → `other-people-view.sqlite`; an in-memory event store → `:memory:`."""
-    if event_store_dbname == ":memory:" or "mode=memory" in event_store_dbname:
-        return ":memory:"
-    path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
-    name = SQLITE_VIEW_FILE if path.stem == "events" else f"{path.stem}-{SQLITE_VIEW_FILE}"
-    return str(path.with_name(name))
+    return sqlite_beside(event_store_dbname, SQLITE_VIEW_FILE)
