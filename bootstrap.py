@@ -22,7 +22,8 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.worker import Interceptor, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from codec.aesgcm import EncryptionCodec
 from codec.keys import KeyRing, read_key_file
@@ -156,6 +157,10 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         interceptors=interceptors,
+        # The workflows that leave the sandbox (`VictimCase`) get it back when asked.
+        unsandboxed_workflow_runner=(
+            SandboxedWorkflowRunner() if settings.sandbox_cases else UnsandboxedWorkflowRunner()
+        ),
     )
 
 

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8233",
         description="Where operators open the Temporal UI; quoted in alert messages.",
     )
+    sandbox_cases: bool = Field(
+        default=False,
+        description="Run each person's case workflow inside Temporal's workflow sandbox too, as "
+        "the test suite does. Off in service: the sandbox imports the case workflow afresh for "
+        "every case, a quarter of the worker's CPU at thousands of people",
+    )
 
     # Event store
     data_dir: Path = Path("data")

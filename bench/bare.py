@@ -66,9 +66,10 @@ class BareIncidentShape:
         return sum(await asyncio.gather(*(alert(partner) for partner in range(PARTNERS))))
 
 
-@workflow.defn(name="BenchBareCaseShape")
+@workflow.defn(name="BenchBareCaseShape", sandboxed=False)
 class BareCaseShape:
     """What `VictimCase` asks of Temporal from registration to the referral sent, as no-ops.
+    Outside the workflow sandbox, as `VictimCase` runs in service.
 
     A local activity stands for recording the registration; the updates `consent` and `assess`
     wait for it, as Lotse's do, and each runs one local activity (the record). After `assess`

@@ -36,6 +36,10 @@ from tests.workflow.support import (
 )
 from workflows.converter import data_converter
 
+# Every worker the suite builds, subprocess workers too, runs the case workflow inside Temporal's
+# sandbox (`Settings.sandbox_cases`, off in service), so a non-deterministic call fails here.
+os.environ.setdefault("LOTSE_SANDBOX_CASES", "true")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AGREEMENT_FILE = REPO_ROOT / "agreements" / "saxony.toml"
 

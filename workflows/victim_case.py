@@ -98,7 +98,16 @@ def _refusal(message: str, kind: str = "UpdateRefused") -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-@workflow.defn(name=VICTIM_CASE_WORKFLOW_TYPE, failure_exception_types=[InvalidRegistrationError])
+@workflow.defn(
+    name=VICTIM_CASE_WORKFLOW_TYPE,
+    failure_exception_types=[InvalidRegistrationError],
+    # One run per person, thousands in an incident: the sandbox would import this module
+    # afresh for each (a quarter of the worker's CPU at 1,000 people). The test suite runs it
+    # in the sandbox all the same (`Settings.sandbox_cases`, `build_worker`), and committed
+    # histories replay in it (tests/workflow/test_replay.py), so a non-deterministic call
+    # still fails there.
+    sandboxed=False,
+)
 class VictimCase:
     """One person: consent, needs, referrals with deadlines, follow-ups."""
 

@@ -1,9 +1,10 @@
-"""A deliberately changed `IncidentResponse`, to show that the replay test catches a change.
+"""Deliberately changed workflows, to show that the replay tests catch a change.
 
 Its own module, with nothing at import time, because the workflow sandbox re-imports it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -16,3 +17,13 @@ class IncidentResponseThatSkipsTheDeclaration:
     @workflow.run
     async def run(self, declaration: dict[str, Any]) -> None:
         await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn(name="VictimCase", sandboxed=False)
+class VictimCaseThatReadsTheClock:
+    """A case that asks the machine for the time, as `VictimCase` never may: it leaves the
+    sandbox in service, as `VictimCase` does, so only a sandboxing runner catches it."""
+
+    @workflow.run
+    async def run(self, registration: dict[str, Any]) -> str:
+        return datetime.now(UTC).isoformat()

@@ -10,15 +10,24 @@ without those reads."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
+from bootstrap import ACTIVITY_THREADS, build_worker
 from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, case_workflow_id
-from tests.workflow.changed_workflow import IncidentResponseThatSkipsTheDeclaration
+from domain.application import LotseApplication
+from settings import Settings
+from tests.workflow.changed_workflow import (
+    IncidentResponseThatSkipsTheDeclaration,
+    VictimCaseThatReadsTheClock,
+)
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
 from workflows.victim_case import VictimCase
@@ -27,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1] / "histories"
 HISTORIES = sorted(ROOT.rglob("*.json"))
 LOCAL_RECORDS_PATCH = "record-as-local-activity"
 PEOPLE_COUNTS_PATCH = "people-counts-in-details"
+IN_THE_SANDBOX = SandboxedWorkflowRunner()
+"""For the workflows that leave the sandbox in service (`VictimCase`): replayed inside it."""
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -80,9 +91,28 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[IncidentResponse, VictimCase], data_converter=data_converter)
+    replayer = Replayer(
+        workflows=[IncidentResponse, VictimCase],
+        data_converter=data_converter,
+        unsandboxed_workflow_runner=IN_THE_SANDBOX,
+    )
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
+
+
+async def test_a_case_that_leaves_the_sandbox_in_service_replays_inside_it() -> None:
+    """`VictimCase` runs unsandboxed in the worker; replayed here, the sandbox still catches a
+    call that would make it non-deterministic."""
+    replayer = Replayer(
+        workflows=[VictimCaseThatReadsTheClock],
+        data_converter=data_converter,
+        unsandboxed_workflow_runner=IN_THE_SANDBOX,
+    )
+    result = await replayer.replay_workflow(
+        load(ROOT / "case_full.json"), raise_on_replay_failure=False
+    )
+    # The task fails on the sandbox's refusal, reported by the SDK's core as its message.
+    assert "Cannot access datetime.datetime.now" in str(result.replay_failure)
 
 
 async def test_a_changed_procedure_is_caught_as_nondeterministic() -> None:
@@ -91,3 +121,22 @@ async def test_a_changed_procedure_is_caught_as_nondeterministic() -> None:
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES[0]))
+
+
+async def test_the_suites_workers_run_cases_in_the_sandbox_and_service_workers_do_not(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    app = LotseApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    runners = {}
+    with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
+        for sandbox_cases in (True, False):
+            settings = Settings(
+                data_dir=tmp_path,
+                sandbox_cases=sandbox_cases,
+                task_queue=f"runners-{sandbox_cases}",
+            )
+            worker = build_worker(temporal_env.client, settings, app, pool)
+            runners[sandbox_cases] = worker.config()["unsandboxed_workflow_runner"]
+    assert isinstance(runners[True], SandboxedWorkflowRunner)
+    assert isinstance(runners[False], UnsandboxedWorkflowRunner)
+    assert Settings().sandbox_cases, "tests/conftest.py sets LOTSE_SANDBOX_CASES for the suite"
