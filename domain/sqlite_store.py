@@ -35,7 +35,7 @@ from typing import Literal
 # exactly one factory class here (`InfrastructureFactory.construct`).
 from eventsourcing import sqlite as library
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 log = logging.getLogger("lotse.store")
 
@@ -212,3 +212,7 @@ class LotseSQLiteFactory(library.SQLiteFactory):
             )
             raise OSError(msg)
         return seconds
+
+
+FACTORY_TOPIC = get_topic(LotseSQLiteFactory)
+"""What `PERSISTENCE_MODULE` says for this store: `domain.sqlite_store:LotseSQLiteFactory`."""

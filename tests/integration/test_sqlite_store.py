@@ -18,19 +18,27 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import (
     ConnectionUnavailableError,
+    InfrastructureFactory,
     IntegrityError,
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteFactory
 from eventsourcing.utils import Environment
 
+from bootstrap import build_application
+from domain.key_stores import build_key_store
+from domain.keys_sqlite import SQLiteKeyStore
+from domain.people_view import build_people_view
+from domain.people_view_sqlite import SQLitePeopleView
 from domain.sqlite_store import (
     DEFAULT_POOL_TIMEOUT,
     LotseSQLiteConnectionPool,
     LotseSQLiteDatastore,
     LotseSQLiteFactory,
 )
+from domain.store_files import SQLITE_PERSISTENCE_MODULES
+from settings import Settings
 
 SHORT = 0.3  # seconds a request for a connection waits in these tests
 
@@ -227,3 +235,40 @@ def test_the_library_settings_of_the_sqlite_store_reach_lotse_datastore(tmp_path
         LotseSQLiteFactory(
             {"SQLITE_DBNAME": str(tmp_path / "events.sqlite"), "SQLITE_LOCK_TIMEOUT": "x"}
         )
+
+
+def test_an_application_built_from_the_sqlite_settings_runs_on_lotse_pool(
+    sqlite_settings: Settings,
+) -> None:
+    slower = sqlite_settings.model_copy(update={"sqlite_pool_timeout_seconds": 12.5})
+    for settings, timeout in ((sqlite_settings, 30.0), (slower, 12.5)):
+        app = build_application(settings)
+        try:
+            pool = app.recorder.datastore.pool  # type: ignore[attr-defined]  # the SQLite recorder's
+            assert type(pool) is LotseSQLiteConnectionPool
+            assert pool.pool_timeout == timeout
+            assert pool.db_name == str(settings.event_store_path)
+        finally:
+            app.close()
+
+
+@pytest.mark.parametrize("module", sorted(SQLITE_PERSISTENCE_MODULES))
+def test_each_name_of_the_sqlite_store_finds_its_key_and_view_files_beside_it(
+    tmp_path: Path, module: str
+) -> None:
+    env = Environment(
+        "Lotse", {"PERSISTENCE_MODULE": module, "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
+    )
+    factory = InfrastructureFactory.construct(env)
+    keys = build_key_store(env)
+    view = build_people_view(env)
+    try:
+        assert isinstance(factory, SQLiteFactory)
+        assert isinstance(keys, SQLiteKeyStore)
+        assert isinstance(view, SQLitePeopleView)
+        assert keys.path == str(tmp_path / "person-keys.sqlite")
+        assert view.path == str(tmp_path / "people-view.sqlite")
+    finally:
+        factory.close()
+        keys.close()
+        view.close()
