@@ -6,8 +6,8 @@ Chosen by `PERSISTENCE_MODULE=domain.sqlite_store:LotseSQLiteFactory` (`Settings
 environment keys (`SQLITE_DBNAME`, `SQLITE_LOCK_TIMEOUT`, …), plus `SQLITE_POOL_TIMEOUT`.
 
 It works around what eventsourcing 9.5.6 does when the pool runs dry or a commit fails
-(`eventsourcing.persistence.ConnectionPool`, `eventsourcing.sqlite`); 5,000 people in one
-incident on two starved cores hit all three, and the worker then wrote nothing more:
+(`eventsourcing.persistence.ConnectionPool`, `eventsourcing.sqlite`); with 5,000 people in one
+incident on two starved cores the worker met 1 and 2, and then wrote nothing more:
 
 1. `ConnectionPool.get_connection(is_writer=True)` takes the pool's writer lock, then waits for
    a free connection; when that wait times out ("Timed out waiting for return of connection")
@@ -16,9 +16,9 @@ incident on two starved cores hit all three, and the worker then wrote nothing m
    A reader that times out there stays counted, which blocks writers of an in-memory store.
 2. When a commit (or rollback) fails, `SQLiteDatastore` puts the sqlite3 connection back into
    the pool still inside its transaction; the next `BEGIN` on it fails with "cannot start a
-   transaction within a transaction". So does one left open by an exception raised between
-   `BEGIN` and the end of the `with` block (Temporal's cancellation of a threaded activity
-   raises into the thread).
+   transaction within a transaction". So would one left open by an exception that arrives
+   after `BEGIN` but before the `with` block is entered, where no `__exit__` rolls back
+   (Temporal cancels a threaded activity by raising an exception into its thread).
 3. `SQLiteFactory` leaves the pool's timeout at `SQLiteDatastore`'s 5 s; on starved cores a
    writer waits longer than that for its turn. Here it is 30 s unless `SQLITE_POOL_TIMEOUT` says
    otherwise; a write that still times out fails its activity, which Temporal retries.
