@@ -38,14 +38,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("lotse.worker")
 
 ACTIVITY_THREADS = 12
-"""Threads for activities (local ones too). Fewer than the event store's SQLite connection pool
-holds (5 + 10 overflow in eventsourcing 9.5): when the pool runs dry, a writer that waited for
-a connection keeps the pool's writer lock (eventsourcing 9.5.6, `ConnectionPool.get_connection`
-does not release it on that timeout), and every later write times out. With 12, the people
-view's catch-up thread and a reader of the worker's own still find a connection
-(tests/integration/test_event_store.py). It does not make 5,000 people in one incident run on
-SQLite: the worker still stalled there on the pool's writer lock (see the README's scale
-benchmark)."""
+"""Threads for activities (local ones too). Fewer than the SQLite event store's connection pool
+holds (5 + 10 overflow): with 12, the people view's catch-up thread and a reader of the
+worker's own still find a connection without waiting (tests/integration/test_event_store.py).
+Should the pool run dry all the same, a request waits up to `sqlite_pool_timeout_seconds` and
+then fails its activity, which Temporal retries; the pool (domain/sqlite_store.py) gives back
+the writer lock such a request took. eventsourcing 9.5.6's own pool kept it, and every later
+write timed out: that is where 5,000 people in one incident stalled on SQLite, with 16 threads
+and again with 12 (see the README's scale benchmark, measured before Lotse's pool)."""
 
 
 def build_application(settings: Settings) -> LotseApplication:

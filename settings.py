@@ -29,6 +29,8 @@ from pydantic_settings import (
 )
 
 from contracts.vocabulary import TASK_QUEUE
+from domain.sqlite_store import DEFAULT_POOL_TIMEOUT
+from domain.sqlite_store import FACTORY_TOPIC as SQLITE_FACTORY_TOPIC
 
 CONFIG_FILE_NAME = "lotse.toml"
 PATH_FIELDS = (
@@ -118,6 +120,13 @@ class Settings(BaseSettings):
     store: Literal["sqlite", "postgres"] = "sqlite"
     sqlite_path: Path | None = Field(
         default=None, description="SQLite file of the event store; default <data_dir>/events.sqlite"
+    )
+    sqlite_pool_timeout_seconds: float = Field(
+        default=DEFAULT_POOL_TIMEOUT,
+        gt=0,
+        le=3600,
+        description="How long a read or write of the SQLite event store waits for its turn at "
+        "the store's connections before its activity fails (and Temporal retries it)",
     )
     postgres_host: str = "127.0.0.1"
     postgres_port: int = 5432
@@ -301,6 +310,8 @@ class Settings(BaseSettings):
                 env["POSTGRES_SCHEMA"] = self.postgres_schema
             return env
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            # Lotse's pool over the library's SQLite recorders (domain/sqlite_store.py).
+            "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
             "SQLITE_DBNAME": str(self.event_store_path),
+            "SQLITE_POOL_TIMEOUT": str(self.sqlite_pool_timeout_seconds),
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from eventsourcing.utils import Environment
 
 from domain.keys import SQLITE_KEY_FILE, KeyStore
-from domain.store_files import sqlite_beside
+from domain.store_files import names_sqlite_store, sqlite_beside
 
 
 def build_key_store(env: Environment) -> KeyStore:
@@ -20,7 +20,7 @@ def build_key_store(env: Environment) -> KeyStore:
         return PostgresKeyStore.from_env(env)
     from domain.keys_sqlite import SQLiteKeyStore
 
-    if module == "eventsourcing.sqlite":
+    if names_sqlite_store(module):
         return SQLiteKeyStore(sqlite_key_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
     return SQLiteKeyStore(":memory:")
 

@@ -34,7 +34,7 @@ from eventsourcing.utils import Environment, get_topic
 
 from domain.people_summary import PersonRow, Summary, next_due, summary_of
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
-from domain.store_files import sqlite_beside
+from domain.store_files import names_sqlite_store, sqlite_beside
 
 SQLITE_VIEW_FILE = "people-view.sqlite"
 BATCH = 1000
@@ -181,7 +181,7 @@ def build_people_view(env: Environment) -> PeopleViewStore:
         return PostgresPeopleView.from_env(env)
     from domain.people_view_sqlite import SQLitePeopleView
 
-    if module == "eventsourcing.sqlite":
+    if names_sqlite_store(module):
         return SQLitePeopleView(sqlite_view_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
     return SQLitePeopleView(":memory:")
 

@@ -1,8 +1,25 @@
-"""Files Lotse keeps beside the SQLite event store (the person keys, the people view)."""
+"""Files Lotse keeps beside the SQLite event store (the person keys, the people view), and how
+to tell from the application's env that the event store is SQLite."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from domain.sqlite_store import FACTORY_TOPIC
+
+SQLITE_PERSISTENCE_MODULES = frozenset(
+    {
+        FACTORY_TOPIC,  # what Settings gives: Lotse's pool (domain/sqlite_store.py)
+        FACTORY_TOPIC.partition(":")[0],  # the same factory, found in its module
+        "eventsourcing.sqlite",  # the library's own, as stores configured before it named it
+    }
+)
+
+
+def names_sqlite_store(persistence_module: str) -> bool:
+    """Whether `PERSISTENCE_MODULE` (as the application's env gives it) is a SQLite event
+    store, whose `SQLITE_DBNAME` the files beside it are named after."""
+    return persistence_module in SQLITE_PERSISTENCE_MODULES
 
 
 def sqlite_beside(event_store_dbname: str, file_name: str) -> str:

@@ -323,10 +323,11 @@ def test_workers_starting_together_on_a_new_postgres_store_all_start(
 def test_the_worker_never_asks_the_sqlite_store_for_more_connections_than_its_pool_holds(
     sqlite_settings: Settings,
 ) -> None:
-    """Issue #8: when eventsourcing's connection pool runs dry, a writer that timed out waiting
-    for a connection keeps the pool's writer lock, and every later write fails ("Timed out
-    waiting for return of writer"). The worker's activity threads, the people view's catch-up
-    thread and one spare reader must fit into the pool."""
+    """Issue #8: when the connection pool runs dry, requests wait, and eventsourcing 9.5.6's own
+    pool then kept the writer lock of one that timed out ("Timed out waiting for return of
+    writer" for every later write; Lotse's pool gives it back, tests/integration/
+    test_sqlite_store.py). Still no request should have to wait for a connection: the worker's
+    activity threads, the people view's catch-up thread and one spare reader fit into the pool."""
     from bootstrap import ACTIVITY_THREADS, build_application
 
     app = build_application(sqlite_settings)

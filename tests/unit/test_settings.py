@@ -27,3 +27,12 @@ def test_the_event_store_keys_carry_the_application_prefix() -> None:
     assert env["LOTSE_PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert env["LOTSE_POSTGRES_DBNAME"] == "lotse_test"
     assert not [key for key in env if not key.startswith("LOTSE_")]
+
+
+def test_the_sqlite_store_is_lotse_factory_with_the_pool_timeout_of_the_settings() -> None:
+    env = Settings(store="sqlite", sqlite_pool_timeout_seconds=12.5).event_store_env()
+    assert env["LOTSE_PERSISTENCE_MODULE"] == "domain.sqlite_store:LotseSQLiteFactory"
+    assert env["LOTSE_SQLITE_POOL_TIMEOUT"] == "12.5"
+    assert Settings(store="sqlite").event_store_env()["LOTSE_SQLITE_POOL_TIMEOUT"] == "30.0"
+    with pytest.raises(ValidationError, match="sqlite_pool_timeout_seconds"):
+        Settings(sqlite_pool_timeout_seconds=0)
