@@ -148,13 +148,15 @@ class DirectoryCommands(Application[UUID]):
         return {offer_id: self._taken(offer_id) for offer_id in offer_ids}
 
     def _taken(self, offer_id: str) -> int:
-        load = self._offer_load(offer_id)
+        load = self._offer_load(offer_id, to_change=False)
         return 0 if load is None else load.taken
 
-    def _offer_load(self, offer_id: str) -> OfferLoad | None:
+    def _offer_load(self, offer_id: str, *, to_change: bool = True) -> OfferLoad | None:
+        """The offer's load; `to_change=False` for a look only: the cached aggregate itself,
+        not a deep copy of its holders (thousands at a busy offer, copied for every case)."""
         try:
             found: object = self.repository.get(
-                ids.offer_load_id(offer_id), projector_func=_project
+                ids.offer_load_id(offer_id), projector_func=_project, deepcopy_from_cache=to_change
             )
         except AggregateNotFoundError:
             return None
