@@ -48,6 +48,14 @@ write timed out: that is where 5,000 people in one incident stalled on SQLite, w
 and again with 12 (see the README's scale benchmark, measured before Lotse's pool)."""
 
 
+WORKFLOW_TASKS = 16
+"""Workflow tasks the worker works on at once. A task includes the local activities it starts
+(the record's steps), which wait for the `ACTIVITY_THREADS`; with the SDK's default of 100,
+tasks queued inside the worker behind them ran past Temporal's 10 s task timeout when 5,000
+people arrived at once, and were done again. Tasks beyond these wait at the server, where the
+timeout does not run."""
+
+
 def build_application(settings: Settings) -> LotseApplication:
     """The event-sourced application on the configured store (SQLite file by default)."""
     if settings.store == "sqlite":
@@ -156,6 +164,8 @@ def build_worker(
         activities=[*incidents.all(), *cases.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_workflow_tasks=WORKFLOW_TASKS,
+        max_cached_workflows=settings.workflow_cache_size,
         interceptors=interceptors,
         # The workflows that leave the sandbox (`VictimCase`) get it back when asked.
         unsandboxed_workflow_runner=(

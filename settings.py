@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8233",
         description="Where operators open the Temporal UI; quoted in alert messages.",
     )
+    workflow_cache_size: int = Field(
+        default=5000,
+        ge=0,
+        le=100_000,
+        description="Cases and incidents the worker keeps in memory between their steps "
+        "(about 0.1 MiB each); a step of one not kept replays its whole history first. The "
+        "default holds an incident of 5,000 people; 0 keeps none",
+    )
     sandbox_cases: bool = Field(
         default=False,
         description="Run each person's case workflow inside Temporal's workflow sandbox too, as "

@@ -10,20 +10,15 @@ without those reads."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from bootstrap import ACTIVITY_THREADS, build_worker
 from contracts.vocabulary import VICTIM_CASE_WORKFLOW_TYPE, case_workflow_id
-from domain.application import LotseApplication
-from settings import Settings
 from tests.workflow.changed_workflow import (
     IncidentResponseThatSkipsTheDeclaration,
     VictimCaseThatReadsTheClock,
@@ -121,22 +116,3 @@ async def test_a_changed_procedure_is_caught_as_nondeterministic() -> None:
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES[0]))
-
-
-async def test_the_suites_workers_run_cases_in_the_sandbox_and_service_workers_do_not(
-    temporal_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
-    app = LotseApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    runners = {}
-    with ThreadPoolExecutor(ACTIVITY_THREADS) as pool:
-        for sandbox_cases in (True, False):
-            settings = Settings(
-                data_dir=tmp_path,
-                sandbox_cases=sandbox_cases,
-                task_queue=f"runners-{sandbox_cases}",
-            )
-            worker = build_worker(temporal_env.client, settings, app, pool)
-            runners[sandbox_cases] = worker.config()["unsandboxed_workflow_runner"]
-    assert isinstance(runners[True], SandboxedWorkflowRunner)
-    assert isinstance(runners[False], UnsandboxedWorkflowRunner)
-    assert Settings().sandbox_cases, "tests/conftest.py sets LOTSE_SANDBOX_CASES for the suite"
