@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         ge=0,
         le=100_000,
         description="Cases and incidents the worker keeps in memory between their steps "
-        "(about 0.1 MiB each); a step of one not kept replays its whole history first. The "
+        "(about 0.15 MiB each); a step of one not kept replays its whole history first. The "
         "default holds an incident of 5,000 people; 0 keeps none",
     )
     sandbox_cases: bool = Field(
