@@ -22,7 +22,9 @@ import secrets
 import stat
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,13 +181,26 @@ async def import_list(
     summary_ = ImportSummary()
     people = _read(path, mapping, summary_)
     key = identity_key(settings)
-    with open_application(settings) as store:
+    # The threads end before the store closes (`with` leaves them first).
+    with open_application(settings) as store, _store_threads() as threads:
         store.incident(incident_id)  # a clear error before anything is placed
         client = await connect_client(settings)
         await _worker_is_polling(client, settings)
         rows = _place(store, people, incident_id, source, actor, key, summary_, report)
-        await _register(settings, client, store, rows, actor, summary_, report)
+        await _register(settings, client, store, threads, rows, actor, summary_, report)
     return summary_
+
+
+@contextmanager
+def _store_threads() -> Iterator[ThreadPoolExecutor]:
+    """Threads of the import's own for its reads and writes of the record, waited for on the
+    way out, Ctrl-C included. With `asyncio.to_thread` a call still running when Ctrl-C closed
+    the store used a closed SQLite connection, and the process died of a segmentation fault."""
+    threads = ThreadPoolExecutor(CONCURRENT_CASES, thread_name_prefix="lotse-import")
+    try:
+        yield threads
+    finally:
+        threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _read(
@@ -284,6 +299,7 @@ async def _register(
     settings: Settings,
     client: Client,
     store: LotseApplication,
+    threads: ThreadPoolExecutor,
     rows: list[_Row],
     actor: Actor,
     summary_: ImportSummary,
@@ -304,7 +320,7 @@ async def _register(
                 _not_counted(summary_, row)
                 return
             try:
-                await _one_row(settings, client, store, row, actor, summary_)
+                await _one_row(settings, client, store, threads, row, actor, summary_)
             except _StalledError as error:
                 stalled.append(str(error))
                 summary_.unfinished.append(RowProblem(row.person.line, [str(error)]))
@@ -335,17 +351,19 @@ async def _one_row(
     settings: Settings,
     client: Client,
     store: LotseApplication,
+    threads: ThreadPoolExecutor,
     row: _Row,
     actor: Actor,
     summary_: ImportSummary,
 ) -> None:
     registration = row.registration
     incident_id, ref = registration.incident_id, registration.person_ref
-    registered = await asyncio.to_thread(_registered, store, incident_id, ref)
+    in_thread = asyncio.get_running_loop().run_in_executor
+    registered = await in_thread(threads, _registered, store, incident_id, ref)
     if not registered:
         await _start(settings, client, registration)
         deadline = time.monotonic() + settings.import_wait_seconds
-        while not await asyncio.to_thread(_registered, store, incident_id, ref):
+        while not await in_thread(threads, _registered, store, incident_id, ref):
             if time.monotonic() > deadline:
                 raise _StalledError(
                     f"the case of {ref} did not record its registration within "
@@ -353,7 +371,7 @@ async def _one_row(
                 )
             await asyncio.sleep(0.1)
     try:
-        await asyncio.to_thread(_record_contact, store, incident_id, ref, row, actor)
+        await in_thread(threads, _record_contact, store, incident_id, ref, row, actor)
     except PersonErasedError:
         summary_.erased += 1  # erased since: a list imported again brings nothing back
 

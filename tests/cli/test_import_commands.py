@@ -10,13 +10,20 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
+from cli import importing
+from contracts.messages import Actor
 from contracts.people import CaseCloseReason, ContactData
+from domain.application import LotseApplication
 from domain.ids import roll_id
 from settings import Settings
 from tests.cli.support import Lotse, cli_environment
@@ -192,6 +199,53 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
         assert len(stack.app.person_history(incident_id, ref)) == 2  # registered, contact
     again = await ok(lotse, *import_command, *OFFICE)
     assert f"already imported:      {PEOPLE}" in again
+
+
+async def test_a_cancelled_import_closes_the_record_only_after_its_last_call(
+    lotse: Lotse, stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C cancels the import while its reads of the record run in threads; the store is
+    closed only once none is running. A call on a closed SQLite connection killed the process
+    with a segmentation fault (seen once in the SIGINT test above under load)."""
+    incident_id = await incident(lotse, stack)
+    listing = tmp_path / "slow.csv"
+    rows = [f"Zyx{invented(n)};Ida;01.02.1980;;;;verletzt;Dresden;de" for n in range(60)]
+    listing.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    guard = threading.Lock()
+    running = 0
+    running_at_close: list[int] = []
+    registered = importing._registered
+    close = LotseApplication.close
+
+    def slow_registered(store: LotseApplication, incident_id: str, ref: str) -> bool:
+        nonlocal running
+        with guard:
+            running += 1
+        try:
+            time.sleep(0.2)  # a slow disk: the read is still running when Ctrl-C comes
+            return registered(store, incident_id, ref)
+        finally:
+            with guard:
+                running -= 1
+
+    def counting_close(app: LotseApplication) -> None:
+        running_at_close.append(running)
+        close(app)
+
+    monkeypatch.setattr(importing, "_registered", slow_registered)
+    monkeypatch.setattr(LotseApplication, "close", counting_close)
+    settings = stack.settings.model_copy(
+        update={"temporal_address": stack.client.service_client.config.target_host}
+    )
+    actor = Actor(partner_id="opferbeauftragte", staff_ref="lagedienst-1")
+    task = asyncio.create_task(
+        importing.import_list(settings, listing, incident_id, importing.SOURCES["police"], actor)
+    )
+    await eventually(lambda: running, lambda calls: calls >= 5, what="reads in threads")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert running_at_close == [0]
 
 
 def _event_count(stack: Stack, incident_id: str) -> int:
