@@ -58,8 +58,8 @@ app.add_typer(codec.app, name="codec", no_args_is_help=True)
 USAGE_ERROR = 2
 INTERRUPTED_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 INTERRUPTED = (
-    "error: interrupted — an update may have been sent; repeating the command with the "
-    "--update-id it printed is safe"
+    "error: interrupted — what was done is recorded; repeating the command is safe (an update "
+    "with the --update-id it printed; an import registers nobody twice and finishes the rest)"
 )
 
 
@@ -81,6 +81,9 @@ def run(argv: Sequence[str]) -> int:
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         return 1
+    if result == INTERRUPTED_CODE:
+        # Typer turns Ctrl-C inside a command into this exit code, silently.
+        typer.echo(INTERRUPTED, err=True)
     return result if isinstance(result, int) else 0
 
 

@@ -186,6 +186,8 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
     process.send_signal(signal.SIGINT)
     _, stderr = await process.communicate()
     assert process.returncode == 130, stderr.decode()
+    assert "error: interrupted" in stderr.decode()
+    assert "repeating the command is safe" in stderr.decode()
     interrupted_at = len(refs(stack, incident_id))
     assert interrupted_at < PEOPLE, "the import finished before it was interrupted"
 
