@@ -130,6 +130,8 @@ def _print_summary(
     if len(result.linked) > LISTED:
         typer.echo(f"    … and {len(result.linked) - LISTED} more")
     typer.echo(f"  already imported:      {result.seen}")
+    if result.finished_now:
+        typer.echo(f"    of them finished now: {result.finished_now} (left unfinished before)")
     if result.likely:
         typer.echo(f"  likely the same as someone registered: {len(result.likely)}")
         typer.echo("    confirm or reject each:")

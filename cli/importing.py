@@ -75,6 +75,9 @@ class ImportSummary:
     rejected: list[RowProblem] = field(default_factory=list)
     unfinished: list[RowProblem] = field(default_factory=list)
     erased: int = 0
+    finished_now: int = 0
+    """Of the rows imported before, those an earlier, stopped run left without the case's
+    registration or the contact data, and this run finished."""
 
 
 @dataclass(frozen=True)
@@ -371,9 +374,14 @@ async def _one_row(
                 )
             await asyncio.sleep(0.1)
     try:
-        await in_thread(threads, _record_contact, store, incident_id, ref, row, actor)
+        contact_recorded = await in_thread(
+            threads, _record_contact, store, incident_id, ref, row, actor
+        )
     except PersonErasedError:
         summary_.erased += 1  # erased since: a list imported again brings nothing back
+        return
+    if row.match is Match.SEEN and (contact_recorded or not registered):
+        summary_.finished_now += 1
 
 
 def _registered(store: LotseApplication, incident_id: str, ref: str) -> bool:
@@ -395,17 +403,19 @@ async def _start(settings: Settings, client: Client, registration: RegisterPerso
 
 def _record_contact(
     store: LotseApplication, incident_id: str, ref: str, row: _Row, actor: Actor
-) -> None:
-    """The row's contact data. For a person with contact data recorded (from another list, or
-    typed since), only the fields missing there are added: nothing recorded is replaced."""
+) -> bool:
+    """The row's contact data; False if there was nothing to add. For a person with contact
+    data recorded (from another list, or typed since), only the fields missing there are
+    added: nothing recorded is replaced."""
     contact = row.person.contact
     recorded = store.contact_of(incident_id, ref)
     if recorded is not None:
         contact = merged_contact(recorded, contact)
         if contact == recorded:
-            return
+            return False
     ctx = contact_context(incident_id, ref, actor, contact, ActorChannel.CLI)
     store.record_contact(incident_id, ref, contact, ctx)
+    return True
 
 
 def merged_contact(recorded: ContactData, listed: ContactData) -> ContactData:

@@ -201,6 +201,7 @@ async def test_an_import_stopped_half_way_is_finished_by_running_it_again(
         assert len(stack.app.person_history(incident_id, ref)) == 2  # registered, contact
     again = await ok(lotse, *import_command, *OFFICE)
     assert f"already imported:      {PEOPLE}" in again
+    assert "finished now" not in again  # a finished import again has nothing left to finish
 
 
 async def test_a_cancelled_import_closes_the_record_only_after_its_last_call(
@@ -316,6 +317,9 @@ async def test_an_import_whose_worker_dies_stops_and_is_finished_once_a_worker_i
         back = {**env, "LOTSE_IMPORT_WAIT_SECONDS": "30"}
         finished = await lotse(*command, *OFFICE, env_extra=back)
         assert finished.exit_code == 0, finished.output
+        # The rows left unfinished were on the roll already: this run finished them.
+        assert summary_count("already imported", finished.output) == PEOPLE
+        assert summary_count("of them finished now", finished.output) == unfinished
         people = refs(stack, incident_id)
         assert people == [f"PL-{n:05d}" for n in range(1, PEOPLE + 1)]
         for ref in people:
