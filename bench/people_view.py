@@ -63,7 +63,7 @@ from contracts.people import (
 )
 from contracts.vocabulary import ActorChannel, NeedCategory
 from domain.application import LotseApplication
-from domain.people_view import sqlite_view_path
+from domain.people_view_stores import sqlite_view_path
 from domain.people_views import overdue_items
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
 

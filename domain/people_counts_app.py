@@ -22,7 +22,8 @@ from contracts.case_rules import OverdueItem
 from contracts.people_counts import IncidentPeople
 from domain.people_app import project_person
 from domain.people_summary import count, overdue_of
-from domain.people_view import PeopleProjector, build_people_view
+from domain.people_view import PeopleProjector
+from domain.people_view_stores import build_people_view
 from domain.person import AffectedPerson
 
 if TYPE_CHECKING:

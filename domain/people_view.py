@@ -30,11 +30,10 @@ from uuid import UUID
 
 from eventsourcing.application import Repository
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import get_topic
 
 from domain.people_summary import PersonRow, Summary, next_due, summary_of
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
-from domain.store_files import names_sqlite_store, sqlite_beside
 
 SQLITE_VIEW_FILE = "people-view.sqlite"
 BATCH = 1000
@@ -169,24 +168,3 @@ def decode(person_ref: str, text: str) -> PersonRow:
 def utc_text(moment: datetime) -> str:
     """A moment as SQLite keeps it: UTC, microseconds, so that text order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def build_people_view(env: Environment) -> PeopleViewStore:
-    """The view store beside the event store that `env` configures (the application's env)."""
-    # Imported here: each implementation pulls in its own driver.
-    module = env.get("PERSISTENCE_MODULE", "") or ""
-    if module == "eventsourcing.postgres":
-        from domain.people_view_postgres import PostgresPeopleView
-
-        return PostgresPeopleView.from_env(env)
-    from domain.people_view_sqlite import SQLitePeopleView
-
-    if names_sqlite_store(module):
-        return SQLitePeopleView(sqlite_view_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
-    return SQLitePeopleView(":memory:")
-
-
-def sqlite_view_path(event_store_dbname: str) -> str:
-    """The view file beside the event store's file: `events.sqlite` → `people-view.sqlite`,
-    `other.sqlite` → `other-people-view.sqlite`; an in-memory event store → `:memory:`."""
-    return sqlite_beside(event_store_dbname, SQLITE_VIEW_FILE)

@@ -19,7 +19,7 @@ from contracts.case_rules import ReferralAction
 from contracts.people import CaseCloseReason
 from domain.application import LotseApplication
 from domain.errors import IncidentNotFoundError
-from domain.people_view import sqlite_view_path
+from domain.people_view_stores import sqlite_view_path
 from domain.person import PERSON_EVENT_TOPICS
 from settings import Settings
 from tests.conftest import POSTGRES_CONNINFO

@@ -29,8 +29,8 @@ from eventsourcing.utils import Environment
 from bootstrap import build_application
 from domain.key_stores import build_key_store
 from domain.keys_sqlite import SQLiteKeyStore
-from domain.people_view import build_people_view
 from domain.people_view_sqlite import SQLitePeopleView
+from domain.people_view_stores import build_people_view
 from domain.sqlite_store import (
     DEFAULT_POOL_TIMEOUT,
     LotseSQLiteConnectionPool,
