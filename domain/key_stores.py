@@ -7,22 +7,19 @@ from __future__ import annotations
 from eventsourcing.utils import Environment
 
 from domain.keys import SQLITE_KEY_FILE, KeyStore
-from domain.store_files import names_sqlite_store, sqlite_beside
+from domain.store_files import sqlite_beside, sqlite_file_beside_store, store_is_postgres
 
 
 def build_key_store(env: Environment) -> KeyStore:
     """The key store for the event store that `env` configures (the application's env)."""
     # Imported here: each implementation pulls in its own driver.
-    module = env.get("PERSISTENCE_MODULE", "") or ""
-    if module == "eventsourcing.postgres":
+    if store_is_postgres(env):
         from domain.keys_postgres import PostgresKeyStore
 
         return PostgresKeyStore.from_env(env)
     from domain.keys_sqlite import SQLiteKeyStore
 
-    if names_sqlite_store(module):
-        return SQLiteKeyStore(sqlite_key_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
-    return SQLiteKeyStore(":memory:")
+    return SQLiteKeyStore(sqlite_file_beside_store(env, SQLITE_KEY_FILE))
 
 
 def sqlite_key_path(event_store_dbname: str) -> str:

@@ -7,22 +7,19 @@ from __future__ import annotations
 from eventsourcing.utils import Environment
 
 from domain.people_view import SQLITE_VIEW_FILE, PeopleViewStore
-from domain.store_files import names_sqlite_store, sqlite_beside
+from domain.store_files import sqlite_beside, sqlite_file_beside_store, store_is_postgres
 
 
 def build_people_view(env: Environment) -> PeopleViewStore:
     """The view store beside the event store that `env` configures (the application's env)."""
     # Imported here: each implementation pulls in its own driver.
-    module = env.get("PERSISTENCE_MODULE", "") or ""
-    if module == "eventsourcing.postgres":
+    if store_is_postgres(env):
         from domain.people_view_postgres import PostgresPeopleView
 
         return PostgresPeopleView.from_env(env)
     from domain.people_view_sqlite import SQLitePeopleView
 
-    if names_sqlite_store(module):
-        return SQLitePeopleView(sqlite_view_path(env.get("SQLITE_DBNAME", "") or ":memory:"))
-    return SQLitePeopleView(":memory:")
+    return SQLitePeopleView(sqlite_file_beside_store(env, SQLITE_VIEW_FILE))
 
 
 def sqlite_view_path(event_store_dbname: str) -> str:

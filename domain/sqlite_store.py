@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from typing import Literal
+from typing import Any, Literal
 
 # The module, not `SQLiteFactory` by name: `PERSISTENCE_MODULE=domain.sqlite_store` must find
 # exactly one factory class here (`InfrastructureFactory.construct`).
@@ -47,26 +47,9 @@ class LotseSQLiteConnectionPool(SQLiteConnectionPool):
     """The library's SQLite pool, except that a failed request gives back what it took, and a
     connection comes back into the pool only outside a transaction."""
 
-    def __init__(
-        self,
-        *,
-        db_name: str,
-        lock_timeout: int | None = None,
-        pool_size: int = 5,
-        max_overflow: int = 10,
-        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
-        max_age: float | None = None,
-        pre_ping: bool = False,
-    ) -> None:
-        super().__init__(
-            db_name=db_name,
-            lock_timeout=lock_timeout,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            max_age=max_age,
-            pre_ping=pre_ping,
-        )
+    def __init__(self, *, db_name: str, **options: Any) -> None:
+        # The options as `SQLiteConnectionPool` takes them; `LotseSQLiteDatastore` gives them.
+        super().__init__(db_name=db_name, **options)
         # Per thread: has this thread's current request taken the writer lock or a reader's
         # place (see `_get_connection`)?
         self._request = threading.local()

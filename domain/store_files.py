@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eventsourcing.utils import Environment
+
 from domain.sqlite_store import FACTORY_TOPIC
 
 SQLITE_PERSISTENCE_MODULES = frozenset(
@@ -30,3 +32,16 @@ def sqlite_beside(event_store_dbname: str, file_name: str) -> str:
     path = Path(event_store_dbname.removeprefix("file:").split("?", 1)[0])
     name = file_name if path.stem == "events" else f"{path.stem}-{file_name}"
     return str(path.with_name(name))
+
+
+def store_is_postgres(env: Environment) -> bool:
+    """Whether the application's env configures the PostgreSQL event store."""
+    return env.get("PERSISTENCE_MODULE", "") == "eventsourcing.postgres"
+
+
+def sqlite_file_beside_store(env: Environment, file_name: str) -> str:
+    """`file_name` beside the SQLite event store the application's env configures
+    (`sqlite_beside`); `:memory:` for any other store (the in-memory one of unit tests)."""
+    if names_sqlite_store(env.get("PERSISTENCE_MODULE", "") or ""):
+        return sqlite_beside(env.get("SQLITE_DBNAME", "") or ":memory:", file_name)
+    return ":memory:"
