@@ -107,7 +107,7 @@ class CaseActivities:
     def choose_offer(self, data: ChooseOfferInput) -> OfferChoiceResult:
         """The offers that fit the need, best first, from the directory and the places taken."""
         with domain_refusals_are_final():
-            terms = self._app.directory(self._settings.directory_id).terms
+            terms = self._app.directory(self._settings.directory_id, to_change=False).terms
         offers = list(terms.offers)
         if data.offer_id is not None:
             offers = [offer for offer in offers if offer.id == data.offer_id]
@@ -269,7 +269,7 @@ class CaseActivities:
         return contact.shared_with(allowed) if contact is not None else {}
 
     def _offer(self, offer_id: str) -> Any:
-        terms = self._app.directory(self._settings.directory_id).terms
+        terms = self._app.directory(self._settings.directory_id, to_change=False).terms
         for offer in terms.offers:
             if offer.id == offer_id:
                 return offer

@@ -80,11 +80,17 @@ class DirectoryCommands(Application[UUID]):
             changes=changes,
         )
 
-    def directory(self, directory_key: str, version: int | None = None) -> Directory:
-        """The directory now, or at an aggregate `version`."""
+    def directory(
+        self, directory_key: str, version: int | None = None, *, to_change: bool = True
+    ) -> Directory:
+        """The directory now, or at an aggregate `version`; `to_change=False` for a look only:
+        the cached aggregate itself, not a deep copy of every offer (three looks a case)."""
         try:
             found: object = self.repository.get(
-                ids.directory_id(directory_key), version=version, projector_func=_project
+                ids.directory_id(directory_key),
+                version=version,
+                projector_func=_project,
+                deepcopy_from_cache=to_change,
             )
         except AggregateNotFoundError:
             raise DirectoryNotFoundError(
