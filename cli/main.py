@@ -12,6 +12,7 @@
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
+    lotse audit …                      the auditor's commands (issue #9, being built)
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -31,7 +32,19 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer exports no public name for it
 
-from cli import agreement, case, cases, codec, dev, history, incident, offers, person, privacy
+from cli import (
+    agreement,
+    audit,
+    case,
+    cases,
+    codec,
+    dev,
+    history,
+    incident,
+    offers,
+    person,
+    privacy,
+)
 
 app = typer.Typer(
     name="lotse",
@@ -54,6 +67,7 @@ app.add_typer(cases.app, name="cases", no_args_is_help=True)
 app.add_typer(privacy.app, name="privacy", no_args_is_help=True)
 app.add_typer(offers.app, name="offers", no_args_is_help=True)
 app.add_typer(codec.app, name="codec", no_args_is_help=True)
+app.add_typer(audit.app, name="audit", no_args_is_help=True)
 
 USAGE_ERROR = 2
 INTERRUPTED_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C

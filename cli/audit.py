@@ -1,0 +1,14 @@
+"""`lotse audit …`: what an auditor and the reflection lead use — whether the record is intact,
+what it held at a moment, every step in order, and the reflection report.
+
+The commands live in modules of their own (one per capability) and are attached here, so that
+`lotse audit --help` lists them all in one place.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Audit the record: verify it is intact, replay it, its timeline, the reflection report."
+)
