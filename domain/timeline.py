@@ -215,13 +215,13 @@ def _row(
 
 def facts_of(details: dict[str, Any]) -> dict[str, Any]:
     """An event's own facts for the timeline: without `LEFT_OUT`, empty values, and the
-    person reference already in the row; a registration's and a referral target's fields
-    flattened into the rest."""
+    person reference already in the row; the fields of a registration, a referral's target and
+    a consent's scope flattened into the rest."""
     facts: dict[str, Any] = {}
     for key, value in details.items():
         if key in LEFT_OUT or value is None or value in ("", []):
             continue
-        if key in ("registration", "target") and isinstance(value, dict):
+        if key in ("registration", "target", "scope") and isinstance(value, dict):
             facts |= {k: v for k, v in value.items() if k != "person_ref"}
         else:
             facts[key] = value
