@@ -39,6 +39,7 @@ from contracts.people import AssessedNeed, CaseCloseReason, RegistrationSource
 from contracts.vocabulary import ContactChannel, EscalationStep, NeedCategory, NotificationPurpose
 from domain.application import LotseApplication
 from domain.incident import NotificationOutcome
+from domain.reflection import ReflectionFigures, read_record, reflection_figures
 from domain.roll import Listing
 from settings import Settings
 from tests.integration.test_people_store import INCIDENT, declaration
@@ -52,7 +53,9 @@ MEASURES = ["Vertretungsregel für Wochenenden in die Vereinbarung aufnehmen"]
 
 
 def build_test_incident(data_dir: Path) -> Settings:
-    """Record the test incident in a SQLite store in `data_dir`; its settings."""
+    """Record the test incident in a SQLite store in `data_dir` (made if missing); its
+    settings."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(store="sqlite", data_dir=data_dir, sqlite_path=None)
     app = LotseApplication(env=settings.event_store_env())
     try:
@@ -180,3 +183,12 @@ def _roll(app: LotseApplication) -> None:
     app.place_listings(INCIDENT, second, ctx())
     app.settle_duplicate(INCIDENT, 1, True, ctx())
     app.settle_duplicate(INCIDENT, 2, False, ctx())
+
+
+def figures_of_test_incident(data_dir: Path) -> ReflectionFigures:
+    """The test incident recorded in `data_dir`, and its figures at AS_OF."""
+    app = LotseApplication(env=build_test_incident(data_dir).event_store_env())
+    try:
+        return reflection_figures(read_record(app, INCIDENT), AS_OF)
+    finally:
+        app.close()

@@ -7,20 +7,13 @@ import json
 
 import pytest
 
-from domain.application import LotseApplication
-from domain.reflection import ReflectionFigures, read_record, reflection_figures
-from tests.integration.test_people_store import INCIDENT
-from tests.reflection_support import AS_OF, FINDINGS, MEASURES, build_test_incident
+from domain.reflection import ReflectionFigures
+from tests.reflection_support import FINDINGS, MEASURES, figures_of_test_incident
 
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> ReflectionFigures:
-    settings = build_test_incident(tmp_path_factory.mktemp("reflection"))
-    app = LotseApplication(env=settings.event_store_env())
-    try:
-        return reflection_figures(read_record(app, INCIDENT), AS_OF)
-    finally:
-        app.close()
+    return figures_of_test_incident(tmp_path_factory.mktemp("reflection"))
 
 
 def test_each_partner_is_measured_against_its_own_deadline(figures: ReflectionFigures) -> None:
