@@ -62,6 +62,11 @@ def rgb_pixels(png: bytes) -> list[tuple[int, int, int]]:
 
 
 def _unfilter(kind: int, line: bytearray, above: bytearray, step: int) -> None:
+    if kind == 0:
+        return
+    if kind == 2:  # most of Chromium's rows: one pass without the per-byte branches
+        line[:] = bytes((a + b) & 0xFF for a, b in zip(line, above, strict=True))
+        return
     for i in range(len(line)):
         left = line[i - step] if i >= step else 0
         up = above[i]
@@ -107,7 +112,7 @@ def test_chromium_draws_every_chart_of_the_html_report(tmp_path: Path) -> None:
             str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-            "--window-size=1200,3000", page.as_uri(),
+            "--window-size=800,2400", page.as_uri(),
         ],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
