@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from contracts.agreement import PartnerId
 from contracts.messages import CommandContext, DeliveryPolicy, Internal, Message, OperatorAction
 from contracts.messages import OperatorActor as Attendee
 from contracts.text import NO_PEOPLE, Paragraph, Remark
+from contracts.vocabulary import BERLIN
 
 EXCHANGE_WORKFLOW_TYPE = "RegularExchange"
 MEETING_KEY = re.compile(r"exchange-\d{8}")
@@ -27,9 +28,11 @@ MINUTES_ITEMS_MAX = 30
 
 
 class ExchangeInput(Message):
-    """What the Schedule starts every run with: the agreement whose partners meet."""
+    """What the Schedule starts every run with: the agreement whose partners meet. A run that
+    continues an earlier one (continue-as-new) gets that run's state as `carry_over`."""
 
     agreement_key: PartnerId
+    carry_over: ExchangeState | None = None
 
 
 class AgreedMeasure(Message):
@@ -59,12 +62,19 @@ class RecordMinutes(OperatorAction):
     measures: list[AgreedMeasure] = Field(default_factory=list, max_length=MINUTES_ITEMS_MAX)
 
 
-def minutes_problems(minutes: RecordMinutes, partners: list[str], held_on: date) -> list[str]:
-    """What is wrong with `minutes` for a meeting of `partners` held on `held_on`, in order;
-    empty when they may be recorded."""
+def minutes_problems(
+    minutes: RecordMinutes, partners: list[str], held_at: datetime, now: datetime
+) -> list[str]:
+    """What is wrong with `minutes` for a meeting of `partners` held at `held_at`, asked at
+    `now`, in order; empty when they may be recorded."""
     known = set(partners)
     listed = ", ".join(sorted(known))
+    held_on = held_at.astimezone(BERLIN).date()
     problems: list[str] = []
+    if now < held_at:
+        problems.append(
+            f"the meeting is held on {held_on}; its minutes can be recorded from then on"
+        )
     if not minutes.attendees:
         problems.append("no attendees: name at least one partner and staff reference")
     for attendee in minutes.attendees:
@@ -173,6 +183,35 @@ class RemindMeasureInput(Internal):
     sent_at: AwareDatetime
 
 
+class ExchangeState(Internal):
+    """The whole state of a meeting's run: what its `status` query shows and what it hands to
+    the run that continues it. Mutable: the workflow changes it as the meeting goes on."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    agreement_key: str
+    stage: str = "recording"
+    meeting: MeetingRecorded | None = None
+    invitations: dict[str, str] = Field(default_factory=dict)
+    minutes_recorded: bool = False
+    measure_keys: list[str] = Field(default_factory=list)
+    open_measures: list[str] = Field(default_factory=list)
+
+    def status(self) -> ExchangeStatus:
+        meeting = self.meeting
+        return ExchangeStatus(
+            meeting_key=None if meeting is None else meeting.meeting_key,
+            stage=self.stage,
+            held_at=None if meeting is None else meeting.held_at,
+            invitations=[
+                InvitationStatus(partner_id=partner, state=state)
+                for partner, state in self.invitations.items()
+            ],
+            minutes_recorded=self.minutes_recorded,
+            open_measures=list(self.open_measures),
+        )
+
+
 class InvitationStatus(Message):
     partner_id: str
     state: str = Field(description="pending, delivered or failed")
@@ -187,3 +226,6 @@ class ExchangeStatus(Message):
     invitations: list[InvitationStatus] = Field(default_factory=list)
     minutes_recorded: bool = False
     open_measures: list[str] = Field(default_factory=list)
+
+
+ExchangeInput.model_rebuild()

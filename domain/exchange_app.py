@@ -276,6 +276,12 @@ class ExchangeMixin:
             ctx=agreed,
         )
 
+    def measure_agreement(self, measure: Measure) -> Agreement:
+        """The agreement the measure's meeting, or its incident, ran under."""
+        if measure.source == MEETING:
+            return self.meeting_agreement(self.meeting(measure.source_key))
+        return self.agreement_of(self.incident(measure.source_key))
+
     def _check_owner(self, measure_key: str, owner: str) -> None:
         """The owner must be a partner of the agreement the measure's source ran under."""
         source, kind = _parsed(measure_key)

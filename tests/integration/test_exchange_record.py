@@ -97,9 +97,11 @@ def test_a_measure_is_done_by_its_owner_or_the_office_only_and_once(
         update={"actor": Actor(partner_id="weisser-ring", staff_ref="landesbuero-2")}
     )
     measure, newly = app.complete_measure(f"{MEETING}/m1", "Plan verteilt", owner)
-    assert newly and measure.done and measure.done_by == owner.actor
+    assert newly
+    assert measure.done_by == owner.actor
     again, newly_again = app.complete_measure(f"{MEETING}/m1", None, make_ctx())
-    assert not newly_again and again.done_at == measure.done_at
+    assert not newly_again
+    assert again.done_at == measure.done_at
 
 
 def test_a_reminder_is_recorded_once_per_number(
@@ -155,6 +157,6 @@ def test_a_reflections_measures_are_listed_and_tracked_once_assigned(
         "Kontaktliste prüfen",
     )
     app.assign_measure(f"{other}/r1", "weisser-ring", date(2027, 1, 31), make_ctx())
-    assert [h for h in app.measures() if h.measure_key == f"{other}/r1"][0].tracked
+    assert next(h for h in app.measures() if h.measure_key == f"{other}/r1").tracked
     assert len(app.measures()) == 2  # tracked r1 and untracked r2, nothing twice
     assert app.incident(other).measures == ["Kontaktliste prüfen", "Übung"]  # unchanged
