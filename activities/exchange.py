@@ -147,10 +147,14 @@ class ExchangeActivities:
             agreement = self._app.measure_agreement(measure)
             recipients = list(dict.fromkeys([str(measure.owner), COMMISSIONER_PARTNER_ID]))
             owner = agreement.partner(str(measure.owner))
-            contacts = [agreement.partner(p).primary for p in recipients]
-        message = render_reminder(_reminder(measure, owner.name, data, self._settings))
-        for contact in contacts:
-            self._deliver(contact, message)
+            contacts = {p: agreement.partner(p).primary for p in recipients}
+        for partner_id, contact in contacts.items():
+            # One message id per recipient: a receiver (the sink too) drops a repeated id.
+            reminder = _reminder(measure, owner.name, data, self._settings)
+            message_id = f"{data.message_id}/{partner_id}"
+            self._deliver(
+                contact, render_reminder(reminder.model_copy(update={"message_id": message_id}))
+            )
         with domain_refusals_are_final():
             self._app.remind_measure(data.measure_key, data.number, recipients, data.ctx)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.persistence import EventStore
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +35,7 @@ from domain.exchange import (
     MeetingNotFoundError,
     MeetingRefusedError,
 )
+from domain.history import HistoryEntry, history_entry
 from domain.incident import Incident
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ class ExchangeMixin:
 
     if TYPE_CHECKING:
         repository: Repository[UUID]
+        events: EventStore[UUID]
 
         def save(self, *objs: Any) -> Any: ...
         def agreement(self, agreement_key: str, version: int | None = None) -> Agreement: ...
@@ -202,6 +205,13 @@ class ExchangeMixin:
         if not isinstance(found, Measure):
             raise TypeError(f"aggregate for measure '{measure_key}' is a {type(found)}")
         return found
+
+    def measure_history(self, measure_key: str) -> list[HistoryEntry]:
+        """Every recorded event of the measure, in order, with its envelope."""
+        entries = [history_entry(e) for e in self.events.get(ids.measure_id(measure_key))]
+        if not entries:
+            raise MeasureNotFoundError(_unknown_measure(measure_key))
+        return entries
 
     def measures(self) -> list[MeasureView]:
         """Every measure: the tracked ones in the order agreed, then each reflection's measures
