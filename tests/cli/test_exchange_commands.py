@@ -14,10 +14,16 @@ from contracts.messages import Actor, CommandContext
 from domain.application import LotseApplication
 from settings import Settings
 from tests.cli.support import Lotse, cli_environment, invoke
-from tests.workflow.support import Stack, load_agreement
+from tests.workflow.support import Stack, eventually, load_agreement
 
 MEETING = "exchange-20270112"
 OFFICE = Actor(partner_id="opferbeauftragte", staff_ref="OB-0042")
+
+
+@pytest.fixture(autouse=True)
+def meeting_on_the_day_the_run_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the stack's worker reads its settings: minutes are taken at once."""
+    monkeypatch.setenv("LOTSE_EXCHANGE_LEAD_DAYS", "0")
 
 
 @pytest.fixture
@@ -131,3 +137,58 @@ async def test_schedule_twice_makes_one_schedule(lotse: Lotse, stack: Stack) -> 
         assert [i.every for i in described.schedule.spec.intervals] == [timedelta(weeks=4)]
     finally:
         await handle.delete()
+
+
+MINUTES_TOML = """
+attendees = [{ partner_id = "opferbeauftragte", staff_ref = "OB-0042" }]
+topics = ["Erreichbarkeit am Wochenende"]
+[[measures]]
+text = "Vertretungsplan abstimmen"
+owner = "{owner}"
+due_on = 2099-01-31
+"""
+
+
+async def test_minutes_from_a_toml_file_reach_the_meetings_run(
+    lotse: Lotse, stack: Stack, tmp_path: Path
+) -> None:
+    first = (date.today() + timedelta(days=40)).isoformat()
+    made = await lotse("exchange", "schedule", "--every", "4w", "--first", first)
+    assert made.exit_code == 0, made.output
+    schedule = stack.client.get_schedule_handle("exchange-kooperation-opferhilfe-sachsen")
+    try:
+        await schedule.trigger()
+        described = await eventually(
+            schedule.describe, lambda d: bool(d.info.recent_actions), what="a run"
+        )
+    finally:
+        await schedule.delete()
+    run = stack.client.get_workflow_handle(described.info.recent_actions[-1].action.workflow_id)
+    stack.handles.append(run)
+    [key] = await eventually(
+        lambda: _meetings_with_invitations(stack), lambda keys: len(keys) == 1, what="invitations"
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINUTES_TOML.replace("{owner}", "nobody"), encoding="utf-8")
+    args = ("--as", "opferbeauftragte", "--staff", "OB-0042")
+    refused = await lotse("exchange", "minutes", key, str(bad), *args)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        "error: minutes refused: measure 1: owner 'nobody' is not a partner (opferbeauftragte, "
+        "opferhilfe-sachsen, raa-sachsen, weisser-ring)\n"
+    )
+    good = tmp_path / "minutes.toml"
+    good.write_text(MINUTES_TOML.replace("{owner}", "raa-sachsen"), encoding="utf-8")
+    taken = await lotse("exchange", "minutes", key, str(good), *args)
+    assert taken.exit_code == 0, taken.output
+    assert taken.stdout.splitlines() == [
+        f"{key}: minutes recorded; measures tracked: 1",
+        f"  {key}/m1",
+    ]
+    listed = await lotse("measures", "list", "--partner", "raa-sachsen")
+    assert listed.output.startswith(f"measure: {key}/m1  ·  state: open  ·  owner: raa-sachsen")
+
+
+def _meetings_with_invitations(stack: Stack) -> list[str]:
+    keys = stack.app.meeting_keys()
+    return [k for k in keys if len(stack.app.meeting(k).invitations) == 4]
