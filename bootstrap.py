@@ -150,18 +150,21 @@ def build_worker(
     # and the client, and would otherwise load both workflows, every activity and the mail
     # and webhook code it never runs (about a third of a command's start-up).
     from activities.case import CaseActivities
+    from activities.exchange import ExchangeActivities
     from activities.incident import IncidentActivities
     from workflows.incident_response import IncidentResponse
+    from workflows.regular_exchange import RegularExchange
     from workflows.victim_case import VictimCase
 
     delivery = notifier or build_notifier(settings)
     incidents = IncidentActivities(app, delivery, settings)
     cases = CaseActivities(app, delivery, settings)
+    exchange = ExchangeActivities(app, delivery, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentResponse, VictimCase],
-        activities=[*incidents.all(), *cases.all()],
+        workflows=[IncidentResponse, VictimCase, RegularExchange],
+        activities=[*incidents.all(), *cases.all(), *exchange.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_workflow_tasks=WORKFLOW_TASKS,

@@ -221,6 +221,21 @@ class Settings(BaseSettings):
     delivery_initial_interval_seconds: float = Field(default=2.0, gt=0)
     delivery_maximum_interval_seconds: float = Field(default=60.0, gt=0)
 
+    # The regular exchange (workflows/regular_exchange.py)
+    exchange_lead_days: int = Field(
+        default=14,
+        ge=0,
+        le=90,
+        description="Days between the invitations to an exchange meeting (when its Schedule "
+        "starts the run) and the meeting itself",
+    )
+    measure_reminder_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days between two reminders of a measure that is overdue and not done",
+    )
+
     # Dev stack (`lotse dev`)
     dev_temporal_port: int = 7233
     dev_ui_port: int = 8233

@@ -12,7 +12,9 @@
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
-    lotse audit replay|timeline        the record at a moment; every step in order (issue #9)
+    lotse audit replay|timeline|report  the record then; every step in order; the report
+    lotse exchange schedule|list|minutes  the regular exchange: its Schedule, meetings, minutes
+    lotse measures list|assign|done    measures from meetings and reflections, until done
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -39,8 +41,10 @@ from cli import (
     cases,
     codec,
     dev,
+    exchange,
     history,
     incident,
+    measures,
     offers,
     person,
     privacy,
@@ -68,6 +72,8 @@ app.add_typer(privacy.app, name="privacy", no_args_is_help=True)
 app.add_typer(offers.app, name="offers", no_args_is_help=True)
 app.add_typer(codec.app, name="codec", no_args_is_help=True)
 app.add_typer(audit.app, name="audit", no_args_is_help=True)
+app.add_typer(exchange.app, name="exchange", no_args_is_help=True)
+app.add_typer(measures.app, name="measures", no_args_is_help=True)
 
 USAGE_ERROR = 2
 INTERRUPTED_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C

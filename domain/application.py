@@ -56,6 +56,7 @@ from domain.errors import (
     IncidentAlreadyDeclaredError,
     IncidentNotFoundError,
 )
+from domain.exchange_app import ExchangeMixin
 from domain.history import HistoryEntry as HistoryEntry
 from domain.history import history_entry
 from domain.incident import Incident, NotificationOutcome
@@ -153,7 +154,13 @@ class AgreementLoaded(BaseModel):
 
 
 class LotseApplication(
-    TimelineMixin, PeopleViewMixin, PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]
+    TimelineMixin,
+    PeopleViewMixin,
+    PeopleMixin,
+    RollMixin,
+    DirectoryCommands,
+    ExchangeMixin,
+    Application[UUID],
 ):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
     person key store is built from the same settings unless `keys` is given."""

@@ -29,3 +29,11 @@ def offer_load_id(offer_id: str) -> UUID:
 
 def roll_id(incident_key: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"roll/{incident_key}")
+
+
+def meeting_id(meeting_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"meeting/{meeting_key}")
+
+
+def measure_id(measure_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"measure/{measure_key}")

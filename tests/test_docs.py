@@ -13,6 +13,7 @@ from temporalio.workflow import _Definition
 
 import contracts.agreement
 import contracts.case_rules
+import contracts.exchange
 import contracts.messages
 import contracts.offers
 import contracts.people
@@ -22,12 +23,14 @@ import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
 from domain.directory import Directory
+from domain.exchange import ExchangeMeeting, Measure
 from domain.incident import Incident
 from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
 from domain.roll import PeopleRoll
 from settings import Settings
 from workflows.incident_response import IncidentResponse
+from workflows.regular_exchange import RegularExchange
 from workflows.victim_case import VictimCase
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +85,16 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad, PeopleRoll)
+    aggregates = (
+        Incident,
+        Agreement,
+        AffectedPerson,
+        Directory,
+        OfferLoad,
+        PeopleRoll,
+        ExchangeMeeting,
+        Measure,
+    )
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
     # One row per name in record.md: two aggregates may not share an event name.
@@ -115,12 +127,14 @@ def _model_names() -> set[str]:
         Directory.__name__,
         OfferLoad.__name__,
         PeopleRoll.__name__,
+        ExchangeMeeting.__name__,
+        Measure.__name__,
     }
 
 
 def _field_names() -> set[str]:
     """Every field of every pydantic model in the contracts: what a doc may name in snake_case."""
-    modules = (contracts.messages, contracts.agreement, contracts.offers)
+    modules = (contracts.messages, contracts.agreement, contracts.offers, contracts.exchange)
     return {
         field
         for module in modules
@@ -150,7 +164,7 @@ def test_the_docs_name_only_events_and_updates_that_exist() -> None:
     assert unknown_events == set(), "record.md names events that the domain does not have"
 
     handlers: set[str] = set()
-    for workflow_class in (IncidentResponse, VictimCase):
+    for workflow_class in (IncidentResponse, VictimCase, RegularExchange):
         definition = _Definition.from_class(workflow_class)
         assert definition is not None
         handlers |= {name for name in (*definition.updates, *definition.queries) if name}

@@ -25,6 +25,7 @@ from tests.workflow.changed_workflow import (
 )
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
+from workflows.regular_exchange import RegularExchange
 from workflows.victim_case import VictimCase
 
 ROOT = Path(__file__).resolve().parents[1] / "histories"
@@ -63,6 +64,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         "before_local_records/incident_relay_outage.json",
         "case_full.json",
         "case_rerouted_escalated.json",
+        "exchange_full.json",
         "incident_continued_first_run.json",
         "incident_continued_next_run.json",
         "incident_escalated.json",
@@ -80,6 +82,9 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
     assert full[-1].HasField("workflow_execution_completed_event_attributes")
     case = load(ROOT / "case_full.json").events
     assert case[-1].HasField("workflow_execution_completed_event_attributes")
+    exchange = load(ROOT / "exchange_full.json").events
+    assert exchange[-1].HasField("workflow_execution_completed_event_attributes")
+    assert case[-1].HasField("workflow_execution_completed_event_attributes")
     handed_over = load(ROOT / "incident_continued_first_run.json").events
     assert handed_over[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
@@ -87,7 +92,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[IncidentResponse, VictimCase],
+        workflows=[IncidentResponse, VictimCase, RegularExchange],
         data_converter=data_converter,
         unsandboxed_workflow_runner=IN_THE_SANDBOX,
     )
