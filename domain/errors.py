@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contracts.vocabulary import DAMAGED_RECORD
+
 
 class DomainError(Exception):
     """Base of every refusal by the domain."""
@@ -98,7 +100,7 @@ class DamagedRecordError(DomainError):
     id) and the first version that cannot be read. Reading it again fails the same way: it
     is final, and nothing about another stream depends on it."""
 
-    failure_type = "DamagedRecord"
+    failure_type = DAMAGED_RECORD
     """The `ApplicationError` type the workflows report it as."""
 
     def __init__(

@@ -83,10 +83,11 @@ def open_items(
     partners: list[PartnerAlertStatus],
     needs: list[NeedTotal],
     reflection_due_at: datetime | None,
+    record_damage: str | None = None,
 ) -> list[str]:
-    """What still needs someone's attention, most urgent first."""
+    """What still needs someone's attention, most urgent first: a damaged record before all."""
     ended = phase in FINAL_PHASES
-    items: list[str] = []
+    items: list[str] = [damage_item(record_damage)] if record_damage else []
     for partner in partners:
         if partner.state is AlertState.ACKNOWLEDGED or ended:
             continue
@@ -111,6 +112,15 @@ def open_items(
     if phase in REFLECTION_PHASES and reflection_due_at is not None:
         items.append(f"Reflexion fällig {_at(reflection_due_at)} (Update record_reflection)")
     return items
+
+
+def damage_item(record_damage: str) -> str:
+    """The open item of a record that cannot be read: nothing more is recorded until it is
+    repaired, so updates are refused; the store's words name the stream and version."""
+    return (
+        "Aufzeichnung beschädigt – Lotse kann nichts mehr dazu aufzeichnen, Updates werden "
+        f"abgelehnt; prüfen mit `lotse audit verify`: {record_damage}"
+    )
 
 
 def current_details(status: IncidentStatus) -> str:
