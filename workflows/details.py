@@ -29,7 +29,7 @@ from contracts.vocabulary import (
     Region,
     ui_time,
 )
-from workflows.case_details import REFERRAL_STATUS_LABELS_DE
+from workflows.case_details import REFERRAL_STATUS_LABELS_DE, damage_item
 
 CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
 
@@ -112,15 +112,6 @@ def open_items(
     if phase in REFLECTION_PHASES and reflection_due_at is not None:
         items.append(f"Reflexion fällig {_at(reflection_due_at)} (Update record_reflection)")
     return items
-
-
-def damage_item(record_damage: str) -> str:
-    """The open item of a record that cannot be read: nothing more is recorded until it is
-    repaired, so updates are refused; the store's words name the stream and version."""
-    return (
-        "Aufzeichnung beschädigt – Lotse kann nichts mehr dazu aufzeichnen, Updates werden "
-        f"abgelehnt; prüfen mit `lotse audit verify`: {record_damage}"
-    )
 
 
 def current_details(status: IncidentStatus) -> str:

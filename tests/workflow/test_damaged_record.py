@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,10 +27,13 @@ from cli.smtp_sink import MailSink
 from contracts.messages import IncidentOutcome, NeedReport, PhaseResult, ReportNeeds
 from contracts.vocabulary import DAMAGED_RECORD, NeedCategory, Phase, Region
 from domain import ids
+from domain.application import LotseApplication
 from settings import Settings
 from tests.damage_support import Damage
+from tests.workflow.case_support import consent, declared_incident, register, status
 from tests.workflow.support import (
     PARTNERS,
+    Stack,
     ack,
     declaration,
     free_port,
@@ -120,5 +123,48 @@ async def test_an_update_on_a_damaged_incident_is_refused_at_once_and_shown_as_o
         f"abgelehnt; prüfen mit `lotse audit verify`: {cause.message}"
     )
     assert status["needs"] == []  # the refused report is not counted
+    assert running is not None
+    assert running.name == "RUNNING"
+
+
+@pytest.fixture
+def reader(settings: Settings) -> Iterator[LotseApplication]:
+    """The application the case helpers read the record with (as `lotse` would)."""
+    app = build_application(settings)
+    yield app
+    app.close()
+
+
+async def test_an_update_on_a_case_whose_person_record_is_damaged_is_refused_and_shown(
+    temporal_env: WorkflowEnvironment, settings: Settings, reader: LotseApplication
+) -> None:
+    client = temporal_env.client
+    stack = Stack(client, settings, reader, settings.mail_dir)
+    try:
+        async with worker(client, settings):
+            incident_id = await declared_incident(stack)
+            case = await register(stack, incident_id)
+            await consent(case, "weisser-ring")
+            await consent(case, "opferhilfe-sachsen")
+        person_id = ids.person_id(incident_id, "DD-0042")
+        Damage(settings).delete(person_id, 2)
+        async with worker(client, settings):
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await asyncio.wait_for(consent(case, "raa-sachsen"), ANSWER_WITHIN)
+            shown = await status(case)
+            running = (await case.describe()).status
+    finally:
+        for handle in stack.handles:
+            await terminate_if_running(handle)
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == DAMAGED_RECORD
+    assert cause.message.startswith(
+        f"the record of person DD-0042 of incident '{incident_id}' (stream {person_id}) is "
+        "damaged at version 2: version 2 is missing (the next one stored is version 3)"
+    )
+    assert shown.open_items[0].endswith(f"prüfen mit `lotse audit verify`: {cause.message}")
+    assert [c.scope.recipient for c in shown.consents] == ["weisser-ring", "opferhilfe-sachsen"]
     assert running is not None
     assert running.name == "RUNNING"
