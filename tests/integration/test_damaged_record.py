@@ -21,7 +21,7 @@ from domain.incident import Incident
 from settings import Settings
 from tests.damage_support import UNKNOWN_TOPIC, Damage
 from tests.integration.test_event_store import declaration
-from tests.people_support import consent, ctx, registration
+from tests.people_support import T0, consent, ctx, registration
 from tests.workflow.support import PARTNERS
 
 OpenApp = Callable[[], LotseApplication]
@@ -52,7 +52,8 @@ def damage(store_settings: Settings) -> Damage:
 @pytest.fixture
 def recorded(open_app: OpenApp, agreement_terms: AgreementTerms) -> None:
     """Two incidents, each declared (version 1) and acknowledged by three partners (2–4); the
-    first has two people: LE-0001 registered and given consent twice, LE-0002 registered."""
+    first has two people (LE-0001 registered and given consent twice, LE-0002 registered),
+    the second one (LE-0003)."""
     writer = open_app()
     writer.load_agreement(agreement_terms, ctx())
     for key in (DAMAGED, OTHER):
@@ -61,6 +62,7 @@ def recorded(open_app: OpenApp, agreement_terms: AgreementTerms) -> None:
             writer.acknowledge_alert(key, partner_id, False, 60.0, ctx())
     for person_ref in ("LE-0001", "LE-0002"):
         writer.register_person(DAMAGED, registration(person_ref), ctx())
+    writer.register_person(OTHER, registration("LE-0003"), ctx())
     writer.give_consent(DAMAGED, "LE-0001", consent(), ctx())
     writer.give_consent(DAMAGED, "LE-0001", consent("opferhilfe-sachsen"), ctx())
     writer.close()
@@ -195,3 +197,15 @@ def test_a_damaged_person_is_named_and_the_other_people_are_not_touched(
     app.give_consent(DAMAGED, "LE-0002", consent(), ctx())
     assert app.person(DAMAGED, "LE-0002").version == 2
     assert app.incident(DAMAGED).version == 4
+
+
+@pytest.mark.usefixtures("recorded")
+def test_the_people_view_leaves_out_a_damaged_person_and_counts_everyone_else(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    damage.delete(ids.person_id(DAMAGED, "LE-0001"), 2)
+    app = open_app()
+
+    assert app.people_counts(OTHER, T0).total == 1
+    assert app.people_counts(DAMAGED, T0).total == 1  # LE-0002; LE-0001 left out
+    assert app.catch_up_people() == 0  # moved on past the damaged person, not stuck there
