@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.messages import AnswerRoute, IncidentFacts, Notification, render_notification
 from activities.notify import DeliveryError, Notifier
+from activities.reflection_report import ReflectionReports
 from contracts.activities import (
     DELIVER_NOTIFICATION,
     READ_PEOPLE_COUNTS,
@@ -54,7 +55,7 @@ from contracts.messages import (
     RecordUnreachableInput,
 )
 from contracts.people_counts import PeopleCountsRead, PeopleCountsRequest
-from contracts.vocabulary import IncidentKind, Region
+from contracts.vocabulary import IncidentKind, NotificationPurpose, Region
 from domain.agreement import Agreement, Recipient
 from domain.application import LotseApplication
 from domain.errors import DomainError
@@ -82,6 +83,7 @@ class IncidentActivities:
         self._app = app
         self._notifier = notifier
         self._settings = settings
+        self._reports = ReflectionReports(app)
 
     @activity.defn(name=RECORD_DECLARATION.name)
     def record_declaration(self, data: RecordDeclarationInput) -> DeclarationRecorded:
@@ -137,6 +139,11 @@ class IncidentActivities:
                 office_silent=data.office_silent,
             )
         )
+        if data.purpose is NotificationPurpose.REFLECTION_DUE:
+            # The notice carries the report, with the figures as of the notice.
+            with domain_refusals_are_final():
+                report = self._reports.attachment(data.incident_id, data.sent_at)
+            message = message.model_copy(update={"attachments": (report,)})
         contact = recipient.contact
         try:
             self._notifier.deliver(contact, message)

@@ -36,6 +36,17 @@ REFLECTION_UPDATE = "record_reflection"
 STAFF_PLACEHOLDER = "<Ihre Kennung>"
 
 
+class Attachment(BaseModel):
+    """A document that goes with a message: an e-mail attachment, or for a webhook one entry
+    of its `attachments`. Text only (the reflection report as HTML)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+    content_type: str = Field(pattern=r"^text/[a-z]+$")
+    text: str
+
+
 class OutgoingMessage(BaseModel):
     """One rendered notification, ready to be delivered to any channel.
 
@@ -50,6 +61,7 @@ class OutgoingMessage(BaseModel):
     body: str
     payload: dict[str, Any]
     sent_at: AwareDatetime = Field(description="When the step was taken: the e-mail Date.")
+    attachments: tuple[Attachment, ...] = ()
 
 
 class _Frozen(BaseModel):

@@ -101,6 +101,11 @@ class Notifier:
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Lotse-Message-Id"] = header_text(message.message_id)
         mail.set_content(message.body, charset="utf-8")
+        for attachment in message.attachments:
+            subtype = attachment.content_type.split("/")[1]
+            mail.add_attachment(
+                attachment.text, subtype=subtype, filename=attachment.filename, charset="utf-8"
+            )
         return mail
 
     def _send_mail(self, address: str, message: OutgoingMessage) -> None:
@@ -147,6 +152,8 @@ class Notifier:
     def _post_webhook(self, url: str, message: OutgoingMessage) -> None:
         target = f"webhook {url}"
         document = {**message.payload, "subject": message.subject, "body": message.body}
+        if message.attachments:
+            document["attachments"] = [a.model_dump() for a in message.attachments]
         key = http_header_text(message.message_id)
         headers = {"Idempotency-Key": key, "X-Lotse-Message-Id": key}
         try:

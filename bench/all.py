@@ -22,6 +22,7 @@ import psycopg
 
 from bench import (
     append,
+    audit_replay,
     case_referral,
     declaration_to_last_alert,
     many_declarations,
@@ -62,6 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=at_least(1), default=3)
     parser.add_argument("--events", type=at_least(10), default=10_000, help="per incident")
+    parser.add_argument(
+        "--history", type=at_least(10), default=100_000, help="events of the replayed incident"
+    )
     parser.add_argument("--incidents", type=at_least(1), default=200)
     parser.add_argument("--updates", type=at_least(10), default=200)
     parser.add_argument("--declarations", type=at_least(1), default=10)
@@ -89,6 +93,12 @@ def main() -> None:
                 )
             )
         steps.append((f"replay, {kind}", partial(replay.measure, kind, arguments.events, runs)))
+        steps.append(
+            (
+                f"audit replay, {kind}",
+                partial(audit_replay.measure, kind, arguments.history, runs),
+            )
+        )
     temporal = [
         partial(report_needs.measure, arguments.updates, runs),
         partial(many_declarations.measure, arguments.incidents, runs),

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import typer
 
+from cli import audit_replay, audit_report, audit_timeline
+
 app = typer.Typer(
     help="Audit the record: verify it is intact, replay it, its timeline, the reflection report."
 )
+app.command("replay")(audit_replay.replay)
+app.command("timeline")(audit_timeline.timeline)
+app.command("report")(audit_report.report)

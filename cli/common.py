@@ -218,18 +218,35 @@ def _rpc_message(workflow_id: str, error: RPCError, noun: str = "incident") -> s
     return f"{noun} '{workflow_id}': Temporal refused the request: {error.message}"
 
 
+GERMAN_TIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+"""`05.12.2026 14:30` as the UI and the German messages write times (`ui_time`), always local."""
+
+
 def parse_moment(option: str, text: str | None) -> datetime | None:
-    """An ISO 8601 time typed after `option`; without an offset it is Europe/Berlin time."""
+    """A time typed after `option`: ISO 8601, or German `05.12.2026 14:30`; without an offset
+    it is Europe/Berlin time."""
     if text is None:
         return None
+    moment: datetime | None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        moment = _german_time(text)
+    if moment is None:
         raise CliError(
-            f"{option} '{text}' is not an ISO 8601 time (e.g. 2026-12-05T17:52 or "
-            "2026-12-05T17:52+01:00)"
-        ) from None
+            f"{option} '{text}' is not a time: write it as ISO 8601 (e.g. 2026-12-05T17:52 or "
+            "2026-12-05T17:52+01:00) or as 05.12.2026 17:52"
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
+
+
+def _german_time(text: str) -> datetime | None:
+    for form in GERMAN_TIME_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), form)
+        except ValueError:
+            continue
+    return None
 
 
 def cli_context(actor: Actor, channel: ActorChannel = ActorChannel.CLI) -> CommandContext:

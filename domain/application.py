@@ -69,6 +69,7 @@ from domain.offers_app import DirectoryCommands
 from domain.people_app import PeopleMixin
 from domain.people_counts_app import PeopleViewMixin
 from domain.roll_app import RollMixin
+from domain.timeline_app import TimelineMixin
 from domain.transcoding import PydanticModelAsDict
 
 # Two worker processes writing one incident in quick succession can make one of them lose
@@ -165,7 +166,7 @@ class AgreementLoaded(BaseModel):
 
 
 class LotseApplication(
-    PeopleViewMixin, PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]
+    TimelineMixin, PeopleViewMixin, PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]
 ):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
     person key store is built from the same settings unless `keys` is given."""

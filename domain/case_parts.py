@@ -21,6 +21,8 @@ class NeedState:
     owner: str | None
     due_at: datetime | None
     referral_id: str | None = None
+    opened_at: datetime | None = None
+    """When the need was assessed (or opened again after it was met): the start of its age."""
 
 
 @dataclass
@@ -38,6 +40,8 @@ class ReferralState:
     delivered_at: datetime | None = None
     first_contact_at: datetime | None = None
     decline_reason: DeclineReason | None = None
+    answer_due_at: datetime | None = None
+    """By when the offer was to acknowledge (or accept or decline), as set when it was sent."""
 
 
 @dataclass(frozen=True)

@@ -2,55 +2,38 @@
 (`POSTGRES_SCHEMA`, default `public`): `lotse_people_view` (one row per person) and
 `lotse_people_view_tracking` (the position in the notification log).
 
-Two processes catching up at once: each moves the position with `UPDATE … WHERE position =
-expected`; the second waits for the first's row lock and then finds the position moved, so its
-transaction changes nothing.
+Made and pooled as every projection in PostgreSQL is (domain/view_postgres.py). Two processes
+catching up at once: each moves the position with `UPDATE … WHERE position = expected`; the
+second waits for the first's row lock and then finds the position moved, so its transaction
+changes nothing.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
 from datetime import datetime
 
-import psycopg
 from eventsourcing.utils import Environment
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from domain.people_summary import PersonRow
 from domain.people_view import ViewOutOfStepError, ViewRow, decode
 from domain.postgres_target import postgres_target
+from domain.view_postgres import create_tables, open_pool, table_name
 
 VIEW = "lotse_people_view"
 TRACKING = "lotse_people_view_tracking"
 TRACKING_NAME = "people"
-SETUP_ATTEMPTS = 5
-POOL_MAX_SIZE = 4
-SETUP_RACES = (
-    psycopg.errors.UniqueViolation,
-    psycopg.errors.InternalError,
-    psycopg.errors.DeadlockDetected,
-    psycopg.errors.DuplicateTable,
-    psycopg.errors.DuplicateObject,
-)
-"""What PostgreSQL answers one of two processes that create the view's tables at once."""
 
 
 class PostgresPeopleView:
     """`PeopleViewStore` in PostgreSQL; one small connection pool per application."""
 
     def __init__(self, conninfo: str, schema: str = "") -> None:
-        def name(table: str) -> sql.Identifier:
-            return sql.Identifier(schema, table) if schema else sql.Identifier(table)
-
-        self._view = name(VIEW)
-        self._tracking = name(TRACKING)
+        self._view = table_name(schema, VIEW)
+        self._tracking = table_name(schema, TRACKING)
         self._index = sql.Identifier(f"{VIEW}_incident")
-        self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=POOL_MAX_SIZE, kwargs={"autocommit": True}, open=True
-        )
+        self._pool = open_pool(conninfo)
         try:
             self._create_tables()
         except BaseException:
@@ -63,9 +46,7 @@ class PostgresPeopleView:
         return cls(*postgres_target(env))
 
     def _create_tables(self) -> None:
-        """Workers starting together on a new database both create the tables; PostgreSQL
-        refuses one of the concurrent definitions (or finds the two transactions deadlocked
-        between table, index and first row), and the next attempt finds them made."""
+        """The view's tables, made if missing (see `create_tables`)."""
         statements = [
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (person_id uuid PRIMARY KEY, "
@@ -79,20 +60,7 @@ class PostgresPeopleView:
                 "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
             ).format(self._tracking),
         ]
-        start = sql.SQL(
-            "INSERT INTO {} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING"
-        ).format(self._tracking)
-        for attempt in range(1, SETUP_ATTEMPTS + 1):
-            try:
-                with self._pool.connection() as conn, conn.transaction():
-                    for statement in statements:
-                        conn.execute(statement)
-                    conn.execute(start, (TRACKING_NAME,))
-                return
-            except SETUP_RACES:
-                if attempt == SETUP_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0, 0.1 * attempt))  # jitter, not secrecy
+        create_tables(self._pool, statements, self._tracking, TRACKING_NAME)
 
     def position(self) -> int:
         query = sql.SQL("SELECT position FROM {} WHERE name = %s").format(self._tracking)

@@ -1,22 +1,17 @@
-"""The people view in its own SQLite file beside the event store's (or in memory).
-
-Its own file, not the event store's: a catch-up then never holds the record's write lock, and
-the file can be deleted to have the view rebuilt from the record. One connection shared by the
-process's threads through a lock; other processes wait for SQLite's write lock up to
-`BUSY_TIMEOUT_MS`. WAL, so readers in other processes do not wait for a writer.
+"""The people view in its own SQLite file beside the event store's (or in memory), opened as
+every projection's file is (domain/view_sqlite.py).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 from domain.people_summary import PersonRow
 from domain.people_view import ViewOutOfStepError, ViewRow, decode, utc_text
+from domain.view_sqlite import open_view_file
 
-BUSY_TIMEOUT_MS = 10_000
 TRACKING_NAME = "people"
 
 SCHEMA = (
@@ -46,21 +41,7 @@ class SQLitePeopleView:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in SCHEMA:
-                self._conn.execute(statement)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            self._conn.close()
-            raise
-        self._conn.execute("COMMIT")
+        self._conn = open_view_file(path, SCHEMA)
 
     def position(self) -> int:
         with self._lock:

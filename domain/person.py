@@ -330,7 +330,9 @@ class AffectedPerson(CaseGuards, Aggregate):
                 need.urgency = assessed.urgency
                 continue
             status = unreferred_status(self.given.values(), ctx.business_time)
-            self.needs[category] = NeedState(category, assessed.urgency, status, None, None)
+            self.needs[category] = NeedState(
+                category, assessed.urgency, status, None, None, opened_at=ctx.business_time
+            )
             self._set_need(category, status, due_at)
         self._applied(ctx)
 
@@ -363,6 +365,7 @@ class AffectedPerson(CaseGuards, Aggregate):
     ) -> None:
         referral = self._set_referral(referral_id, ReferralAction.SEND, due_at, ctx)
         referral.delivered_at = delivered_at
+        referral.answer_due_at = due_at
         if self.needs[referral.category].status is not NeedStatus.MET:
             self._set_need(referral.category, NeedStatus.REFERRED, due_at)
         self._applied(ctx)

@@ -58,6 +58,21 @@ def test_replay_benchmark_reports_app_and_floor_times_and_their_ratio() -> None:
     "store",
     [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
 )
+def test_audit_replay_benchmark_reports_a_replay_near_the_end_against_its_floor(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    if store == "postgres":
+        request.getfixturevalue("postgres_available")
+    lines = run_bench("bench.audit_replay", "--events", "30", "--runs", "1", "--store", store)
+    [figure] = ratio_lines(lines)
+    assert figure.startswith(f"point-in-time replay at version 21 of 31, {store}"), lines
+    assert "SELECT + json.loads" in figure, lines
+
+
+@pytest.mark.parametrize(
+    "store",
+    [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
+)
 def test_people_view_benchmark_reports_the_first_catch_up_and_the_steady_reads(
     store: str, request: pytest.FixtureRequest
 ) -> None:
@@ -116,15 +131,16 @@ def test_scale_benchmark_drives_every_case_to_sent_and_reports_time_memory_and_l
 def test_all_benchmarks_print_one_table_row_per_figure() -> None:
     lines = run_bench(
         "bench.all",
-        *("--runs", "1", "--events", "10", "--incidents", "2", "--updates", "10"),
-        *("--declarations", "1", "--people", "1", "--scale", "2", "--stores", "sqlite"),
+        *("--runs", "1", "--events", "10", "--history", "10", "--incidents", "2"),
+        *("--updates", "10", "--declarations", "1", "--people", "1", "--scale", "2"),
+        *("--stores", "sqlite"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
-    # The header, append (rate and late commands) for 1 and 4 writers, replay, two
+    # The header, append (rate and late commands) for 1 and 4 writers, replay, audit replay, two
     # report_needs figures, the many declarations, the declaration to the last alert, and the
     # case: registration to sent against two floors, assessment to sent; the scale benchmark:
     # time per person, registration, the worker's peak memory.
-    assert len(rows) == 1 + 4 + 1 + 2 + 1 + 1 + 3 + 3, lines
+    assert len(rows) == 1 + 4 + 1 + 1 + 2 + 1 + 1 + 3 + 3, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 

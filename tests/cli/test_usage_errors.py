@@ -18,6 +18,7 @@ LOTSE = Path(sys.executable).parent / "lotse"
 COMMANDS = [
     ("dev",),
     ("history",),
+    ("audit", "report"),
     ("agreement", "load"),
     ("agreement", "show"),
     *(

@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from activities.incident import IncidentActivities
 from activities.messages import (
     AnswerRoute,
+    Attachment,
     IncidentFacts,
     Notification,
     OutgoingMessage,
@@ -299,6 +300,18 @@ def test_webhook_receives_json_with_idempotency_key(webhook: WebhookReceiver) ->
     assert document["body"] == message.body
     assert document["how_to_respond"]["update"] == "acknowledge_alert"
     assert document["how_to_respond"]["update_input"]["partner_id"] == "opferhilfe-sachsen"
+
+
+def test_a_webhook_receives_the_attachments_in_its_json(webhook: WebhookReceiver) -> None:
+    contact = ContactPoint(channel=ContactChannel.WEBHOOK, address=f"{webhook.base_url}/lotse")
+    report = Attachment(filename="bericht.html", content_type="text/html", text="<p>ok</p>")
+
+    Notifier(Settings()).deliver(contact, render().model_copy(update={"attachments": (report,)}))
+
+    [(_, document)] = webhook.received
+    assert document["attachments"] == [
+        {"filename": "bericht.html", "content_type": "text/html", "text": "<p>ok</p>"}
+    ]
 
 
 def test_webhook_answering_500_raises_delivery_error(webhook: WebhookReceiver) -> None:

@@ -262,6 +262,22 @@ async def test_closing_the_acute_phase_awaits_the_reflection(reflection_due: Pha
     assert reflection_due.phase is Phase.AWAITING_REFLECTION
 
 
+async def test_every_partner_is_sent_the_same_reflection_report_with_the_notice(
+    alerted: Alerted, reflection_due: PhaseResult
+) -> None:
+    notices = [m for m in alerted.stack.mails() if "Reflexion" in str(m["Subject"])]
+    reports = [part for mail in notices for part in mail.iter_attachments()]
+
+    assert len(notices) == len(reports) == 4
+    assert {part.get_filename() for part in reports} == {
+        f"reflexionsbericht-{alerted.handle.id}.html"
+    }
+    [page] = {part.get_content() for part in reports}
+    assert page.startswith('<!DOCTYPE html><html lang="de">')
+    assert "<td>Anteil erreichter Personen</td>" in page
+    assert page.count("<svg ") == 3
+
+
 async def test_recording_the_reflection_closes_the_incident_with_nobody_unreachable(
     closed: Closed,
 ) -> None:

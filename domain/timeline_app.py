@@ -1,0 +1,85 @@
+"""The application's reads of the timeline (a mixin of `LotseApplication`).
+
+Every read first catches the timeline up with the record (domain/timeline.py), so it answers
+with everything recorded before it began. The timeline is opened on first use: a process that
+never reads it never creates it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.application import Repository
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.utils import Environment
+
+from domain.incident import Incident
+from domain.timeline import TimelineProjector, TimelineRow
+from domain.timeline_stores import build_timeline
+
+
+class TimelineMixin:
+    """Every step of an incident and its people, in record order, from the timeline."""
+
+    _timeline_projector: TimelineProjector | None = None
+    _timeline_projector_lock = threading.Lock()  # guards the first opening only
+
+    if TYPE_CHECKING:
+        name: str
+        env: dict[str, str]
+        recorder: ApplicationRecorder
+        mapper: Mapper[UUID]
+        repository: Repository[UUID]
+
+        def incident(self, incident_key: str, version: int | None = None) -> Incident: ...
+
+    def close(self) -> None:
+        if self._timeline_projector is not None:
+            self._timeline_projector.store.close()
+        super().close()  # type: ignore[misc]  # the next mixin's or Application.close
+
+    def catch_up_timeline(self) -> int:
+        """Bring the timeline up to date with the record; the number of events this call
+        applied. Safe to call from several threads and processes at once."""
+        return self._timeline().catch_up()
+
+    def timeline(
+        self, incident_key: str, partner: str | None = None, phase: str | None = None
+    ) -> list[TimelineRow]:
+        """The incident's steps and its people's, in record order; with `partner`, the steps
+        its staff took or that were recorded on its behalf; with `phase`, those in that phase.
+        `IncidentNotFoundError` if the incident was never declared."""
+        self.incident(incident_key)
+        projector = self._timeline()
+        projector.catch_up()
+        return projector.store.rows(incident_key, partner=partner, phase=phase)
+
+    def _timeline(self) -> TimelineProjector:
+        projector = self._timeline_projector
+        if projector is not None:
+            return projector
+        with self._timeline_projector_lock:
+            if self._timeline_projector is None:
+                self._timeline_projector = TimelineProjector(
+                    build_timeline(Environment(self.name, self.env)),
+                    self.recorder,
+                    self.mapper,
+                    self._incident_at,
+                )
+            return self._timeline_projector
+
+    def _incident_at(self, incident_id: UUID, version: int) -> Incident:
+        found: object = self.repository.get(incident_id, version=version, projector_func=_project)
+        if not isinstance(found, Incident):
+            raise TypeError(f"aggregate {incident_id} is a {type(found)}, not an incident")
+        return found
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Applies stored events in order without the library's per-event type check."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate

@@ -1,0 +1,156 @@
+"""The timeline as two tables in the event store's PostgreSQL database and schema
+(`POSTGRES_SCHEMA`, default `public`): `lotse_timeline` (one row per step) and
+`lotse_timeline_tracking` (the position in the notification log), made and pooled as every
+projection in PostgreSQL is (domain/view_postgres.py).
+
+Two processes catching up at once: each moves the position with `UPDATE … WHERE position =
+expected`; the second waits for the first's row lock and then finds the position moved, so its
+transaction inserts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from eventsourcing.utils import Environment
+from psycopg import Cursor, sql
+
+from domain.postgres_target import postgres_target
+from domain.timeline import TimelineRow
+from domain.view_postgres import create_tables, open_pool, table_name
+
+TIMELINE = "lotse_timeline"
+TRACKING = "lotse_timeline_tracking"
+TRACKING_NAME = "timeline"
+COLUMNS = (
+    "seq, incident_key, originator_id, person_ref, version, event, recorded_at, business_time, "
+    "partner_id, staff_ref, on_behalf_of, channel, phase, details"
+)
+
+
+class PostgresTimeline:
+    """`TimelineStore` in PostgreSQL; one small connection pool per application."""
+
+    def __init__(self, conninfo: str, schema: str = "") -> None:
+        self._timeline = table_name(schema, TIMELINE)
+        self._tracking = table_name(schema, TRACKING)
+        self._pool = open_pool(conninfo)
+        try:
+            self._create_tables()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @classmethod
+    def from_env(cls, env: Environment) -> PostgresTimeline:
+        """The database the event store's `POSTGRES_*` settings name."""
+        return cls(*postgres_target(env))
+
+    def _create_tables(self) -> None:
+        statements = [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (seq bigint PRIMARY KEY, "
+                "incident_key text NOT NULL, originator_id uuid NOT NULL, person_ref text, "
+                "version integer NOT NULL, event text NOT NULL, "
+                "recorded_at timestamptz NOT NULL, business_time timestamptz NOT NULL, "
+                "partner_id text NOT NULL, staff_ref text NOT NULL, on_behalf_of text, "
+                "channel text NOT NULL, phase text NOT NULL, details text NOT NULL)"
+            ).format(self._timeline),
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (incident_key, seq)").format(
+                sql.Identifier(f"{TIMELINE}_incident"), self._timeline
+            ),
+            # The incident's own steps, read backwards for the phase a person's step happened in.
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {} (incident_key, seq) WHERE person_ref IS NULL"
+            ).format(sql.Identifier(f"{TIMELINE}_phase"), self._timeline),
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (originator_id, version)").format(
+                sql.Identifier(f"{TIMELINE}_originator"), self._timeline
+            ),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
+            ).format(self._tracking),
+        ]
+        create_tables(self._pool, statements, self._tracking, TRACKING_NAME)
+
+    def position(self) -> int:
+        query = sql.SQL("SELECT position FROM {} WHERE name = %s").format(self._tracking)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (TRACKING_NAME,)).fetchone()
+        assert row is not None  # inserted with the table
+        return int(row[0])
+
+    def write(self, rows: Sequence[TimelineRow], expected: int, position: int) -> bool:
+        move = sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
+            self._tracking
+        )
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(move, (position, TRACKING_NAME, expected))
+            if cursor.rowcount != 1:
+                return False  # leaving the block commits nothing written
+            self._insert(cursor, rows)
+        return True
+
+    def _insert(self, cursor: Cursor[tuple[object, ...]], rows: Sequence[TimelineRow]) -> None:
+        """The rows of one batch, inside `write`'s transaction."""
+        insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            self._timeline, sql.SQL(COLUMNS), sql.SQL(", ").join([sql.Placeholder()] * 14)
+        )
+        cursor.executemany(insert, [_values(row) for row in rows])
+
+    def last_phase(self, incident_key: str) -> str | None:
+        query = sql.SQL(
+            "SELECT phase FROM {} WHERE incident_key = %s AND person_ref IS NULL "
+            "ORDER BY seq DESC LIMIT 1"
+        ).format(self._timeline)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (incident_key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def person(self, person_id: UUID) -> tuple[str, str] | None:
+        query = sql.SQL(
+            "SELECT incident_key, person_ref FROM {} WHERE originator_id = %s AND version = 1"
+        ).format(self._timeline)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (person_id,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def rows(
+        self, incident_key: str, partner: str | None = None, phase: str | None = None
+    ) -> list[TimelineRow]:
+        conditions = [sql.SQL("incident_key = %s")]
+        values: list[object] = [incident_key]
+        if partner is not None:
+            conditions.append(sql.SQL("(partner_id = %s OR on_behalf_of = %s)"))
+            values += [partner, partner]
+        if phase is not None:
+            conditions.append(sql.SQL("phase = %s"))
+            values.append(phase)
+        query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY seq").format(
+            sql.SQL(COLUMNS), self._timeline, sql.SQL(" AND ").join(conditions)
+        )
+        with self._pool.connection() as conn:
+            found = conn.execute(query, values).fetchall()
+        return [TimelineRow(*row) for row in found]
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _values(row: TimelineRow) -> tuple[object, ...]:
+    return (
+        row.seq,
+        row.incident_key,
+        row.originator_id,
+        row.person_ref,
+        row.version,
+        row.event,
+        row.recorded_at,
+        row.business_time,
+        row.partner_id,
+        row.staff_ref,
+        row.on_behalf_of,
+        row.channel,
+        row.phase,
+        row.details,
+    )

@@ -1,0 +1,91 @@
+"""`lotse audit report`: the report of the test incident on stdout in each format, and the exact
+one-line errors for an unknown incident (exit 1) and an unknown format or language (exit 2).
+Run in-process through `cli.main.run`, what the `lotse` script runs; no Temporal needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.main import run
+from tests.integration.test_people_store import INCIDENT
+from tests.reflection_support import build_test_incident
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report-cli")
+    build_test_incident(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSE_STORE", "sqlite")
+    monkeypatch.setenv("LOTSE_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOTSE_SQLITE_PATH", raising=False)
+
+
+def test_the_report_is_german_markdown_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["audit", "report", INCIDENT])
+
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert printed.out.startswith("# Reflexionsbericht: Angriff auf dem Altmarkt\n")
+    assert "| weisser-ring | 60 | 90,0 | ja | 2 | 3 | 0 |" in printed.out
+    assert printed.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_the_english_html_report_has_its_charts(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["audit", "report", INCIDENT, "--format", "html", "--lang", "en"])
+
+    page = capsys.readouterr().out
+    assert code == 0
+    assert page.startswith('<!DOCTYPE html><html lang="en">')
+    assert page.count("<svg ") == 3
+
+
+def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["audit", "report", INCIDENT, "--format", "json"])
+
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert code == 0
+    assert figures["incident_id"] == INCIDENT
+    assert figures["people_registered"] == 5
+
+
+def test_an_unknown_incident_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["audit", "report", "leipzig-2027-01-01"])
+
+    printed = capsys.readouterr()
+    assert (code, printed.out) == (1, "")
+    assert printed.err == "error: no incident 'leipzig-2027-01-01' is recorded\n"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--format",
+            "pdf",
+            "error: Invalid value for '--format': Value error, 'pdf' is not one of 'md', "
+            "'html', 'json'. — see `lotse audit report --help`",
+        ),
+        (
+            "--lang",
+            "fr",
+            "error: Invalid value for '--lang': Value error, 'fr' is not one of 'de', 'en'. "
+            "— see `lotse audit report --help`",
+        ),
+    ],
+)
+def test_an_unknown_format_or_language_is_a_usage_error(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["audit", "report", INCIDENT, option, value])
+
+    printed = capsys.readouterr()
+    assert (code, printed.out) == (2, "")
+    assert printed.err == message + "\n"
