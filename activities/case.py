@@ -117,7 +117,8 @@ class CaseActivities:
                     type="UnknownOffer",
                     non_retryable=True,
                 )
-        taken = self._app.places_taken([offer.id for offer in offers])
+        with domain_refusals_are_final():  # a damaged record of an offer's places
+            taken = self._app.places_taken([offer.id for offer in offers])
         choice = match_offers(
             terms.model_copy(update={"offers": offers}),
             data.category,
@@ -144,9 +145,9 @@ class CaseActivities:
     def record_referral_proposed(self, data: RecordReferralProposedInput) -> None:
         """Hold a place at the offer, then propose; a proposal the record refuses gives the
         place back. Both are idempotent, so a retry changes nothing twice."""
-        offer = self._offer(data.target.offer_id)
         key = place_key(data.incident_id, data.person_ref, data.referral_id)
         with domain_refusals_are_final():
+            offer = self._offer(data.target.offer_id)
             capacity = offer.capacity if data.within_capacity else None
             self._app.take_place(offer.id, key, data.ctx, capacity=capacity)
             try:

@@ -183,9 +183,10 @@ async def query_status(settings: Settings, incident_id: str) -> IncidentStatus:
 @app.command("list")
 @reports_errors
 def list_incidents(ctx: typer.Context) -> None:
-    """Every incident in the event store, oldest first (works without Temporal)."""
+    """Every incident in the event store, oldest first (works without Temporal); one whose
+    record is damaged is listed as such, the others as ever."""
     with open_application(invocation_settings(ctx), reading=True) as store:
-        incidents = [store.incident(key) for key in store.incident_keys()]
+        incidents = store.listed_incidents()
     if not incidents:
         typer.echo("no incidents recorded")
         return

@@ -26,6 +26,7 @@ from contracts.vocabulary import (
     Phase,
     cli_time,
 )
+from domain.application import DamagedIncident
 from domain.incident import Incident
 
 
@@ -190,12 +191,16 @@ def open_items_text(items: list[str]) -> str:
     return "\n".join(["open items:", *(f"  - {item}" for item in items)])
 
 
-def incidents_table(incidents: Iterable[Incident]) -> Table:
-    """One row per recorded incident, oldest first."""
+def incidents_table(incidents: Iterable[Incident | DamagedIncident]) -> Table:
+    """One row per recorded incident, oldest first; a damaged one says where its record is
+    damaged instead of what it cannot read."""
     table = Table()
     whole(table, "incident", "declared (Europe/Berlin)", "phase", "kind", "region")
     folded(table, "title")
     for incident in incidents:
+        if isinstance(incident, DamagedIncident):
+            table.add_row(*damaged_row(incident))
+            continue
         table.add_row(
             incident.incident_key,
             cli_time(incident.declared_at),
@@ -205,3 +210,17 @@ def incidents_table(incidents: Iterable[Incident]) -> Table:
             incident.title,
         )
     return table
+
+
+def damaged_row(listed: DamagedIncident) -> tuple[str, ...]:
+    """The row of an incident whose record cannot be read: its id (or its stream's, when the
+    declaration is what is damaged) and the version where the damage is."""
+    damage = listed.damage
+    return (
+        listed.incident_key or f"stream {damage.originator_id}",
+        "—",
+        "record damaged",
+        "—",
+        "—",
+        f"record damaged at version {damage.version}: {damage.problem} — see `lotse audit verify`",
+    )

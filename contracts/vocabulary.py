@@ -229,3 +229,7 @@ def case_workflow_id(incident_id: str, person_ref: str) -> str:
 INCIDENT_CONTINUING = "IncidentContinuing"
 """Type of the refusal of an update that arrives while an incident hands over to its next run
 (continue-as-new): nothing was recorded, and the same update sent again lands on the new run."""
+
+DAMAGED_RECORD = "DamagedRecord"
+"""Type of the failure of a step whose record cannot be read (a version missing, a state that
+does not decode): final, never retried; the message names the stream and the version."""

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -27,6 +28,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InternalError,
     JSONTranscoder,
+    Mapper,
     ProgrammingError,
 )
 from eventsourcing.utils import Environment, get_topic
@@ -51,8 +53,10 @@ from contracts.people import (
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
+from domain.damage import CheckedMapper, CheckedRepository, in_order, naming
 from domain.errors import (
     AgreementNotFoundError,
+    DamagedRecordError,
     IncidentAlreadyDeclaredError,
     IncidentNotFoundError,
 )
@@ -132,6 +136,15 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class DamagedIncident:
+    """An incident listed whose record cannot be read: its id (None when its declaration
+    itself is what cannot be read) and the damage."""
+
+    incident_key: str | None
+    damage: DamagedRecordError
+
+
 class Commandable(MutableAggregateProtocol[UUID], Protocol):
     """An aggregate that `_run_command` can work on: it knows the command ids it applied."""
 
@@ -188,14 +201,22 @@ class LotseApplication(
                 time.sleep(random.uniform(0, 0.1 * attempt))  # jitter, not secrecy
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, except that a stored event it cannot read is a
+        `DamagedRecordError` naming its stream and version (domain/damage.py)."""
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=CheckedMapper
+        )
+
     def construct_repository(self) -> Repository[UUID]:
-        """The library's repository with a cache of recent aggregates, fast-forwarded.
+        """The library's repository with a cache of recent aggregates, fast-forwarded, whose
+        every replay checks that no version is missing (`CheckedRepository`).
 
         Only the safe settings are allowed: fast-forward on every read (so what another process
         wrote is seen), never skipped, and a deep copy handed out to readers (so nothing a
         reader does reaches the kept aggregate; commands use the kept one, see `_command`)."""
         maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return Repository(
+        return CheckedRepository(
             event_store=self.events,
             snapshot_store=self.snapshots,
             cache_maxsize=int(maxsize) if maxsize else DEFAULT_AGGREGATE_CACHE_MAXSIZE,
@@ -249,11 +270,12 @@ class LotseApplication(
         """The agreement as it was after its `revision`-th load that changed anything."""
         latest = self._agreement(agreement_key)
         revised = Agreement.Revised  # type: ignore[attr-defined]  # made by @event at runtime
-        revision_ends = [
-            event.originator_version
-            for event in self.events.get(latest.id)
-            if isinstance(event, revised)
-        ]
+        with naming(f"agreement '{agreement_key}'"):
+            revision_ends = [
+                event.originator_version
+                for event in in_order(self.events.get(latest.id))
+                if isinstance(event, revised)
+            ]
         if not 1 <= revision <= len(revision_ends):
             raise AgreementNotFoundError(
                 f"agreement '{agreement_key}' has no version {revision} "
@@ -267,9 +289,12 @@ class LotseApplication(
             if kept is not None:
                 return kept
         try:
-            found: object = self.repository.get(
-                ids.agreement_id(agreement_key), version=version, projector_func=_project_agreement
-            )
+            with naming(f"agreement '{agreement_key}'"):
+                found: object = self.repository.get(
+                    ids.agreement_id(agreement_key),
+                    version=version,
+                    projector_func=_project_agreement,
+                )
         except AggregateNotFoundError:
             raise AgreementNotFoundError(
                 f"agreement '{agreement_key}' has not been loaded (run `lotse agreement load`)"
@@ -340,9 +365,12 @@ class LotseApplication(
 
     def _incident(self, incident_key: str, version: int | None) -> Incident:
         try:
-            found: object = self.repository.get(
-                ids.incident_id(incident_key), version=version, projector_func=_project_incident
-            )
+            with naming(f"incident '{incident_key}'"):
+                found: object = self.repository.get(
+                    ids.incident_id(incident_key),
+                    version=version,
+                    projector_func=_project_incident,
+                )
         except AggregateNotFoundError:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
         if not isinstance(found, Incident):
@@ -486,11 +514,12 @@ class LotseApplication(
         command's time at 2,000 events and grew with the stream). Only `_command` uses it,
         under the incident's lock; `_forget_if_changed` undoes a command that was not saved."""
         try:
-            found: object = self.repository.get(
-                ids.incident_id(incident_key),
-                projector_func=_project_incident,
-                deepcopy_from_cache=False,
-            )
+            with naming(f"incident '{incident_key}'"):
+                found: object = self.repository.get(
+                    ids.incident_id(incident_key),
+                    projector_func=_project_incident,
+                    deepcopy_from_cache=False,
+                )
         except AggregateNotFoundError:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded") from None
         if not isinstance(found, Incident):
@@ -511,21 +540,49 @@ class LotseApplication(
     # --- queries for audit and the CLI ----------------------------------------------------
 
     def history(self, incident_key: str) -> list[HistoryEntry]:
-        """Every domain event of the incident, in order, with its envelope (one read)."""
-        events = self.events.get(ids.incident_id(incident_key))
-        entries = [history_entry(event) for event in events]
+        """Every domain event of the incident, in order, with its envelope (one read).
+        `DamagedRecordError` if one cannot be read or a version is missing."""
+        with naming(f"incident '{incident_key}'"):
+            events = in_order(self.events.get(ids.incident_id(incident_key)))
+            entries = [history_entry(event) for event in events]
         if not entries:
             raise IncidentNotFoundError(f"no incident '{incident_key}' is recorded")
         return entries
 
     def incident_keys(self) -> list[str]:
-        """The ids of every declared incident, oldest first."""
+        """The ids of every declared incident whose declaration can be read, oldest first."""
+        return [key for key in self._declared() if isinstance(key, str)]
+
+    def listed_incidents(self) -> list[Incident | DamagedIncident]:
+        """Every declared incident, oldest first; one whose record cannot be read is listed
+        as a `DamagedIncident` in its place, so that it stops no other from being listed."""
+        listed: list[Incident | DamagedIncident] = []
+        for key in self._declared():
+            if isinstance(key, DamagedRecordError):
+                listed.append(DamagedIncident(None, key.naming("an incident")))
+                continue
+            try:
+                listed.append(self.incident(key))
+            except DamagedRecordError as damage:
+                listed.append(DamagedIncident(key, damage))
+        return listed
+
+    def _declared(self) -> Iterator[str | DamagedRecordError]:
+        """The id of each declared incident from the log, or the damage that hides it."""
         topic = get_topic(Incident.Declared)  # type: ignore[attr-defined]  # made by @event at runtime
-        keys: list[str] = []
         for notification in self._notifications(topics=[topic]):
-            event = self.mapper.to_domain_event(notification)
-            keys.append(str(event.__dict__["incident_key"]))
-        return keys
+            try:
+                key = self.mapper.to_domain_event(notification).__dict__["incident_key"]
+            except DamagedRecordError as damage:
+                yield damage
+            except KeyError:
+                yield DamagedRecordError(
+                    notification.originator_id,
+                    notification.originator_version,
+                    "its declaration names no incident id",
+                )
+            else:
+                yield str(key)
 
     def _notifications(self, topics: list[str]) -> Iterator[Any]:
         start = 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contracts.vocabulary import DAMAGED_RECORD
+
 
 class DomainError(Exception):
     """Base of every refusal by the domain."""
@@ -89,3 +91,35 @@ class OfferFullError(DomainError):
 
 class DuplicateNotFoundError(NotFoundError):
     """A likely duplicate asked for by a number the incident's roll does not have."""
+
+
+class DamagedRecordError(DomainError):
+    """A stream of the record that cannot be read as it was written: a version missing from
+    the middle, a stored state that does not decode, an event type that does not exist, a
+    state that does not fit its event. Names the stream (what it records and its originator
+    id) and the first version that cannot be read. Reading it again fails the same way: it
+    is final, and nothing about another stream depends on it."""
+
+    failure_type = DAMAGED_RECORD
+    """The `ApplicationError` type the workflows report it as."""
+
+    def __init__(
+        self, originator_id: object, version: int, problem: str, stream: str | None = None
+    ) -> None:
+        self.originator_id = originator_id
+        self.version = version
+        self.problem = problem
+        self.stream = stream
+        named = f"{stream} (stream {originator_id})" if stream else f"stream {originator_id}"
+        super().__init__(
+            f"the record of {named} is damaged at version {version}: {problem} — see "
+            "`lotse audit verify`"
+        )
+
+    def naming(self, stream: str) -> DamagedRecordError:
+        """The same damage, with the stream named as people know it (`incident 'x'`)."""
+        return DamagedRecordError(self.originator_id, self.version, self.problem, stream)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its parts (a copy, a pickle), not from the message alone.
+        return (type(self), (self.originator_id, self.version, self.problem, self.stream))

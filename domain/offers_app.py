@@ -22,6 +22,7 @@ from contracts.messages import CommandContext
 from contracts.offers import DirectoryTerms, partner_problems
 from domain import ids
 from domain.agreement import Agreement
+from domain.damage import naming
 from domain.directory import Directory
 from domain.errors import (
     AgreementNotFoundError,
@@ -86,12 +87,13 @@ class DirectoryCommands(Application[UUID]):
         """The directory now, or at an aggregate `version`; `to_change=False` for a look only:
         the cached aggregate itself, not a deep copy of every offer (three looks a case)."""
         try:
-            found: object = self.repository.get(
-                ids.directory_id(directory_key),
-                version=version,
-                projector_func=_project,
-                deepcopy_from_cache=to_change,
-            )
+            with naming(f"directory '{directory_key}'"):
+                found: object = self.repository.get(
+                    ids.directory_id(directory_key),
+                    version=version,
+                    projector_func=_project,
+                    deepcopy_from_cache=to_change,
+                )
         except AggregateNotFoundError:
             raise DirectoryNotFoundError(
                 f"directory '{directory_key}' has not been loaded (run `lotse offers load`)"
@@ -103,9 +105,10 @@ class DirectoryCommands(Application[UUID]):
     def _partners(self, agreement_key: str) -> list[PartnerTerms]:
         """The partners of the agreement in force now."""
         try:
-            found: object = self.repository.get(
-                ids.agreement_id(agreement_key), projector_func=_project
-            )
+            with naming(f"agreement '{agreement_key}'"):
+                found: object = self.repository.get(
+                    ids.agreement_id(agreement_key), projector_func=_project
+                )
         except AggregateNotFoundError:
             raise AgreementNotFoundError(
                 f"agreement '{agreement_key}' has not been loaded (run `lotse agreement load`)"
@@ -161,9 +164,12 @@ class DirectoryCommands(Application[UUID]):
         """The offer's load; `to_change=False` for a look only: the cached aggregate itself,
         not a deep copy of its holders (thousands at a busy offer, copied for every case)."""
         try:
-            found: object = self.repository.get(
-                ids.offer_load_id(offer_id), projector_func=_project, deepcopy_from_cache=to_change
-            )
+            with naming(f"the places taken at offer '{offer_id}'"):
+                found: object = self.repository.get(
+                    ids.offer_load_id(offer_id),
+                    projector_func=_project,
+                    deepcopy_from_cache=to_change,
+                )
         except AggregateNotFoundError:
             return None
         if not isinstance(found, OfferLoad):

@@ -31,6 +31,7 @@ from contracts.people import (
 )
 from contracts.vocabulary import NeedCategory
 from domain import ids
+from domain.damage import in_order, naming
 from domain.errors import PersonAlreadyRegisteredError, PersonErasedError, PersonNotFoundError
 from domain.history import HistoryEntry, history_entry
 from domain.keys import KeyMissingError, KeyStore
@@ -282,7 +283,8 @@ class PeopleMixin:
         """Every event of the person's case; `ContactRecorded` shows the contact opened, or
         `erased` once the key is destroyed, never the sealed text."""
         person_id = ids.person_id(incident_key, person_ref)
-        events = list(self.repository.event_store.get(person_id))
+        with naming(person_stream(incident_key, person_ref)):
+            events = list(in_order(self.repository.event_store.get(person_id)))
         if not events:
             raise self._not_found(incident_key, person_ref)
         key = self.keys.key(person_id)
@@ -329,12 +331,13 @@ class PeopleMixin:
         copy: bool = True,
     ) -> AffectedPerson:
         try:
-            found: object = self.repository.get(
-                ids.person_id(incident_key, person_ref),
-                version=version,
-                projector_func=project_person,
-                deepcopy_from_cache=copy,
-            )
+            with naming(person_stream(incident_key, person_ref)):
+                found: object = self.repository.get(
+                    ids.person_id(incident_key, person_ref),
+                    version=version,
+                    projector_func=project_person,
+                    deepcopy_from_cache=copy,
+                )
         except AggregateNotFoundError:
             raise self._not_found(incident_key, person_ref) from None
         if not isinstance(found, AffectedPerson):
@@ -346,6 +349,11 @@ class PeopleMixin:
         return PersonNotFoundError(
             f"no person {person_ref} is registered for incident '{incident_key}'"
         )
+
+
+def person_stream(incident_key: str, person_ref: str) -> str:
+    """How a damaged person's stream is named to an operator."""
+    return f"person {person_ref} of incident '{incident_key}'"
 
 
 def _open(sealed: str, key: bytes | None, person_id: UUID) -> ContactView:

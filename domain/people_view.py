@@ -21,6 +21,7 @@ Where it lives: a SQLite file beside the event store's file (`people-view.sqlite
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,8 +34,12 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
 from domain.catch_up import catch_up
+from domain.damage import checked
+from domain.errors import DamagedRecordError
 from domain.people_summary import PersonRow, Summary, next_due, summary_of
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
+
+log = logging.getLogger("lotse.people_view")
 
 SQLITE_VIEW_FILE = "people-view.sqlite"
 BATCH = 1000
@@ -119,24 +124,50 @@ class PeopleProjector:
             )
 
     def _rows(self, batch: Sequence[Notification]) -> list[ViewRow]:
+        """The rows of everyone the batch changes; a person whose record cannot be read is
+        left out (their row, if any, stays as last read) and logged, so that one damaged
+        stream does not stop the view for every incident. Their next event read brings them
+        back, once their record reads again."""
         folded: dict[UUID, AffectedPerson | None] = {}
         registered_at: dict[UUID, int] = {}
         last_version: dict[UUID, int] = {}
+        damaged: set[UUID] = set()
         for notification in batch:
             person_id = notification.originator_id
             assert isinstance(person_id, UUID)  # the application's ids are UUIDs
             if person_id not in last_version and notification.topic == REGISTERED_TOPIC:
                 folded[person_id] = None
                 registered_at[person_id] = notification.id
-            if person_id in folded:
-                event: Any = self._mapper.to_domain_event(notification)
-                folded[person_id] = event.mutate(folded[person_id])
+            if person_id in folded and person_id not in damaged:
+                try:
+                    folded[person_id] = self._fold(folded[person_id], notification)
+                except DamagedRecordError as damage:
+                    damaged.add(person_id)
+                    log.warning("people view: person left out: %s", damage)
             last_version[person_id] = int(notification.originator_version)
         rows = []
         for person_id, version in last_version.items():
-            person = folded.get(person_id) or self._get_person(person_id, version)
+            try:
+                person = None if person_id in damaged else folded.get(person_id)
+                person = person or self._get_person(person_id, version)
+            except DamagedRecordError as damage:
+                log.warning("people view: person left out: %s", damage)
+                continue
             rows.append(_row(person, registered_at.get(person_id), version))
         return rows
+
+    def _fold(self, person: AffectedPerson | None, notification: Notification) -> AffectedPerson:
+        """`person` with the notification's event applied, checked as every replay is."""
+        event: Any = self._mapper.to_domain_event(notification)
+        folded: AffectedPerson = checked(_mutate)(person, [event])
+        return folded
+
+
+def _mutate(person: AffectedPerson | None, events: Any) -> AffectedPerson:
+    for event in events:
+        person = event.mutate(person)
+    assert person is not None  # a registration creates the person
+    return person
 
 
 def _row(person: AffectedPerson, seq: int | None, version: int) -> ViewRow:

@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 
 from contracts.messages import CommandContext
 from domain import ids
+from domain.damage import naming
 from domain.errors import PersonNotFoundError
 from domain.roll import LikelyPair, Listing, Match, PeopleRoll, Placed
 
@@ -109,9 +110,10 @@ class RollMixin:
         # The roll is kept, not copied, for commands: a copy of 5,000 listings per row would
         # cost more than the row.
         try:
-            found: object = self.repository.get(
-                ids.roll_id(incident_key), projector_func=_project, deepcopy_from_cache=copy
-            )
+            with naming(f"the people roll of incident '{incident_key}'"):
+                found: object = self.repository.get(
+                    ids.roll_id(incident_key), projector_func=_project, deepcopy_from_cache=copy
+                )
         except AggregateNotFoundError:
             return None
         if not isinstance(found, PeopleRoll):

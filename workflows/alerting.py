@@ -62,6 +62,11 @@ class Alerting:
         self._show = show
         self._redeliveries: list[asyncio.Task[None]] = []
 
+    def record_damaged(self, message: str) -> None:
+        """The incident's record cannot be read: say so among the open items."""
+        self._state.note_damage(message)
+        self._show()
+
     async def alert_everyone(self) -> None:
         """Alert every partner at once; return when each has acknowledged or is unreachable
         (or the incident ended)."""
@@ -116,7 +121,7 @@ class Alerting:
     async def _escalate(self, track: AlertTrack, step: EscalationStep) -> None:
         track.escalate(step)
         self._show()
-        await record.record(
+        await record.record_step(
             RECORD_ESCALATION,
             RecordEscalationInput(
                 ctx=self._system_ctx(f"escalation/{track.partner_id}/{step}"),
@@ -124,6 +129,7 @@ class Alerting:
                 partner_id=track.partner_id,
                 to_step=step,
             ),
+            self.record_damaged,
         )
 
     async def _deliver_step(
@@ -171,13 +177,14 @@ class Alerting:
             return
         track.state = AlertState.UNREACHABLE
         self._show()
-        await record.record(
+        await record.record_step(
             RECORD_UNREACHABLE,
             RecordUnreachableInput(
                 ctx=self._system_ctx(f"unreachable/{track.partner_id}"),
                 incident_id=workflow.info().workflow_id,
                 partner_id=track.partner_id,
             ),
+            self.record_damaged,
         )
 
     async def _trouble_changes(self, track: AlertTrack) -> None:
@@ -239,7 +246,7 @@ class Alerting:
         self._show()
         if receipt is None and retry:
             return False
-        await record.record(
+        await record.record_step(
             RECORD_NOTIFICATION,
             RecordNotificationInput(
                 ctx=self._system_ctx(
@@ -255,6 +262,7 @@ class Alerting:
                 detail=detail,
                 office_silent=office_silent,
             ),
+            self.record_damaged,
         )
         return receipt is not None
 

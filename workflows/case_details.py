@@ -62,3 +62,13 @@ def current_details(status: CaseStatus) -> str:
     if status.open_items:
         lines += ["", "**Offen:**", *(f"- {item}" for item in status.open_items)]
     return "\n".join(lines)
+
+
+def damage_item(record_damage: str) -> str:
+    """The open item of a record that cannot be read, for an incident and a case alike:
+    nothing more is recorded until it is repaired, so updates are refused; the store's words
+    name the stream and the version."""
+    return (
+        "Aufzeichnung beschädigt – Lotse kann nichts mehr dazu aufzeichnen, Updates werden "
+        f"abgelehnt; prüfen mit `lotse audit verify`: {record_damage}"
+    )

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.case_activities import DELIVER_CASE_MESSAGE
     from contracts.case_messages import CaseMessagePurpose, DeliverCaseMessageInput
     from contracts.vocabulary import NeedCategory
+    from workflows import record
     from workflows.case_state import CaseReferral, CaseState
 
 DELIVERY_TIMEOUT = timedelta(seconds=30)
@@ -124,6 +125,11 @@ class CaseMessaging:
                     maximum_attempts=delivery.max_attempts,
                 ),
             )
-        except ActivityError:
+        except ActivityError as error:
+            # A damaged record (the person's, say) fails delivery like an outage: shown, and
+            # tried again at the same bounded pace, so a repaired record lets it arrive.
+            if record.damaged(error.cause):
+                self._state.note_damage(error.cause.message)
+                self._show()
             return False
         return True

@@ -47,6 +47,7 @@ from contracts.people import (
 )
 from contracts.vocabulary import NEED_CATEGORY_LABELS_DE, NeedCategory
 from workflows import case_details
+from workflows.case_details import damage_item
 
 REMEMBERED_UPDATES = 200
 _at = case_details.at
@@ -153,6 +154,9 @@ class CaseState(_Mutable):
     closed_reason: CaseCloseReason | None = None
     unscheduled_follow_ups: int = 0
     applied_updates: list[str] = Field(default_factory=list)
+    record_damage: str | None = None
+    """Why the person's record (or one the case reads) could not be read, as the store said
+    it when a step last met it; None while it is readable."""
 
     @classmethod
     def opened(cls, registration: RegisterPerson, opened: CaseOpened) -> CaseState:
@@ -428,6 +432,10 @@ class CaseState(_Mutable):
         for need in self.open_needs():
             need.route_pending = False
 
+    def note_damage(self, message: str) -> None:
+        """A record the case needs cannot be read: shown as its first open item from now on."""
+        self.record_damage = message
+
     def remember_update(self, update_id: str) -> None:
         self.applied_updates.append(update_id)
         del self.applied_updates[:-REMEMBERED_UPDATES]
@@ -450,7 +458,7 @@ class CaseState(_Mutable):
         """Who must do what by when, one line each; empty once nothing is open."""
         if self.closed:
             return []
-        items: list[str] = []
+        items = [damage_item(self.record_damage)] if self.record_damage else []
         if self.assessment_due_at is not None:
             items.append(f"Bedarfe erfassen bis {_at(self.assessment_due_at)}")
         for need in self.open_needs():

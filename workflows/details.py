@@ -29,7 +29,7 @@ from contracts.vocabulary import (
     Region,
     ui_time,
 )
-from workflows.case_details import REFERRAL_STATUS_LABELS_DE
+from workflows.case_details import REFERRAL_STATUS_LABELS_DE, damage_item
 
 CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
 
@@ -83,10 +83,11 @@ def open_items(
     partners: list[PartnerAlertStatus],
     needs: list[NeedTotal],
     reflection_due_at: datetime | None,
+    record_damage: str | None = None,
 ) -> list[str]:
-    """What still needs someone's attention, most urgent first."""
+    """What still needs someone's attention, most urgent first: a damaged record before all."""
     ended = phase in FINAL_PHASES
-    items: list[str] = []
+    items: list[str] = [damage_item(record_damage)] if record_damage else []
     for partner in partners:
         if partner.state is AlertState.ACKNOWLEDGED or ended:
             continue

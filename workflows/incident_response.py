@@ -207,6 +207,8 @@ class IncidentResponse:
             )
         except ActivityError as error:
             workflow.logger.warning("people counts not read: %s", error.cause or error)
+            if record.damaged(error.cause):
+                self._alerts.record_damaged(error.cause.message)
             return
         if read.counts != self._people:
             self._people_refresh = timedelta(seconds=read.refresh_seconds)
@@ -238,11 +240,12 @@ class IncidentResponse:
         async with self._lock:
             if self._incident.phase is not Phase.AWAITING_REFLECTION:
                 return  # called off while the timer fired
-            await record.record(
+            await record.record_step(
                 RECORD_REFLECTION_DUE,
                 IncidentStepInput(
                     ctx=self._system_ctx("reflection-due"), incident_id=self._incident_id
                 ),
+                self._alerts.record_damaged,
             )
             self._enter(Phase.REFLECTION_DUE)
         await self._alerts.tell_everyone(NotificationPurpose.REFLECTION_DUE)
@@ -315,8 +318,9 @@ class IncidentResponse:
                         received_at=request.received_at,
                     ),
                 )
-            except ApplicationError:
+            except ApplicationError as error:
                 track.reset_to(before)  # the record refused it: the state must not claim it
+                self._note_if_damaged(error)
                 self._show()
                 raise
         self._remember_update()
@@ -496,7 +500,11 @@ class IncidentResponse:
         state = await self._declared()
         async with self._lock:
             self._refuse_unless(check, request)
-            yield state, ctx
+            try:
+                yield state, ctx
+            except ApplicationError as error:
+                self._note_if_damaged(error)  # the update fails; the damage stays in view
+                raise
             self._remember_update()
 
     async def _declared(self) -> IncidentState:
@@ -543,6 +551,10 @@ class IncidentResponse:
 
     def _system_ctx(self, step: str) -> CommandContext:
         return record.system_context(self._incident.declaration.declared_by, step)
+
+    def _note_if_damaged(self, error: ApplicationError) -> None:
+        if record.damaged(error):
+            self._alerts.record_damaged(error.message)
 
     def _enter(self, phase: Phase) -> None:
         self._incident.phase = phase

@@ -13,8 +13,9 @@ as new (`workflow.patched`), so their histories replay unchanged.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.activities import ActivitySpec
     from contracts.messages import Actor, CommandContext
     from contracts.text import SYSTEM_STAFF_REF
-    from contracts.vocabulary import ActorChannel
+    from contracts.vocabulary import DAMAGED_RECORD, ActorChannel
 
 InputT = TypeVar("InputT")
 ResultT = TypeVar("ResultT")
@@ -79,6 +80,27 @@ async def record(spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT |
             raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
         raise
     return result
+
+
+async def record_step(
+    spec: ActivitySpec[InputT, ResultT], data: InputT, noted: Callable[[str], None]
+) -> ResultT | None:
+    """Store a step the procedure takes by itself (an alert sent, an escalation). When the
+    record cannot be read (`DamagedRecord`), `noted` gets the store's message and the
+    procedure goes on without this entry: the alerts must still reach people, and waiting
+    would not repair the record."""
+    try:
+        return await record(spec, data)
+    except ApplicationError as error:
+        if not damaged(error):
+            raise
+        noted(error.message)
+        return None
+
+
+def damaged(error: BaseException | None) -> TypeGuard[ApplicationError]:
+    """Whether `error` says the record cannot be read (final; the message names where)."""
+    return isinstance(error, ApplicationError) and error.type == DAMAGED_RECORD
 
 
 def _refused(error: ActivityError) -> bool:

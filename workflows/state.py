@@ -141,6 +141,11 @@ class IncidentState(BaseModel):
         description="Recent update ids (newest last): a repeat after continue-as-new, which "
         "Temporal no longer deduplicates, changes nothing.",
     )
+    record_damage: str | None = Field(
+        default=None,
+        description="Why the incident's record could not be read, as the store said it when "
+        "a step last met it (stream and version); None while the record is readable.",
+    )
 
     @classmethod
     def declared(
@@ -216,6 +221,10 @@ class IncidentState(BaseModel):
         total = self._total(category) or NeedTotal(category=category, count=0, by_region={})
         self._put(total.model_copy(update={"assigned_to": partner_id}))
 
+    def note_damage(self, message: str) -> None:
+        """The record of the incident cannot be read: shown as an open item from now on."""
+        self.record_damage = message
+
     def remember_update(self, update_id: str) -> None:
         self.applied_update_ids = [*self.applied_update_ids, update_id][-REMEMBERED_UPDATES:]
 
@@ -235,7 +244,9 @@ class IncidentState(BaseModel):
             agreement_revision=self.recorded.agreement_revision,
             partners=partners,
             needs=needs,
-            open_items=details.open_items(self.phase, partners, needs, self.reflection_due_at),
+            open_items=details.open_items(
+                self.phase, partners, needs, self.reflection_due_at, self.record_damage
+            ),
             reflection_due_at=self.reflection_due_at,
         )
 

@@ -259,6 +259,8 @@ class VictimCase:
             kind = cause.type if isinstance(cause, ApplicationError) else None
             message = cause.message if isinstance(cause, ApplicationError) else str(error)
             state = self._case
+            if record.damaged(cause):
+                state.note_damage(cause.message)
             if kind in RECORD_ENDED:
                 state.close(state.closed_reason or CaseCloseReason.ERASED)
             elif need is not None:
@@ -269,7 +271,7 @@ class VictimCase:
                     need.category,
                     detail=message,
                 )
-            else:
+            elif not record.damaged(cause):
                 raise
             self._wake = True
             self._show()
@@ -665,7 +667,13 @@ class VictimCase:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             self._refuse_unless(check, request)
-            yield self._case, ctx
+            try:
+                yield self._case, ctx
+            except ApplicationError as error:
+                if record.damaged(error):  # the update fails; the damage stays in view
+                    self._case.note_damage(error.message)
+                    self._show()
+                raise
             self._remember_update()
             self._show()
 
