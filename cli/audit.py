@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import typer
 
+from cli import audit_chain
+
 app = typer.Typer(
     help="Audit the record: verify it is intact, replay it, its timeline, the reflection report."
 )
+app.command("verify")(audit_chain.verify)
+app.command("checkpoint")(audit_chain.checkpoint)
+app.command("keys")(audit_chain.keys)

@@ -27,6 +27,7 @@ from domain.event_chain import (
     JoinedRow,
     Link,
     Row,
+    as_bytes,
 )
 
 
@@ -74,7 +75,7 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
             f"SELECT notification_id, hash FROM {CHAIN_TABLE} ORDER BY notification_id DESC LIMIT 1"
         )
         row = cursor.fetchone()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], as_bytes(row[1]))
 
     def _events_before(self, cursor: SQLiteCursor, before: int) -> Iterator[list[Row]]:
         after = -(2**63)
@@ -150,7 +151,7 @@ class SQLiteChainSnapshot(ChainSnapshot):
             f"(SELECT 1 FROM {self.events} e WHERE e.rowid = l.notification_id) "
             "ORDER BY notification_id"
         )
-        return [Link(*row) for row in cursor]
+        return [Link.of(row) for row in cursor]
 
     def stream_versions(self) -> Iterator[tuple[str, int, int]]:
         yield from self._cursor().execute(
@@ -167,7 +168,7 @@ class SQLiteChainSnapshot(ChainSnapshot):
             )
             .fetchone()
         )
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], as_bytes(row[1]))
 
     def link_at(self, notification_id: int) -> Link | None:
         row = (
@@ -175,13 +176,22 @@ class SQLiteChainSnapshot(ChainSnapshot):
             .execute(f"SELECT * FROM {CHAIN_TABLE} WHERE notification_id = ?", (notification_id,))
             .fetchone()
         )
-        return None if row is None else Link(*row)
+        return None if row is None else Link.of(row)
 
     def introductions(self) -> list[Introduction]:
         cursor = self._cursor().execute(
             f"SELECT * FROM {INTRODUCTIONS_TABLE} ORDER BY first_notification_id"
         )
         return [Introduction(*row) for row in cursor]
+
+    def holds_stream(self, originator_id: str) -> bool:
+        cursor = self._cursor()
+        return any(
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE originator_id = ? LIMIT 1", (originator_id,)
+            ).fetchone()
+            for table in (CHAIN_TABLE, self.events)
+        )
 
     def first_states(self, originator_ids: Iterable[str]) -> dict[str, bytes]:
         states = {}
@@ -193,5 +203,5 @@ class SQLiteChainSnapshot(ChainSnapshot):
                 (originator_id,),
             ).fetchone()
             if row is not None:
-                states[originator_id] = bytes(row[0])
+                states[originator_id] = as_bytes(row[0])
         return states

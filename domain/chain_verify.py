@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from domain.event_chain import (
     ChainSnapshot,
     Introduction,
     Link,
+    as_bytes,
     link_hash,
     pack_length,
     pack_version,
@@ -161,23 +163,28 @@ def _first_pass(snapshot: ChainSnapshot, progress: Callable[[int], None] | None)
             if l_hash is None or l_prev is None:  # no link (both columns are NOT NULL)
                 seen.unlinked.append((nid, oid, ver))
                 continue
-            o = oid.encode()
-            t = topic.encode()
-            digest = sha256(
-                join(
-                    (
-                        l_prev,
-                        length(len(o)),
-                        o,
-                        version_part,
-                        version_bytes(ver),
-                        length(len(t)),
-                        t,
-                        length(len(state)),
-                        state,
+            try:
+                o = oid.encode()
+                t = topic.encode()
+                digest: bytes | None = sha256(
+                    join(
+                        (
+                            l_prev,
+                            length(len(o)),
+                            o,
+                            version_part,
+                            version_bytes(ver),
+                            length(len(t)),
+                            t,
+                            length(len(state)),
+                            state,
+                        )
                     )
-                )
-            ).digest()
+                ).digest()
+            except (AttributeError, TypeError, struct.error):
+                # SQLite keeps whatever type a value is given: an edited row may hold text
+                # where bytes were written, or the reverse. Such a row is not what was chained.
+                digest = None
             if digest != l_hash or oid != l_oid or ver != l_ver:
                 seen.mismatched.append(row)
             if l_prev != last_hash:
@@ -225,7 +232,7 @@ def _mismatch_findings(rows: Sequence[tuple[Any, ...]]) -> list[Finding]:
             (
                 other
                 for other in pairable
-                if other is not row and link_hash(l_prev, oid, ver, other[3], other[4]) == l_hash
+                if other is not row and lenient_hash(l_prev, oid, ver, other[3], other[4]) == l_hash
             ),
             None,
         )
@@ -242,11 +249,28 @@ def _moved_or_altered(row: tuple[Any, ...], pairable: Sequence[tuple[Any, ...]])
     """A row whose stream or version is not what its link recorded."""
     nid, oid, ver, topic, state, l_oid, l_ver, _, _ = row
     for other in pairable:
-        if other is not row and link_hash(other[7], oid, ver, topic, state) == other[8]:
+        if other is not row and lenient_hash(other[7], oid, ver, topic, state) == other[8]:
             what = f"recorded at notification {other[0]}, it now stands at notification {nid}"
             return Finding("reordered", what, nid, oid, ver)
     what = f"the row now says stream {oid} version {ver}; the chain recorded this stream/version"
     return Finding("altered", what, nid, l_oid, l_ver)
+
+
+def lenient_hash(previous: Any, oid: Any, version: Any, topic: Any, state: Any) -> bytes | None:
+    """`link_hash` of values as an edited SQLite row may hold them (text for bytes, bytes for
+    text); None if they cannot be hashed at all."""
+    try:
+        return link_hash(
+            as_bytes(previous), _text(oid), int(version), _text(topic), as_bytes(state)
+        )
+    except (TypeError, ValueError, OverflowError, struct.error):
+        return None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode(errors="surrogateescape")
+    return str(value)
 
 
 def _break_findings(

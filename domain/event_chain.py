@@ -94,6 +94,13 @@ class Link:
     previous_hash: bytes
     hash: bytes
 
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Link:
+        """A link from a chain table row, its hashes as bytes whatever the row holds (an
+        edited SQLite row may hold text)."""
+        nid, oid, version, previous, digest = row
+        return cls(nid, str(oid), version, as_bytes(previous), as_bytes(digest))
+
     def stream_version(self) -> tuple[str, int]:
         return self.originator_id, self.originator_version
 
@@ -155,8 +162,13 @@ def notification_reused_message(head: int, first_new: int) -> str:
 
 
 def as_bytes(value: Any) -> bytes:
-    """A BLOB/bytea value as bytes (psycopg gives `memoryview` or `bytes`)."""
-    return value if isinstance(value, bytes) else bytes(value)
+    """A BLOB/bytea value as bytes (psycopg may give `memoryview`; an edited SQLite row text,
+    taken as UTF-8)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode(errors="surrogateescape")
 
 
 class ChainWriter:
@@ -261,6 +273,10 @@ class ChainSnapshot:
         raise NotImplementedError
 
     def introductions(self) -> list[Introduction]:
+        raise NotImplementedError
+
+    def holds_stream(self, originator_id: str) -> bool:
+        """Whether the chain or the events table holds an event of the stream."""
         raise NotImplementedError
 
     def first_states(self, originator_ids: Iterable[str]) -> dict[str, bytes]:

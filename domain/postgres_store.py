@@ -40,6 +40,7 @@ from domain.event_chain import (
     JoinedRow,
     Link,
     Row,
+    as_bytes,
 )
 
 
@@ -240,7 +241,7 @@ class PostgresChainSnapshot(ChainSnapshot):
                 "ORDER BY notification_id"
             ).format(self.chain, self.events)
         )
-        return [Link(*row) for row in rows]
+        return [Link.of(row) for row in rows]
 
     def stream_versions(self) -> Iterator[tuple[str, int, int]]:
         yield from self._rows(
@@ -256,14 +257,14 @@ class PostgresChainSnapshot(ChainSnapshot):
                 "SELECT notification_id, hash FROM {} ORDER BY notification_id DESC LIMIT 1"
             ).format(self.chain)
         )
-        return (rows[0][0], rows[0][1]) if rows else None
+        return (rows[0][0], as_bytes(rows[0][1])) if rows else None
 
     def link_at(self, notification_id: int) -> Link | None:
         rows = self._rows(
             SQL("SELECT * FROM {} WHERE notification_id = %s").format(self.chain),
             (notification_id,),
         )
-        return Link(*rows[0]) if rows else None
+        return Link.of(rows[0]) if rows else None
 
     def introductions(self) -> list[Introduction]:
         rows = self._rows(
@@ -272,6 +273,15 @@ class PostgresChainSnapshot(ChainSnapshot):
             )
         )
         return [Introduction(*row) for row in rows]
+
+    def holds_stream(self, originator_id: str) -> bool:
+        in_chain = SQL("SELECT 1 FROM {} WHERE originator_id = %s LIMIT 1").format(self.chain)
+        in_events = SQL("SELECT 1 FROM {} e WHERE {} = %s LIMIT 1").format(
+            self.events, self.recorder.oid_text("e.originator_id")
+        )
+        return bool(
+            self._rows(in_chain, (originator_id,)) or self._rows(in_events, (originator_id,))
+        )
 
     def first_states(self, originator_ids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(originator_ids)
@@ -284,7 +294,7 @@ class PostgresChainSnapshot(ChainSnapshot):
             ).format(self.recorder.oid_text("e.originator_id"), self.events),
             (wanted,),
         )
-        return {oid: bytes(state) for oid, state in rows}
+        return {oid: as_bytes(state) for oid, state in rows}
 
 
 def _is_uuid_hex(text: str) -> bool:
