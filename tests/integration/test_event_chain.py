@@ -8,6 +8,7 @@ people registered (9, 10), two needs reports on the incident (11, 12).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from domain.chain_verify import Finding, Report, verify_chain
 from domain.event_chain import GENESIS, ChainConflictError, link_hash
 from settings import Settings
 from tests import people_support
-from tests.conftest import POSTGRES_CONNINFO
+from tests.conftest import POSTGRES_CONNINFO, REPO_ROOT
 from tests.integration.test_event_store import INCIDENT, declaration, needs
 
 INCIDENT_STREAM = ids.incident_id(INCIDENT).hex
@@ -326,3 +327,31 @@ def test_findings_for_an_incident_leave_out_other_incidents_streams(
     assert where(mine.findings) == [("altered", 11, INCIDENT_STREAM, 2)]
     assert theirs.findings == []
     assert theirs.outside_incident == 1
+
+
+@pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)
+def test_the_auditors_script_in_docs_record_recomputes_the_chain(
+    record: Raw, store_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO_ROOT / "docs" / "record.md").read_text(encoding="utf-8")
+    [script] = re.findall(r"In Python, over a SQLite store.*?```python\n(.*?)```", text, re.S)
+    auditor = store_settings.data_dir / "auditor"
+    auditor.mkdir()
+    (auditor / "data").symlink_to(store_settings.data_dir)  # the script opens data/events.sqlite
+    monkeypatch.chdir(auditor)
+    names: dict[str, Any] = {}
+
+    exec(script, names)  # the documented script, run as an auditor would
+
+    head = record.run("SELECT hash FROM {chain} WHERE notification_id = ?", EVENTS)[0][0]
+    assert names["previous"] == bytes(head)
+
+
+@pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)
+def test_a_state_stored_back_as_text_is_named_as_altered(record: Raw, open_app: OpenApp) -> None:
+    # SQLite keeps the type a value is given: `sqlite3` shell edits with replace() store text.
+    record.run("UPDATE {events} SET state = CAST(state AS TEXT) WHERE {nid} = ?", 11)
+
+    report = verify(open_app())
+
+    assert where(report.findings) == [("altered", 11, INCIDENT_STREAM, 2)]
