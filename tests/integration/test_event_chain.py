@@ -355,3 +355,17 @@ def test_a_state_stored_back_as_text_is_named_as_altered(record: Raw, open_app: 
     report = verify(open_app())
 
     assert where(report.findings) == [("altered", 11, INCIDENT_STREAM, 2)]
+
+
+@pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)
+def test_a_notification_id_the_chain_holds_is_not_given_to_another_stream(
+    record: Raw, open_app: OpenApp
+) -> None:
+    # SQLite gives a new row the id after the highest left: that of the deleted last event.
+    record.run("DELETE FROM {events} WHERE {nid} = ?", EVENTS)
+
+    with pytest.raises(ChainConflictError, match=f"already runs to notification {EVENTS}"):
+        open_app().register_person(INCIDENT, people_support.registration("DD-0003"),
+                                   people_support.ctx())  # fmt: skip
+
+    assert record.count() == EVENTS - 1
