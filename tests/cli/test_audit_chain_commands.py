@@ -19,7 +19,7 @@ import pytest
 from contracts.agreement import AgreementTerms
 from domain.application import LotseApplication
 from settings import Settings
-from tests.cli.support import cli_environment, invoke
+from tests.cli.support import Lotse, cli_environment, declare, invoke
 from tests.integration.test_event_chain import (
     EVENTS,
     INCIDENT_STREAM,
@@ -27,6 +27,7 @@ from tests.integration.test_event_chain import (
     write_record,
 )
 from tests.integration.test_event_store import INCIDENT
+from tests.workflow.support import Stack
 
 LOTSE = Path(sys.executable).parent / "lotse"
 
@@ -250,3 +251,20 @@ def test_the_lotse_program_says_it_on_stderr_and_exits_1(
     assert result.returncode == 1
     assert result.stderr == "error: the record was changed: 1 finding\n"
     assert result.stdout.startswith("altered: incident ")
+
+
+async def test_a_record_written_by_the_worker_verifies(lotse: Lotse, stack: Stack) -> None:
+    """The worker records alerts from parallel activities: its chain must be intact, and the
+    command needs no Temporal (it reads the store the stack writes)."""
+    await declare(lotse, stack, "uebung-2026-12-05-chain")
+    written = stack.app.recorder.max_notification_id() or 0
+    assert written >= 5  # the declaration and four alerts at least
+
+    result = await lotse("audit", "verify", "uebung-2026-12-05-chain")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "OK: no finding in the streams of incident uebung-2026-12-05-chain; "
+    )
+    reached = int(result.stdout.split("chain up to notification ")[1].split()[0])
+    assert reached >= written  # the worker may record a further step between the two reads

@@ -369,3 +369,17 @@ def test_a_notification_id_the_chain_holds_is_not_given_to_another_stream(
                                    people_support.ctx())  # fmt: skip
 
     assert record.count() == EVENTS - 1
+
+
+def test_erasing_a_person_leaves_the_chain_intact(record: Raw, open_app: OpenApp) -> None:
+    app = open_app()
+    app.record_contact(INCIDENT, "DD-0001", people_support.ERIKA, people_support.ctx())
+    sealed = bytes(record.run("SELECT state FROM {events} WHERE {nid} = ?", EVENTS + 1)[0][0])
+    assert b"Quellmalz" not in sealed  # the chain is over the ciphertext
+
+    app.erase_person(INCIDENT, "DD-0001", people_support.ctx())
+
+    report = verify(open_app())
+    assert report.findings == []
+    assert report.events > EVENTS + 1
+    assert bytes(record.event(EVENTS + 1)[3]) == sealed
