@@ -12,7 +12,7 @@
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
-    lotse audit …                      the auditor's commands (issue #9, being built)
+    lotse audit verify|checkpoint|keys is the record intact (its hash chain); signed checkpoints
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
