@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from contracts.vocabulary import TASK_QUEUE
+from domain.postgres_store import FACTORY_TOPIC as POSTGRES_FACTORY_TOPIC
 from domain.sqlite_store import DEFAULT_POOL_TIMEOUT
 from domain.sqlite_store import FACTORY_TOPIC as SQLITE_FACTORY_TOPIC
 
@@ -320,7 +321,8 @@ class Settings(BaseSettings):
     def _store_keys(self) -> dict[str, str]:
         if self.store == "postgres":
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                # The library's PostgreSQL store with the hash chain (domain/postgres_store.py).
+                "PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC,
                 "POSTGRES_HOST": self.postgres_host,
                 "POSTGRES_PORT": str(self.postgres_port),
                 "POSTGRES_USER": self.postgres_user,
@@ -333,7 +335,8 @@ class Settings(BaseSettings):
                 env["POSTGRES_SCHEMA"] = self.postgres_schema
             return env
         return {
-            # Lotse's pool over the library's SQLite recorders (domain/sqlite_store.py).
+            # Lotse's pool and the hash chain over the library's SQLite recorders
+            # (domain/sqlite_store.py).
             "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
             "SQLITE_DBNAME": str(self.event_store_path),
             "SQLITE_POOL_TIMEOUT": str(self.sqlite_pool_timeout_seconds),

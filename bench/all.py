@@ -1,4 +1,4 @@
-"""Every goal benchmark of issues #6 and #8 and the case figure of issue #7 in one go, printed
+"""Every goal benchmark of issues #6, #8 and #9 and the case figure of issue #7 in one go, printed
 as the README's table (`make bench`).
 
 Each figure is a ratio to a floor measured in the same run, the median of `--runs` runs. The
@@ -6,6 +6,7 @@ progress and each figure go to stderr as they are measured, the table to stdout 
 
     .venv/bin/python -m bench.all [--runs 3] [--events 10000] [--stores sqlite,postgres]
         [--incidents 200] [--updates 200] [--declarations 10] [--people 20] [--scale 1000]
+        [--verify-events 100000]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import psycopg
 from bench import (
     append,
     audit_replay,
+    audit_verify,
     case_referral,
     declaration_to_last_alert,
     many_declarations,
@@ -72,6 +74,9 @@ def main() -> None:
     parser.add_argument("--people", type=at_least(1), default=20)
     parser.add_argument("--scale", type=at_least(1), default=1000, help="people in one incident")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
+    parser.add_argument(
+        "--verify-events", type=at_least(100), default=100_000, help="audit verify, SQLite"
+    )
     arguments = parser.parse_args()
     runs: int = arguments.runs
     stores: list[StoreKind] = []
@@ -98,6 +103,10 @@ def main() -> None:
                 f"audit replay, {kind}",
                 partial(audit_replay.measure, kind, arguments.history, runs),
             )
+        )
+    if "sqlite" in stores:
+        steps.append(
+            ("audit verify, sqlite", partial(audit_verify.measure, arguments.verify_events, runs))
         )
     temporal = [
         partial(report_needs.measure, arguments.updates, runs),

@@ -12,6 +12,7 @@
     lotse cases overdue INCIDENT       what is late across an incident's cases, oldest first
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
+    lotse audit verify|checkpoint|keys  is the record intact (hash chain); signed checkpoints
     lotse audit replay|timeline|report  the record then; every step in order; the report
     lotse exchange schedule|list|minutes  the regular exchange: its Schedule, meetings, minutes
     lotse measures list|assign|done    measures from meetings and reflections, until done

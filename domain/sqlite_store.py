@@ -2,8 +2,10 @@
 survives an overloaded worker.
 
 Chosen by `PERSISTENCE_MODULE=domain.sqlite_store:LotseSQLiteFactory` (`Settings` sets it for
-`LOTSE_STORE=sqlite`). Everything but the pool is the library's: the same tables, recorders and
-environment keys (`SQLITE_DBNAME`, `SQLITE_LOCK_TIMEOUT`, …), plus `SQLITE_POOL_TIMEOUT`.
+`LOTSE_STORE=sqlite`). Everything but the pool and the hash chain is the library's: the same
+tables, recorders and environment keys (`SQLITE_DBNAME`, `SQLITE_LOCK_TIMEOUT`, …), plus
+`SQLITE_POOL_TIMEOUT`. The application recorder is the library's with the chain
+(domain/chain_sqlite.py, `lotse_event_chain` in the same file).
 
 It works around what eventsourcing 9.5.6 does when the pool runs dry or a commit fails
 (`eventsourcing.persistence.ConnectionPool`, `eventsourcing.sqlite`); with 5,000 people in one
@@ -36,6 +38,8 @@ from typing import Any, Literal
 from eventsourcing import sqlite as library
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
 from eventsourcing.utils import Environment, EnvType, get_topic
+
+from domain.chain_sqlite import ChainedSQLiteApplicationRecorder
 
 log = logging.getLogger("lotse.store")
 
@@ -156,9 +160,11 @@ class LotseSQLiteDatastore(SQLiteDatastore):
 
 class LotseSQLiteFactory(library.SQLiteFactory):
     """The library's SQLite factory on `LotseSQLiteDatastore`, with the pool's timeout from
-    `SQLITE_POOL_TIMEOUT` (seconds, default 30)."""
+    `SQLITE_POOL_TIMEOUT` (seconds, default 30), whose application recorder chains every event
+    it writes (`ChainedSQLiteApplicationRecorder`)."""
 
     SQLITE_POOL_TIMEOUT = "SQLITE_POOL_TIMEOUT"
+    application_recorder_class = ChainedSQLiteApplicationRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         # The library reads and checks its own keys and builds its datastore, which has not

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from eventsourcing.utils import Environment
 
+from domain.postgres_store import FACTORY_TOPIC as POSTGRES_FACTORY_TOPIC
 from domain.sqlite_store import FACTORY_TOPIC
 
 SQLITE_PERSISTENCE_MODULES = frozenset(
@@ -34,9 +35,18 @@ def sqlite_beside(event_store_dbname: str, file_name: str) -> str:
     return str(path.with_name(name))
 
 
+POSTGRES_PERSISTENCE_MODULES = frozenset(
+    {
+        POSTGRES_FACTORY_TOPIC,  # what Settings gives: the chained store (domain/postgres_store.py)
+        POSTGRES_FACTORY_TOPIC.partition(":")[0],  # the same factory, found in its module
+        "eventsourcing.postgres",  # the library's own, as stores configured before it named it
+    }
+)
+
+
 def store_is_postgres(env: Environment) -> bool:
-    """Whether the application's env configures the PostgreSQL event store."""
-    return env.get("PERSISTENCE_MODULE", "") == "eventsourcing.postgres"
+    """Whether the application's env configures a PostgreSQL event store."""
+    return env.get("PERSISTENCE_MODULE", "") in POSTGRES_PERSISTENCE_MODULES
 
 
 def sqlite_file_beside_store(env: Environment, file_name: str) -> str:

@@ -54,6 +54,14 @@ def test_replay_benchmark_reports_app_and_floor_times_and_their_ratio() -> None:
     assert figure.startswith("replay of a 13-event incident, sqlite"), lines
 
 
+def test_audit_verify_benchmark_reports_verify_against_a_plain_script() -> None:
+    lines = run_bench("bench.audit_verify", "--events", "200", "--runs", "1")
+    [figure] = ratio_lines(lines)
+    assert figure.startswith("audit verify of 200 events, SQLite"), lines
+    assert "sqlite3 SELECT + hashlib.sha256" in figure, lines
+    assert figure.endswith(("(goal ≥ 0.8: met)", "(goal ≥ 0.8: missed)")), lines
+
+
 @pytest.mark.parametrize(
     "store",
     [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
@@ -133,14 +141,14 @@ def test_all_benchmarks_print_one_table_row_per_figure() -> None:
         "bench.all",
         *("--runs", "1", "--events", "10", "--history", "10", "--incidents", "2"),
         *("--updates", "10", "--declarations", "1", "--people", "1", "--scale", "2"),
-        *("--stores", "sqlite"),
+        *("--stores", "sqlite", "--verify-events", "200"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     # The header, append (rate and late commands) for 1 and 4 writers, replay, audit replay, two
     # report_needs figures, the many declarations, the declaration to the last alert, and the
     # case: registration to sent against two floors, assessment to sent; the scale benchmark:
-    # time per person, registration, the worker's peak memory.
-    assert len(rows) == 1 + 4 + 1 + 1 + 2 + 1 + 1 + 3 + 3, lines
+    # time per person, registration, the worker's peak memory; audit verify.
+    assert len(rows) == 1 + 4 + 1 + 1 + 2 + 1 + 1 + 3 + 3 + 1, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 

@@ -145,7 +145,7 @@ def test_settings_accept_the_worker_environment_with_its_defaults_filled_in(
     assert settings.store == "postgres"
     assert settings.task_queue == TASK_QUEUE
     assert settings.postgres_host == EVENT_STORE
-    assert "eventsourcing.postgres" in settings.event_store_env().values()
+    assert "domain.postgres_store:LotsePostgresFactory" in settings.event_store_env().values()
 
 
 def test_the_worker_keeps_its_record_in_the_postgres_event_store_service() -> None:

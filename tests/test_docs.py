@@ -19,6 +19,7 @@ import contracts.offers
 import contracts.people
 import domain.application
 import domain.errors
+import domain.event_chain
 import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
@@ -104,8 +105,9 @@ def _domain_events() -> dict[str, set[str]]:
 
 def _model_names() -> set[str]:
     """Classes the docs may name beside events: the message, case and offer models, the
-    domain's errors and the aggregates."""
+    domain's errors (the chain's included) and the aggregates."""
     modules = (
+        domain.event_chain,
         contracts.messages,
         contracts.agreement,
         contracts.people,

@@ -1,6 +1,7 @@
 """eventsourcing's own recorder and factory test cases (`eventsourcing.tests.persistence`, as
 installed with eventsourcing 9.5.6), run against Lotse's SQLite datastore and factory
-(domain/sqlite_store.py): the pool changed, nothing the recorders promise may change with it.
+(domain/sqlite_store.py) and its chained application recorder (domain/chain_sqlite.py): the
+pool changed and every insert writes links, nothing the recorders promise may change with it.
 
 Each case runs on a SQLite file in its own tmp_path, with the pool's default size. The library's
 abstract cases are reached through the module, so that pytest does not collect them here too.
@@ -28,23 +29,38 @@ from eventsourcing.sqlite import (
 from eventsourcing.tests import persistence as library_cases
 from eventsourcing.utils import Environment, get_topic
 
+from domain.chain_sqlite import ChainedSQLiteApplicationRecorder
+from domain.chain_verify import verify_chain
 from domain.sqlite_store import LotseSQLiteDatastore, LotseSQLiteFactory
 
 
 class OnLotseDatastore:
-    """Builds each recorder on a new `LotseSQLiteDatastore` over this test's SQLite file, and
-    closes the datastores after the test."""
+    """Builds each recorder on a new `LotseSQLiteDatastore` over this test's SQLite file;
+    after the test, recomputes the chain each chained recorder left (it must be intact) and
+    closes the datastores."""
 
     db_name: str
     datastores: list[LotseSQLiteDatastore]
+    chained: list[ChainedSQLiteApplicationRecorder]
 
     @pytest.fixture(autouse=True)
     def _sqlite_file(self, tmp_path: Path) -> Iterator[None]:
         self.db_name = str(tmp_path / "events.sqlite")
-        self.datastores = []
-        yield
-        for datastore in self.datastores:
-            datastore.close()
+        self.datastores, self.chained = [], []
+        try:
+            yield
+            for recorder in self.chained:
+                with recorder.chain_snapshot() as snapshot:
+                    assert verify_chain(snapshot).findings == []
+        finally:
+            for datastore in self.datastores:
+                datastore.close()
+
+    def chained_recorder(self) -> ChainedSQLiteApplicationRecorder:
+        recorder = ChainedSQLiteApplicationRecorder(self.datastore())
+        recorder.create_table()
+        self.chained.append(recorder)
+        return recorder
 
     def datastore(self) -> LotseSQLiteDatastore:
         datastore = LotseSQLiteDatastore(self.db_name)
@@ -63,18 +79,14 @@ class TestApplicationRecorder(
     OnLotseDatastore, library_cases.ApplicationRecorderTestCase[SQLiteApplicationRecorder]
 ):
     def create_recorder(self) -> SQLiteApplicationRecorder:
-        recorder = SQLiteApplicationRecorder(self.datastore())
-        recorder.create_table()
-        return recorder
+        return self.chained_recorder()
 
 
 class TestNonInterleavingNotificationIDs(
     OnLotseDatastore, library_cases.NonInterleavingNotificationIDsBaseCase
 ):
     def create_recorder(self) -> ApplicationRecorder:
-        recorder = SQLiteApplicationRecorder(self.datastore())
-        recorder.create_table()
-        return recorder
+        return self.chained_recorder()
 
 
 class TestTrackingRecorder(OnLotseDatastore, library_cases.TrackingRecorderTestCase):
@@ -115,7 +127,7 @@ class TestInfrastructureFactory(library_cases.InfrastructureFactoryTestCase[Lots
         return SQLiteAggregateRecorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return SQLiteApplicationRecorder
+        return ChainedSQLiteApplicationRecorder
 
     def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
         return SQLiteTrackingRecorder

@@ -24,7 +24,7 @@ def test_the_aggregate_cache_size_reaches_the_event_store_and_must_be_positive()
 
 def test_the_event_store_keys_carry_the_application_prefix() -> None:
     env = Settings(store="postgres", postgres_dbname="lotse_test").event_store_env()
-    assert env["LOTSE_PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["LOTSE_PERSISTENCE_MODULE"] == "domain.postgres_store:LotsePostgresFactory"
     assert env["LOTSE_POSTGRES_DBNAME"] == "lotse_test"
     assert not [key for key in env if not key.startswith("LOTSE_")]
 
