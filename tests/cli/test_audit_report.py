@@ -13,6 +13,8 @@ from cli.main import run
 from tests.integration.test_people_store import INCIDENT
 from tests.reflection_support import build_test_incident
 
+AUDITOR = ("--as", "opferbeauftragte", "--staff", "pruefung-1")
+
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -29,7 +31,7 @@ def store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_report_is_german_markdown_by_default(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT])
+    code = run(["audit", "report", *AUDITOR, INCIDENT])
 
     printed = capsys.readouterr()
     assert code == 0, printed.err
@@ -39,7 +41,7 @@ def test_the_report_is_german_markdown_by_default(capsys: pytest.CaptureFixture[
 
 
 def test_the_english_html_report_has_its_charts(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT, "--format", "html", "--lang", "en"])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, "--format", "html", "--lang", "en"])
 
     page = capsys.readouterr().out
     assert code == 0
@@ -48,7 +50,7 @@ def test_the_english_html_report_has_its_charts(capsys: pytest.CaptureFixture[st
 
 
 def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT, "--format", "json"])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, "--format", "json"])
 
     figures = json.loads(capsys.readouterr().out)["figures"]
     assert code == 0
@@ -57,7 +59,7 @@ def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_an_unknown_incident_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", "leipzig-2027-01-01"])
+    code = run(["audit", "report", *AUDITOR, "leipzig-2027-01-01"])
 
     printed = capsys.readouterr()
     assert (code, printed.out) == (1, "")
@@ -84,7 +86,7 @@ def test_an_unknown_incident_is_one_error_line(capsys: pytest.CaptureFixture[str
 def test_an_unknown_format_or_language_is_a_usage_error(
     option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["audit", "report", INCIDENT, option, value])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, option, value])
 
     printed = capsys.readouterr()
     assert (code, printed.out) == (2, "")
