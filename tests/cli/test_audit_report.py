@@ -37,6 +37,12 @@ def test_the_report_is_german_markdown_by_default(capsys: pytest.CaptureFixture[
     assert code == 0, printed.err
     assert printed.out.startswith("# Reflexionsbericht: Angriff auf dem Altmarkt\n")
     assert "| weisser-ring | 60 | 90,0 | ja | 2 | 3 | 0 |" in printed.out
+    # Its own read is recorded before it is built: the last row of its section of reads.
+    table = printed.out.split("## Prüfende Zugriffe (Audit): ")[1].split("\n\n")[1]
+    assert table.splitlines()[-1].endswith(
+        "| opferbeauftragte/pruefung-1 | report --lang de [md] |"
+    )
+    assert "## Abgewiesene Handlungen\n" in printed.out
     assert printed.err == ""  # no progress bar when stderr is not a terminal
 
 
@@ -47,6 +53,8 @@ def test_the_english_html_report_has_its_charts(capsys: pytest.CaptureFixture[st
     assert code == 0
     assert page.startswith('<!DOCTYPE html><html lang="en">')
     assert page.count("<svg ") == 3
+    assert "<h2>Actions refused</h2>" in page
+    assert "<td>opferbeauftragte/pruefung-1</td><td>report --lang en [html]</td>" in page
 
 
 def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
