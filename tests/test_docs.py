@@ -22,6 +22,7 @@ import domain.errors
 import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
+from domain.audit_reads import AuditRead
 from domain.directory import Directory
 from domain.exchange import ExchangeMeeting, Measure
 from domain.incident import Incident
@@ -94,6 +95,7 @@ def _domain_events() -> dict[str, set[str]]:
         PeopleRoll,
         ExchangeMeeting,
         Measure,
+        AuditRead,
     )
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
@@ -129,6 +131,7 @@ def _model_names() -> set[str]:
         PeopleRoll.__name__,
         ExchangeMeeting.__name__,
         Measure.__name__,
+        AuditRead.__name__,
     }
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+from cli.audit_reads import auditor, record_read_in
 from cli.main import run
+from contracts.accountability import AuditCommand, AuditReadRequest
 from contracts.agreement import AgreementTerms
 from domain.application import LotseApplication
 from settings import Settings
@@ -171,3 +173,31 @@ def test_a_store_that_takes_no_write_refuses_the_read(unwritable: Path) -> None:
         "be written ("
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_verify_read_of_the_whole_record_is_listed_but_is_no_step_of_an_incident(
+    recorded: Path,
+) -> None:
+    """`record_read_in` is what `lotse audit verify` calls before it verifies (no application
+    of its own there): a read of the whole record names no incident."""
+    settings = Settings(store="sqlite", data_dir=recorded, sqlite_path=None)
+    reader = auditor("opferbeauftragte", "pruefung-2")
+    record_read_in(
+        settings,
+        reader,
+        AuditReadRequest(command=AuditCommand.VERIFY, options={}, output_format="text"),
+    )
+
+    [read] = reads(recorded)
+    assert (read["command"], read["incident"], read["actor"]["staff_ref"]) == (
+        "verify",
+        None,
+        "pruefung-2",
+    )
+    listing = lotse(recorded, "audit", "reads").stdout
+    assert "incident: (whole record)" in listing
+    app = LotseApplication(env=settings.event_store_env())
+    try:
+        assert [row.event for row in app.timeline(INCIDENT) if row.event == "AuditRead"] == []
+    finally:
+        app.close()

@@ -305,8 +305,7 @@ async def test_refusals_on_substance_are_recorded_and_refusals_of_form_write_not
     assert event_names(stack, handle.id) == [*before_events, "ActionRefused", "ActionRefused"]
     refusals = [e for e in stack.history(handle.id) if e.event == "ActionRefused"]
     assert [
-        (e.ctx.actor.partner_id, e.ctx.actor.staff_ref, e.ctx.channel, e.details)
-        for e in refusals
+        (e.ctx.actor.partner_id, e.ctx.actor.staff_ref, e.ctx.channel, e.details) for e in refusals
     ] == [
         (
             "opferhilfe-sachsen",
