@@ -13,6 +13,7 @@
     lotse privacy erase|export         erase a person (crypto-shredding); export their data
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
     lotse audit replay|timeline|report  the record then; every step in order; the report
+    lotse audit reads                  who read the record (each audit read is recorded)
     lotse exchange schedule|list|minutes  the regular exchange: its Schedule, meetings, minutes
     lotse measures list|assign|done    measures from meetings and reflections, until done
 
