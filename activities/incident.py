@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.messages import AnswerRoute, IncidentFacts, Notification, render_notification
 from activities.notify import DeliveryError, Notifier
 from activities.reflection_report import ReflectionReports
+from contracts.accountability import RecordRefusalInput
 from contracts.activities import (
     DELIVER_NOTIFICATION,
     READ_PEOPLE_COUNTS,
@@ -33,6 +34,7 @@ from contracts.activities import (
     RECORD_NOTIFICATION,
     RECORD_REFLECTION,
     RECORD_REFLECTION_DUE,
+    RECORD_REFUSAL,
     RECORD_UNREACHABLE,
 )
 from contracts.agreement import ContactPoint
@@ -227,6 +229,11 @@ class IncidentActivities:
         with domain_refusals_are_final():
             self._app.call_off(data.incident_id, data.reason, data.ctx)
 
+    @activity.defn(name=RECORD_REFUSAL.name)
+    def record_refusal(self, data: RecordRefusalInput) -> None:
+        with domain_refusals_are_final():
+            self._app.record_refusal(data)
+
     @activity.defn(name=READ_PEOPLE_COUNTS.name)
     def read_people_counts(self, data: PeopleCountsRequest) -> PeopleCountsRead:
         """The incident's people counts from the people view, for the UI's details; only
@@ -251,6 +258,7 @@ class IncidentActivities:
             self.record_assignment,
             self.record_acute_phase_closed,
             self.record_reflection_due,
+            self.record_refusal,
             self.record_reflection,
             self.record_call_off,
             self.read_people_counts,

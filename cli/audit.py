@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit_chain, audit_replay, audit_report, audit_timeline
+from cli import audit_chain, audit_reads, audit_replay, audit_report, audit_timeline
 
 app = typer.Typer(
-    help="Audit the record: verify it is intact, replay it, its timeline, the reflection report."
+    help="Audit the record: verify it is intact, replay it, its timeline, the reflection report, "
+    "who read it."
 )
 app.command("verify")(audit_chain.verify)
 app.command("checkpoint")(audit_chain.checkpoint)
@@ -20,3 +21,4 @@ app.command("keys")(audit_chain.keys)
 app.command("replay")(audit_replay.replay)
 app.command("timeline")(audit_timeline.timeline)
 app.command("report")(audit_report.report)
+app.command("reads")(audit_reads.reads)

@@ -1,7 +1,8 @@
 """`lotse audit replay INCIDENT --at TIME | --version N`: the incident as the record held it then.
 
-Reads the event store only (works while Temporal is down) and writes nothing. Which time
-counts is the recorded time of each step (domain/replay.py, docs/record.md).
+Reads the event store only (works while Temporal is down) and writes one thing: the read itself,
+recorded with the auditor (`--as`, `--staff`) before the replay is shown (cli/audit_reads.py).
+Which time counts is the recorded time of each step (domain/replay.py, docs/record.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.audit_reads import AuditorOpt, AuditStaffOpt, auditor, record_read
 from cli.common import (
     console,
     invocation_settings,
@@ -20,6 +22,7 @@ from cli.common import (
     reports_errors,
 )
 from cli.render import folded, phase_words, print_table, print_text, whole
+from contracts.accountability import AuditCommand, AuditReadRequest
 from contracts.vocabulary import cli_time
 from domain.replay import IncidentReplay, PersonThen, replay_at_moment, replay_at_version
 
@@ -28,6 +31,8 @@ from domain.replay import IncidentReplay, PersonThen, replay_at_moment, replay_a
 def replay(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
+    partner: AuditorOpt,
+    staff: AuditStaffOpt,
     at: Annotated[
         str | None,
         typer.Option(
@@ -49,6 +54,7 @@ def replay(
     if (at is None) == (version is None):
         raise typer.BadParameter("give either --at TIME or --version N", param_hint="'--at'")
     moment = parse_moment("--at", at)
+    reader = auditor(partner, staff)
     settings = invocation_settings(ctx)
     with open_application(settings, reading=True) as store:
         if moment is not None:
@@ -56,6 +62,14 @@ def replay(
         else:
             assert version is not None  # one of the two, checked above
             found = replay_at_version(store, incident_id, version, settings.directory_id)
+        options = {"--at": at} if at is not None else {"--version": str(version)}
+        read = AuditReadRequest(
+            command=AuditCommand.REPLAY,
+            incident_key=incident_id,
+            options=options,
+            output_format="json" if as_json else "text",
+        )
+        record_read(store, reader, read)  # before anything is shown
     if as_json:
         typer.echo(found.model_dump_json(indent=2))
     else:

@@ -1,6 +1,8 @@
 """`lotse audit report INCIDENT --format md|html|json [--lang de|en]`: the reflection report.
 
-Reads the event store only (like `lotse history`), so it works while Temporal is down. The report
+Reads the event store (like `lotse history`), so it works while Temporal is down; writes only the
+read itself, recorded with the auditor (`--as`, `--staff`) before the report is built, so the
+report's section of audit reads ends with its own. The report
 goes to stdout, to be redirected into a file or piped on; a progress bar shows on the terminal's
 stderr only while the record is read.
 """
@@ -16,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.audit_reads import AuditorOpt, AuditStaffOpt, auditor, record_read
 from cli.common import invocation_settings, open_application, reports_errors
+from contracts.accountability import AuditCommand, AuditReadRequest
 from domain.reflection import IncidentRecord, reflection_figures
 from reports.labels import Language, ReportFormat
 from reports.render import render
@@ -28,6 +32,8 @@ STEPS = ("incident", "history", "people", "roll", "report")
 def report(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
+    partner: AuditorOpt,
+    staff: AuditStaffOpt,
     chosen_format: Annotated[
         ReportFormat,
         typer.Option("--format", help="md for minutes, html with charts, json for machines."),
@@ -36,17 +42,34 @@ def report(
         Language, typer.Option("--lang", help="The report's language (JSON is the same in both).")
     ] = Language.DE,
 ) -> None:
-    """The reflection report of an incident: KPIs, timeline, findings and measures."""
+    """The reflection report of an incident: KPIs, timeline, findings and measures, refusals
+    and audit reads."""
+    reader = auditor(partner, staff)
     with open_application(invocation_settings(ctx), reading=True) as store, _steps() as step:
         step("incident")
         incident = store.incident(incident_id)
+        read = AuditReadRequest(
+            command=AuditCommand.REPORT,
+            incident_key=incident_id,
+            options={"--lang": str(language)},
+            output_format=str(chosen_format),
+        )
+        # Recorded before the report is built: the report lists its own read last.
+        record_read(store, reader, read)
         step("history")
         history = store.history(incident_id)
         step("people")
         people = store.people_of(incident_id)
         step("roll")
         roll = store.roll(incident_id)
-        record = IncidentRecord(incident, history, people, roll, store.agreement_of(incident))
+        record = IncidentRecord(
+            incident,
+            history,
+            people,
+            roll,
+            store.agreement_of(incident),
+            store.audit_reads(incident_id),
+        )
         step("report")
         text = render(reflection_figures(record, datetime.now(UTC)), chosen_format, language)
     typer.echo(text, nl=False)

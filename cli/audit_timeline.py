@@ -2,8 +2,10 @@
 by every partner, in record order.
 
 Reads the timeline projection beside the event store (domain/timeline.py), caught up with the
-record first; works while Temporal is down. CSV is for spreadsheets: `;` between fields (what a
-spreadsheet set to German expects), UTF-8, one header row, times in Europe/Berlin.
+record first; works while Temporal is down. The read is recorded with the auditor (`--as`,
+`--staff`) before the timeline is read, so the timeline ends with its own `AuditRead` row. CSV is
+for spreadsheets: `;` between fields (what a spreadsheet set to German expects), UTF-8, one header
+row, times in Europe/Berlin.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from cli.audit_reads import AuditorOpt, AuditStaffOpt, auditor, record_read
 from cli.common import CliError, console, invocation_settings, open_application, reports_errors
 from cli.history import describe_details
 from cli.render import folded, print_table, whole
+from contracts.accountability import AuditCommand, AuditReadRequest
 from contracts.vocabulary import Phase, cli_time
 from domain.application import LotseApplication
+from domain.incident import Incident
 from domain.timeline import TimelineRow
 
 CSV_DELIMITER = ";"
@@ -51,6 +56,8 @@ class Format(StrEnum):
 def timeline(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id.")],
+    reader_partner: AuditorOpt,
+    staff: AuditStaffOpt,
     partner: Annotated[
         str | None,
         typer.Option(
@@ -64,9 +71,20 @@ def timeline(
 ) -> None:
     """Every step of the incident and of its people in record order: recorded time, business
     time, phase, actor, on whose behalf, channel, person, what happened."""
+    reader = auditor(reader_partner, staff)
     with open_application(invocation_settings(ctx), reading=True) as store:
+        incident = store.incident(incident_id)  # an unknown incident: nothing read, no record
         if partner is not None:
-            _check_partner(store, incident_id, partner)
+            _check_partner(store, incident_id, partner, incident)
+        options = {"--partner": partner, "--phase": phase and str(phase)}
+        read = AuditReadRequest(
+            command=AuditCommand.TIMELINE,
+            incident_key=incident_id,
+            options={name: value for name, value in options.items() if value},
+            output_format=str(output),
+        )
+        # Recorded before the timeline is read: the timeline shows its own read last.
+        record_read(store, reader, read)
         rows = store.timeline(incident_id, partner=partner, phase=phase)
     if output is Format.JSON:
         typer.echo(json.dumps([_json(row) for row in rows], ensure_ascii=False, indent=2))
@@ -76,9 +94,11 @@ def timeline(
         print_table(console(), _table(incident_id, rows))
 
 
-def _check_partner(store: LotseApplication, incident_id: str, partner: str) -> None:
+def _check_partner(
+    store: LotseApplication, incident_id: str, partner: str, incident: Incident
+) -> None:
     """A partner the incident's agreement does not name would only give an empty timeline."""
-    partners = store.agreement_of(store.incident(incident_id)).partners
+    partners = store.agreement_of(incident).partners
     if partner not in partners:
         raise CliError(
             f"--partner '{partner}' is not a partner of incident '{incident_id}' "

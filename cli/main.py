@@ -14,6 +14,7 @@
     lotse codec init|rotate|serve      the keys that encrypt Temporal's payloads; the codec server
     lotse audit verify|checkpoint|keys  is the record intact (hash chain); signed checkpoints
     lotse audit replay|timeline|report  the record then; every step in order; the report
+    lotse audit reads                  who read the record (each audit read is recorded)
     lotse exchange schedule|list|minutes  the regular exchange: its Schedule, meetings, minutes
     lotse measures list|assign|done    measures from meetings and reflections, until done
 

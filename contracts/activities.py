@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from contracts.accountability import RecordRefusalInput
 from contracts.messages import (
     CloseAcutePhaseInput,
     DeclarationRecorded,
@@ -85,6 +86,11 @@ RECORD_REFLECTION: ActivitySpec[RecordReflectionInput, None] = ActivitySpec(
 RECORD_CALL_OFF: ActivitySpec[RecordCallOffInput, None] = ActivitySpec(
     "record_call_off", RecordCallOffInput, None
 )
+RECORD_REFUSAL: ActivitySpec[RecordRefusalInput, None] = ActivitySpec(
+    "record_refusal", RecordRefusalInput, None
+)
+"""An update refused on its substance (phase, remit, consent): `ActionRefused` on the incident.
+The case workflow calls it too, for a referral without consent."""
 READ_PEOPLE_COUNTS: ActivitySpec[PeopleCountsRequest, PeopleCountsRead] = ActivitySpec(
     "read_people_counts", PeopleCountsRequest, PeopleCountsRead
 )
@@ -102,6 +108,7 @@ INCIDENT_ACTIVITIES: tuple[ActivitySpec[Any, Any], ...] = (
     RECORD_REFLECTION_DUE,
     RECORD_REFLECTION,
     RECORD_CALL_OFF,
+    RECORD_REFUSAL,
     READ_PEOPLE_COUNTS,
 )
 """Every activity the workflow calls; the worker registers exactly these (tested)."""

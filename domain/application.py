@@ -34,6 +34,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, get_topic
 from pydantic import BaseModel, ConfigDict
 
+from contracts.accountability import RecordRefusalInput
 from contracts.agreement import (
     AgreementTerms,
     ContactPoint,
@@ -53,6 +54,7 @@ from contracts.people import (
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
+from domain.audit_reads import AuditReadsMixin
 from domain.damage import CheckedMapper, CheckedRepository, in_order, naming
 from domain.errors import (
     AgreementNotFoundError,
@@ -167,6 +169,7 @@ class AgreementLoaded(BaseModel):
 
 
 class LotseApplication(
+    AuditReadsMixin,
     TimelineMixin,
     PeopleViewMixin,
     PeopleMixin,
@@ -458,6 +461,20 @@ class LotseApplication(
 
     def call_off(self, incident_key: str, reason: str, ctx: CommandContext) -> Incident:
         return self._command(incident_key, ctx, lambda incident: incident.call_off(reason, ctx))
+
+    def record_refusal(self, refusal: RecordRefusalInput) -> Incident:
+        """Record an action refused on its substance (`ActionRefused`); once per command id."""
+        return self._command(
+            refusal.incident_id,
+            refusal.ctx,
+            lambda incident: incident.record_refusal(
+                refusal.action,
+                str(refusal.kind),
+                refusal.reason,
+                refusal.person_ref,
+                refusal.ctx,
+            ),
+        )
 
     def _command(
         self, incident_key: str, ctx: CommandContext, command: Callable[[Incident], None]

@@ -37,3 +37,7 @@ def meeting_id(meeting_key: str) -> UUID:
 
 def measure_id(measure_key: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"measure/{measure_key}")
+
+
+def audit_read_id(command_id: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"audit-read/{command_id}")

@@ -208,6 +208,15 @@ class Incident(Aggregate):
         self._check_phase(Action.CALL_OFF)
         self._called_off(reason=reason, ctx=ctx)
 
+    def record_refusal(
+        self, action: str, kind: str, reason: str, person_ref: str | None, ctx: CommandContext
+    ) -> None:
+        """Record that an action was refused on its substance (in any phase: a refusal after
+        the incident ended is as much a part of its record). Changes nothing else."""
+        self._action_refused(
+            action=action, kind=kind, reason=reason, person_ref=person_ref, ctx=ctx
+        )
+
     # --- guards ---------------------------------------------------------------------------
 
     def _check_partner(self, partner_id: str) -> None:
@@ -328,6 +337,12 @@ class Incident(Aggregate):
     @event("Closed")
     def _closed(self, ctx: CommandContext) -> None:
         self.phase = Phase.CLOSED
+        self._applied(ctx)
+
+    @event("ActionRefused")
+    def _action_refused(
+        self, action: str, kind: str, reason: str, person_ref: str | None, ctx: CommandContext
+    ) -> None:
         self._applied(ctx)
 
     @event("CalledOff")

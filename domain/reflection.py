@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from contracts.case_rules import NEED_OPEN, CaseDeadlines
 from contracts.people import CaseCloseReason, ReferralStatus
 from contracts.vocabulary import BERLIN
 from domain.agreement import Agreement
+from domain.audit_reads import AuditReadEntry
 from domain.case_parts import ReferralState
 from domain.history import HistoryEntry
 from domain.incident import Incident
@@ -94,6 +95,23 @@ class DayCount(_Figures):
     first_contacts: int
 
 
+class RefusalCount(_Figures):
+    """How often one partner's staff were refused one kind of action on its substance."""
+
+    kind: str
+    partner_id: str
+    count: int
+
+
+class AuditReadFigure(_Figures):
+    """One audit read of the incident: when, who, what (command, options, format)."""
+
+    at: datetime
+    partner_id: str
+    staff_ref: str
+    what: str
+
+
 class ReflectionFigures(_Figures):
     """Everything the reflection report shows, as numbers. Field names are the JSON keys."""
 
@@ -136,6 +154,10 @@ class ReflectionFigures(_Figures):
     measures: list[str]
     timeline: list[Milestone]
     days: list[DayCount]
+    refusals: list[RefusalCount]
+    """Actions refused on their substance (`ActionRefused`), per kind and partner."""
+    audit_reads: list[AuditReadFigure]
+    """Every recorded audit read of the incident, this report's own read included."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,8 @@ class IncidentRecord:
     people: list[AffectedPerson]
     roll: PeopleRoll | None
     agreement: Agreement
+    reads: list[AuditReadEntry] = field(default_factory=list)
+    """The recorded audit reads of the incident."""
 
 
 def read_record(store: LotseApplication, incident_key: str) -> IncidentRecord:
@@ -158,6 +182,7 @@ def read_record(store: LotseApplication, incident_key: str) -> IncidentRecord:
         people=store.people_of(incident_key),
         roll=store.roll(incident_key),
         agreement=store.agreement_of(incident),
+        reads=store.audit_reads(incident_key),
     )
 
 
@@ -204,7 +229,30 @@ def reflection_figures(
         measures=list(incident.measures),
         timeline=milestones(record.history),
         days=day_counts(counted),
+        refusals=refusal_counts(record.history),
+        audit_reads=[
+            AuditReadFigure(
+                at=read.recorded_at,
+                partner_id=read.actor.partner_id,
+                staff_ref=read.actor.staff_ref,
+                what=read.what(),
+            )
+            for read in record.reads
+        ],
     )
+
+
+def refusal_counts(history: Iterable[HistoryEntry]) -> list[RefusalCount]:
+    """`ActionRefused` entries counted per kind and acting partner, in that order."""
+    counted = Counter(
+        (str(entry.details["kind"]), entry.ctx.actor.partner_id)
+        for entry in history
+        if entry.event == "ActionRefused"
+    )
+    return [
+        RefusalCount(kind=kind, partner_id=partner, count=n)
+        for (kind, partner), n in sorted(counted.items())
+    ]
 
 
 def partner_figures(record: IncidentRecord) -> list[PartnerFigures]:

@@ -2,16 +2,20 @@
 for whom, over which channel, when it happened and when it was recorded, and the incident's
 phase then.
 
-A catch-up projection (domain/catch_up.py) of the incident and person events, kept beside the
-record: a SQLite file beside the event store's file (`timeline.sqlite`), or two tables in the
-event store's PostgreSQL schema. One row per event, keyed by its notification id, written in
-the same transaction as the tracking position, so each event is applied exactly once and a
-catch-up stopped midway resumes after its last written batch.
+Audit reads of the incident (domain/audit_reads.py) are steps of it too: an `AuditRead` row
+names the auditor and what was read. A refusal (`ActionRefused`) of a case's action names its
+person.
+
+A catch-up projection (domain/catch_up.py) of the incident, person and audit-read events, kept
+beside the record: a SQLite file beside the event store's file (`timeline.sqlite`), or two
+tables in the event store's PostgreSQL schema. One row per event, keyed by its notification id,
+written in the same transaction as the tracking position, so each event is applied exactly once
+and a catch-up stopped midway resumes after its last written batch.
 
 The phase of a row is the incident's phase once the step was recorded (`alerting` for the
-declaration, `awaiting-reflection` for `AcutePhaseClosed`); a person's step has the phase of
-the incident's last step before it. Rows are pseudonymous: person references, partner ids and
-staff references, never contact data (`contact`, `sealed` are left out).
+declaration, `awaiting-reflection` for `AcutePhaseClosed`); a person's step, and an audit read,
+has the phase of the incident's last step before it. Rows are pseudonymous: person references,
+partner ids and staff references, never contact data (`contact`, `sealed` are left out).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
+from domain.audit_reads import AUDIT_READ_TOPIC
 from domain.catch_up import catch_up
 from domain.history import history_entry
 from domain.incident import Incident
@@ -41,9 +46,13 @@ INCIDENT_EVENT_TOPICS = [
     for name, value in vars(Incident).items()
     if isinstance(value, type) and issubclass(value, AggregateEvent) and name not in vars(Aggregate)
 ]
-TIMELINE_TOPICS = INCIDENT_EVENT_TOPICS + PERSON_EVENT_TOPICS
+TIMELINE_TOPICS = [*INCIDENT_EVENT_TOPICS, *PERSON_EVENT_TOPICS, AUDIT_READ_TOPIC]
+AUDIT_READ_EVENT = "AuditRead"
+"""The event name of an audit read's row (its stored event is `AuditRead.Recorded`)."""
 REGISTERED_TOPIC = get_topic(AffectedPerson.Registered)  # type: ignore[attr-defined]  # made by @event
-LEFT_OUT = frozenset({"incident_key", "message_id", "agreement_key", "contact", "sealed"})
+LEFT_OUT = frozenset(
+    {"incident_key", "message_id", "agreement_key", "contact", "sealed", "command_id"}
+)
 """Details a row never holds: repeated in the row, internal, or contact data."""
 
 
@@ -153,18 +162,30 @@ class TimelineProjector:
         rows = []
         for notification in batch:
             event: Any = self._mapper.to_domain_event(notification)
-            if notification.topic in PERSON_EVENT_TOPICS:
+            name = None
+            if notification.topic == AUDIT_READ_TOPIC:
+                if event.incident_key is None:
+                    continue  # a read of the whole record (verify): no incident's step
+                incident_key, person_ref, name = event.incident_key, None, AUDIT_READ_EVENT
+                phase = self._phase_before(phases, incident_key)
+            elif notification.topic in PERSON_EVENT_TOPICS:
                 incident_key, person_ref = self._person_of(event, notification.topic)
-                phase = phases.get(incident_key) or self.store.last_phase(incident_key)
-                if phase is None:
-                    raise TimelineOutOfStepError(f"incident '{incident_key}'")
+                phase = self._phase_before(phases, incident_key)
             else:
                 incident = self._incident_after(event)
-                incident_key, person_ref = incident.incident_key, None
+                # A refusal of a case's action names the person it was about.
+                incident_key, person_ref = incident.incident_key, getattr(event, "person_ref", None)
                 phase = str(incident.phase)
             phases[incident_key] = phase
-            rows.append(_row(notification.id, event, incident_key, person_ref, phase))
+            rows.append(_row(notification.id, event, incident_key, person_ref, phase, name))
         return rows
+
+    def _phase_before(self, phases: dict[str, str], incident_key: str) -> str:
+        """The incident's phase at its last step before this one, in the batch or stored."""
+        phase = phases.get(incident_key) or self.store.last_phase(incident_key)
+        if phase is None:
+            raise TimelineOutOfStepError(f"incident '{incident_key}'")
+        return phase
 
     def _incident_after(self, event: Any) -> Incident:
         """The incident once `event` is applied, folded on from the one kept."""
@@ -191,7 +212,12 @@ class TimelineProjector:
 
 
 def _row(
-    seq: int, event: Any, incident_key: str, person_ref: str | None, phase: str
+    seq: int,
+    event: Any,
+    incident_key: str,
+    person_ref: str | None,
+    phase: str,
+    name: str | None = None,
 ) -> TimelineRow:
     entry = history_entry(event)
     ctx = entry.ctx
@@ -201,7 +227,7 @@ def _row(
         originator_id=event.originator_id,
         person_ref=person_ref,
         version=entry.version,
-        event=entry.event,
+        event=name or entry.event,
         recorded_at=entry.recorded_at,
         business_time=ctx.business_time,
         partner_id=ctx.actor.partner_id,
@@ -219,7 +245,10 @@ def facts_of(details: dict[str, Any]) -> dict[str, Any]:
     a consent's scope flattened into the rest."""
     facts: dict[str, Any] = {}
     for key, value in details.items():
-        if key in LEFT_OUT or value is None or value in ("", []):
+        if key in LEFT_OUT or value is None or value in ("", [], {}):
+            continue
+        if key == "options" and isinstance(value, dict):  # an audit read's: as typed
+            facts[key] = " ".join(f"{name} {given}" for name, given in value.items())
             continue
         if key in ("registration", "target", "scope") and isinstance(value, dict):
             facts |= {k: v for k, v in value.items() if k != "person_ref"}

@@ -92,6 +92,15 @@ GERMAN: dict[str, str] = {
     "age_2": "7–13 Tage",
     "age_3": "14–27 Tage",
     "age_4": "28 Tage und mehr",
+    "refusals": "Abgewiesene Handlungen",
+    "refusal_kind": "Grund",
+    "count": "Anzahl",
+    "wrong-phase": "in dieser Phase nicht erlaubt",
+    "outside-remit": "außerhalb der Zuständigkeit",
+    "consent-missing": "ohne Einwilligung",
+    "audit_reads": "Prüfende Zugriffe (Audit)",
+    "reader": "Wer",
+    "read_what": "Was",
 }
 
 ENGLISH: dict[str, str] = {
@@ -166,6 +175,15 @@ ENGLISH: dict[str, str] = {
     "age_2": "7–13 days",
     "age_3": "14–27 days",
     "age_4": "28 days or more",
+    "refusals": "Actions refused",
+    "refusal_kind": "Reason",
+    "count": "Count",
+    "wrong-phase": "not allowed in this phase",
+    "outside-remit": "outside the remit",
+    "consent-missing": "without consent",
+    "audit_reads": "Audit reads",
+    "reader": "Who",
+    "read_what": "What",
 }
 
 WORDS: dict[Language, dict[str, str]] = {Language.DE: GERMAN, Language.EN: ENGLISH}

@@ -163,6 +163,25 @@ def timeline_table(figures: ReflectionFigures, language: Language) -> Table:
     return Table(w["timeline"], ["#", w["when"], w["event"], w["partner"]], rows)
 
 
+def refusal_table(figures: ReflectionFigures, language: Language) -> Table:
+    """Actions refused on substance: one row per kind and partner, with the count."""
+    w = WORDS[language]
+    rows = [[w.get(r.kind, r.kind), r.partner_id, str(r.count)] for r in figures.refusals]
+    return Table(w["refusals"], [w["refusal_kind"], w["partner"], w["count"]], rows, frozenset({2}))
+
+
+def audit_read_table(figures: ReflectionFigures, language: Language) -> Table:
+    """Every audit read of the incident: when, who (partner/staff), what."""
+    w = WORDS[language]
+    rows = [
+        [str(n), moment(r.at, language), f"{r.partner_id}/{r.staff_ref}", r.what]
+        for n, r in enumerate(figures.audit_reads, start=1)
+    ]
+    return Table(
+        f"{w['audit_reads']}: {len(rows)}", ["#", w["when"], w["reader"], w["read_what"]], rows
+    )
+
+
 def _with(value: float | None, unit: str, language: Language) -> str:
     text = number(value, language)
     return text if value is None else text + unit
@@ -181,6 +200,8 @@ def markdown(figures: ReflectionFigures, language: Language) -> str:
         partner_table(figures, language),
         *figure_tables(figures, language),
         timeline_table(figures, language),
+        refusal_table(figures, language),
+        audit_read_table(figures, language),
     ]
     for table in tables:
         lines += ["", f"## {table.heading}", "", *_md_table(table)]
@@ -233,6 +254,8 @@ def html(figures: ReflectionFigures, language: Language) -> str:
         if table.heading == w["needs"]:
             parts.append(_figure(charts.need_age_chart(figures, language), w["age_chart"]))
     parts.append(_html_section(timeline_table(figures, language)))
+    parts.append(_html_section(refusal_table(figures, language)))
+    parts.append(_html_section(audit_read_table(figures, language)))
     for key, items in (("findings", figures.findings), ("measures", figures.measures)):
         parts.append(f"<h2>{escape(w[key])}</h2>")
         if items:

@@ -23,6 +23,7 @@ import domain.event_chain
 import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
+from domain.audit_reads import AuditRead
 from domain.directory import Directory
 from domain.exchange import ExchangeMeeting, Measure
 from domain.incident import Incident
@@ -95,6 +96,7 @@ def _domain_events() -> dict[str, set[str]]:
         PeopleRoll,
         ExchangeMeeting,
         Measure,
+        AuditRead,
     )
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
@@ -131,6 +133,7 @@ def _model_names() -> set[str]:
         PeopleRoll.__name__,
         ExchangeMeeting.__name__,
         Measure.__name__,
+        AuditRead.__name__,
     }
 
 

@@ -1,7 +1,11 @@
 """Whether a declaration is valid, and whether the incident's current state allows an update:
-pure checks, shared by each update's
-validator (which refuses before anything is written) and its handler (which checks again under
-the lock, because the state may have moved on meanwhile).
+pure checks, shared by each update's validator and its handler (which checks again under the
+lock, because the state may have moved on meanwhile).
+
+A check raises `UpdateRefusedError` for a problem of form, which the validator refuses before
+anything is written, and `RefusedOnSubstanceError` (wrong phase, outside a remit) only once the
+form is right: the validator lets that through, and the handler records the refusal before it
+fails the update (docs/record.md, "Refusals").
 
 The phase and remit rules themselves are the table in contracts/rules.py, which the record
 enforces too; this module only applies them to the workflow's state.
@@ -15,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.accountability import RefusalKind
 from contracts.agreement import describe_validation_error
 from contracts.checks import incident_id_problem, occurred_at_problem
 from contracts.messages import (
@@ -41,6 +46,16 @@ class UpdateRefusedError(Exception):
     """An update that the current state does not allow; the message is for the operator."""
 
 
+class RefusedOnSubstanceError(UpdateRefusedError):
+    """A refusal on substance (`kind`: wrong phase, outside a remit, no consent): the handler
+    records it as `ActionRefused` before it fails the update. The checks raise it only after
+    every check of form has passed, so a validator that lets it through has checked the form."""
+
+    def __init__(self, message: str, kind: RefusalKind) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def valid_declaration(raw: Any, incident_id: str, now: datetime) -> IncidentDeclaration:
     """The declaration, or `InvalidDeclarationError` naming every problem, the id included."""
     problems: list[str] = []
@@ -60,31 +75,31 @@ def valid_declaration(raw: Any, incident_id: str, now: datetime) -> IncidentDecl
 
 def check_acknowledge(state: IncidentState, request: AcknowledgeAlert, now: datetime) -> None:
     check_partner(state, request.partner_id)
-    check_phase(state.phase, Action.ACKNOWLEDGE)
     check_acting_partner(state, request.actor)
     if request.received_at is not None:
         if request.received_at > now:
             raise UpdateRefusedError("received_at lies in the future")
         if request.received_at < state.alerting_started_at:
             raise UpdateRefusedError("received_at lies before the alert was sent")
+    check_phase(state.phase, Action.ACKNOWLEDGE)
 
 
 def check_assign(state: IncidentState, request: AssignNeedCategory) -> None:
-    check_phase(state.phase, Action.ASSIGN)
     check_acting_partner(state, request.actor)
     check_partner(state, request.partner_id)
+    check_phase(state.phase, Action.ASSIGN)
     partner = state.procedure(request.partner_id)
     problem = remit_problem(request.category, partner.partner_id, partner.categories)
     if problem is not None:
-        raise UpdateRefusedError(problem)
+        raise RefusedOnSubstanceError(problem, RefusalKind.OUTSIDE_REMIT)
 
 
 def allowed(action: Action) -> Callable[[IncidentState, OperatorAction], None]:
     """The check of an update that needs no more than its phase and a known acting partner."""
 
     def check(state: IncidentState, request: OperatorAction) -> None:
-        check_phase(state.phase, action)
         check_acting_partner(state, request.actor)
+        check_phase(state.phase, action)
 
     return check
 
@@ -117,4 +132,4 @@ def _known(state: IncidentState) -> str:
 def check_phase(phase: Phase, action: Action) -> None:
     problem = phase_problem(action, phase)
     if problem is not None:
-        raise UpdateRefusedError(problem)
+        raise RefusedOnSubstanceError(problem, RefusalKind.WRONG_PHASE)

@@ -73,7 +73,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import checks, record
     from workflows.alerting import Alerting
-    from workflows.checks import InvalidDeclarationError, UpdateRefusedError
+    from workflows.checks import (
+        InvalidDeclarationError,
+        RefusedOnSubstanceError,
+        UpdateRefusedError,
+    )
     from workflows.display import Display
     from workflows.state import IncidentState, status_before_recorded
 
@@ -293,7 +297,7 @@ class IncidentResponse:
     async def acknowledge_alert(self, request: AcknowledgeAlert) -> AcknowledgementResult:
         ctx = record.update_context(request.actor, request.channel, request.partner_id)
         state = await self._declared()
-        self._refuse_unless(self._check_acknowledge, request)
+        await self._admit(self._check_acknowledge, request, ctx)
         track = state.track(request.partner_id)
         if track.state is AlertState.ACKNOWLEDGED:
             return track.acknowledgement(duplicate=True)
@@ -471,8 +475,9 @@ class IncidentResponse:
         checks.check_acknowledge(state, request, workflow.now())
 
     def _validate(self, check: Check[RequestT], request: RequestT) -> None:
-        """Validators refuse before anything is written; until the declaration is recorded
-        they let the update through and the handler checks again once it is."""
+        """Validators refuse problems of form before anything is written; until the
+        declaration is recorded they let the update through and the handler checks again once
+        it is."""
         if self._continuing:
             raise _refusal(
                 "the incident is moving to a new run (its history is long); nothing was "
@@ -483,8 +488,26 @@ class IncidentResponse:
             self._refuse_unless(check, request)
 
     def _refuse_unless(self, check: Check[RequestT], request: RequestT) -> None:
+        """The validator's part: refuse a problem of form at once; a refusal on substance
+        passes, for the handler to record."""
         try:
             check(self._incident, request)
+        except RefusedOnSubstanceError:
+            return
+        except UpdateRefusedError as refusal:
+            raise _refusal(str(refusal)) from None
+
+    async def _admit(self, check: Check[RequestT], request: RequestT, ctx: CommandContext) -> None:
+        """The handler's part: the same check; a refusal on substance is recorded with the
+        update's actor and reason (`ActionRefused`), then the update fails with the same type
+        and message the validator gave before."""
+        try:
+            check(self._incident, request)
+        except RefusedOnSubstanceError as refusal:
+            await record.record_refusal(
+                self._incident_id, refusal.kind, str(refusal), ctx, self._alerts.record_damaged
+            )
+            raise _refusal(str(refusal)) from None
         except UpdateRefusedError as refusal:
             raise _refusal(str(refusal)) from None
 
@@ -499,7 +522,7 @@ class IncidentResponse:
         ctx = record.update_context(request.actor, request.channel)
         state = await self._declared()
         async with self._lock:
-            self._refuse_unless(check, request)
+            await self._admit(check, request, ctx)
             try:
                 yield state, ctx
             except ApplicationError as error:

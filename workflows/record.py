@@ -22,7 +22,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.activities import ActivitySpec
+    from contracts.accountability import RecordRefusalInput, RefusalKind
+    from contracts.activities import RECORD_REFUSAL, ActivitySpec
     from contracts.messages import Actor, CommandContext
     from contracts.text import SYSTEM_STAFF_REF
     from contracts.vocabulary import DAMAGED_RECORD, ActorChannel
@@ -45,6 +46,13 @@ RECORD_LOCALLY = "record-as-local-activity"
 UPDATE_COMMANDS = uuid.UUID("5f1d1c55-7c2b-4f7a-9a43-0b8f3c1d2e6a")
 """Namespace of the command ids made from Temporal update ids (uuid5): the same update id always
 gives the same command id, so the record applies a repeated update once."""
+REFUSAL_COMMANDS = uuid.UUID("a3c9e1f4-5b7d-4e2a-8c6f-1d0b9e7a4c25")
+"""Namespace of the command ids of recorded refusals (uuid5 of the refused command's id): a
+refusal never takes the command id of the update itself, which a later attempt may apply."""
+RECORD_REFUSALS = "record-refusals"
+"""Patch id: from this change on, an update refused on its substance in its handler is recorded
+(`ActionRefused`) before it fails. Histories in which a handler refused without recording replay
+unchanged."""
 STEP_COMMANDS = uuid.UUID("0d6f3a8e-2b1c-4e57-8f0a-6c9d2e4b7a13")
 """Namespace of the command ids of the procedure's own steps (uuid5 of incident id and step)."""
 
@@ -96,6 +104,35 @@ async def record_step(
             raise
         noted(error.message)
         return None
+
+
+async def record_refusal(
+    incident_id: str,
+    kind: RefusalKind,
+    reason: str,
+    ctx: CommandContext,
+    noted: Callable[[str], None],
+    person_ref: str | None = None,
+) -> None:
+    """Record that the current update was refused on its substance, with its actor and reason,
+    before the handler fails it. A damaged record is `noted` and the refusal goes on."""
+    info = workflow.current_update_info()
+    assert info is not None  # only called from update handlers
+    if not workflow.patched(RECORD_REFUSALS):
+        return
+    command_id = f"refused-{uuid.uuid5(REFUSAL_COMMANDS, ctx.command_id)}"
+    await record_step(
+        RECORD_REFUSAL,
+        RecordRefusalInput(
+            ctx=ctx.model_copy(update={"command_id": command_id}),
+            incident_id=incident_id,
+            action=info.name,
+            kind=kind,
+            reason=reason,
+            person_ref=person_ref,
+        ),
+        noted,
+    )
 
 
 def damaged(error: BaseException | None) -> TypeGuard[ApplicationError]:

@@ -26,6 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from contracts.accountability import RefusalKind
     from contracts.agreement import explain_validation_error
     from contracts.case_activities import (
         CHOOSE_OFFER,
@@ -290,8 +291,9 @@ class VictimCase:
         covered = [c for c in choice.ranked if state.consent_problem(c.target, now) is None]
         if not covered:
             if offer_id is not None:
-                problem = state.consent_problem(choice.ranked[0].target, now)
-                raise _refusal(problem or "consent missing", CONSENT_MISSING)
+                problem = state.consent_problem(choice.ranked[0].target, now) or "consent missing"
+                await self._record_refusal(RefusalKind.CONSENT_MISSING, problem, ctx)
+                raise _refusal(problem, CONSENT_MISSING)
             state.wait_for_consent(need.category)
             self._show()
             return
@@ -637,6 +639,18 @@ class VictimCase:
         return self._state.status(self._case_id)
 
     # --- how updates are admitted ---------------------------------------------------------
+
+    async def _record_refusal(self, kind: RefusalKind, reason: str, ctx: CommandContext) -> None:
+        """The refusal on the incident's record, naming this person (`ActionRefused`)."""
+        state = self._case
+        await record.record_refusal(
+            state.registration.incident_id,
+            kind,
+            reason,
+            ctx,
+            lambda damage: state.note_damage(damage),
+            person_ref=state.person_ref,
+        )
 
     def _check_consent(self, state: CaseState, request: GiveConsent) -> None:
         case_checks.check_consent(state, request, workflow.now())

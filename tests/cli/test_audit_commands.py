@@ -23,6 +23,7 @@ from tests.cli.support import cli_environment, invoke
 from tests.timeline_support import INCIDENT, PERSON, Moments, record_incident
 
 NOBODY_LISTENS = "127.0.0.1:9"  # the discard port: no Temporal there
+AUDITOR = ("--as", "opferbeauftragte", "--staff", "pruefung-1")
 
 
 @pytest.fixture
@@ -40,12 +41,17 @@ def lotse(tmp_path: Path, *args: str, **env: str) -> Result:
     return invoke(environment, *args)
 
 
+def audit(tmp_path: Path, command: str, *args: str, **env: str) -> Result:
+    """`lotse audit COMMAND ARGS` by the invented auditor (every audit read names its reader)."""
+    return lotse(tmp_path, "audit", command, *args, *AUDITOR, **env)
+
+
 def german(moment: datetime) -> str:
     return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
 def test_replay_at_a_version_as_json_is_the_incident_then(tmp_path: Path, moments: Moments) -> None:
-    result = lotse(tmp_path, "audit", "replay", INCIDENT, "--version", "2", "--json")
+    result = audit(tmp_path, "replay", INCIDENT, "--version", "2", "--json")
     assert result.exit_code == 0, result.output
     replay = IncidentReplay.model_validate_json(result.stdout)
     assert (replay.version, replay.phase, replay.asked) == (2, "alerting", None)
@@ -56,7 +62,7 @@ def test_replay_at_a_german_time_after_everything_shows_each_section(
     tmp_path: Path, moments: Moments
 ) -> None:
     later = german(moments.acute_closed + timedelta(minutes=1))
-    result = lotse(tmp_path, "audit", "replay", INCIDENT, "--at", later)
+    result = audit(tmp_path, "replay", INCIDENT, "--at", later)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == (
@@ -98,7 +104,7 @@ def test_replay_at_a_german_time_after_everything_shows_each_section(
 def test_replay_refuses_with_one_line_naming_the_problem(
     tmp_path: Path, moments: Moments, args: list[str], message: str
 ) -> None:
-    result = lotse(tmp_path, "audit", "replay", *args)
+    result = audit(tmp_path, "replay", *args)
     assert (result.exit_code, result.stderr.strip(), result.stdout) == (1, message, "")
 
 
@@ -109,7 +115,7 @@ def test_replay_before_the_declaration_says_when_it_was_declared(
     declared = app.history(INCIDENT)[0].recorded_at
     app.close()
     before = moments.declared - timedelta(hours=1)
-    result = lotse(tmp_path, "audit", "replay", INCIDENT, "--at", before.isoformat())
+    result = audit(tmp_path, "replay", INCIDENT, "--at", before.isoformat())
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"error: incident '{INCIDENT}' was declared at {cli_time(declared)} (Europe/Berlin, "
@@ -152,13 +158,14 @@ def test_replay_before_the_declaration_says_when_it_was_declared(
 def test_a_command_line_that_does_not_parse_is_one_line_and_exit_code_2(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["audit", *args])  # what the `lotse` script runs; settings are never read
+    # What the `lotse` script runs; settings are never read.
+    code = run(["audit", *args, *AUDITOR])
     printed = capsys.readouterr()
     assert (code, printed.err, printed.out) == (2, message + "\n", "")
 
 
 def test_replay_without_a_store_creates_none(tmp_path: Path) -> None:
-    result = lotse(tmp_path, "audit", "replay", INCIDENT, "--version", "1")
+    result = audit(tmp_path, "replay", INCIDENT, "--version", "1")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: no event store at {tmp_path / 'events.sqlite'}")
     assert list(tmp_path.iterdir()) == []
@@ -167,10 +174,17 @@ def test_replay_without_a_store_creates_none(tmp_path: Path) -> None:
 def test_timeline_as_json_lists_every_step_in_record_order(
     tmp_path: Path, moments: Moments
 ) -> None:
-    result = lotse(tmp_path, "audit", "timeline", INCIDENT, "--format", "json")
+    result = audit(tmp_path, "timeline", INCIDENT, "--format", "json")
     assert result.exit_code == 0, result.output
     steps = json.loads(result.stdout)
-    assert len(steps) == 17
+    assert len(steps) == 18  # the record's 17 steps, then this read itself
+    read = steps[-1]
+    assert (read["event"], read["actor"], read["channel"], read["details"]) == (
+        "AuditRead",
+        {"partner_id": "opferbeauftragte", "staff_ref": "pruefung-1"},
+        "cli",
+        {"command": "timeline", "output_format": "json"},
+    )
     assert [step["seq"] for step in steps] == sorted(step["seq"] for step in steps)
     phone = steps[1]
     assert (phone["event"], phone["actor"], phone["on_behalf_of"], phone["channel"]) == (
@@ -185,9 +199,7 @@ def test_timeline_as_json_lists_every_step_in_record_order(
 def test_timeline_as_csv_has_a_header_and_one_row_per_step_split_by_semicolons(
     tmp_path: Path, moments: Moments
 ) -> None:
-    result = lotse(
-        tmp_path, "audit", "timeline", INCIDENT, "--format", "csv", "--partner", "raa-sachsen"
-    )
+    result = audit(tmp_path, "timeline", INCIDENT, "--format", "csv", "--partner", "raa-sachsen")
     assert result.exit_code == 0, result.output
     header, *rows = list(csv.reader(io.StringIO(result.stdout), delimiter=";"))
     assert header[:4] == ["seq", "recorded_at", "business_time", "phase"]
@@ -204,14 +216,15 @@ def test_timeline_as_csv_has_a_header_and_one_row_per_step_split_by_semicolons(
 def test_timeline_table_filtered_by_phase_reads_whole_at_80_columns_and_in_a_file(
     tmp_path: Path, moments: Moments
 ) -> None:
-    for env in ({"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}, {"COLUMNS": "80"}):
-        result = lotse(
-            tmp_path, "audit", "timeline", INCIDENT, "--phase", "awaiting-reflection", **env
-        )
+    terminals = ({"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}, {"COLUMNS": "80"})
+    for reads, env in enumerate(terminals, start=1):
+        result = audit(tmp_path, "timeline", INCIDENT, "--phase", "awaiting-reflection", **env)
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
         assert lines[0] == f"timeline of incident {INCIDENT} (times Europe/Berlin)"
-        assert len(lines) == 3
+        assert len(lines) == 3 + reads  # the reads are steps of this phase too
+        assert all("event: AuditRead" in line for line in lines[3:])
+        assert "options: --phase awaiting-reflection" in lines[-1]
         assert "event: AcutePhaseClosed" in lines[1]
         assert "actor: opferbeauftragte/lagedienst-1" in lines[1]
         assert "…" not in result.stdout
@@ -232,5 +245,5 @@ def test_timeline_table_filtered_by_phase_reads_whole_at_80_columns_and_in_a_fil
 def test_timeline_refuses_with_one_line_naming_the_problem(
     tmp_path: Path, moments: Moments, args: list[str], message: str
 ) -> None:
-    result = lotse(tmp_path, "audit", "timeline", *args)
+    result = audit(tmp_path, "timeline", *args)
     assert (result.exit_code, result.stderr.strip(), result.stdout) == (1, message, "")

@@ -13,6 +13,8 @@ from cli.main import run
 from tests.integration.test_people_store import INCIDENT
 from tests.reflection_support import build_test_incident
 
+AUDITOR = ("--as", "opferbeauftragte", "--staff", "pruefung-1")
+
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -29,26 +31,34 @@ def store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_report_is_german_markdown_by_default(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT])
+    code = run(["audit", "report", *AUDITOR, INCIDENT])
 
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert printed.out.startswith("# Reflexionsbericht: Angriff auf dem Altmarkt\n")
     assert "| weisser-ring | 60 | 90,0 | ja | 2 | 3 | 0 |" in printed.out
+    # Its own read is recorded before it is built: the last row of its section of reads.
+    table = printed.out.split("## Prüfende Zugriffe (Audit): ")[1].split("\n\n")[1]
+    assert table.splitlines()[-1].endswith(
+        "| opferbeauftragte/pruefung-1 | report --lang de [md] |"
+    )
+    assert "## Abgewiesene Handlungen\n" in printed.out
     assert printed.err == ""  # no progress bar when stderr is not a terminal
 
 
 def test_the_english_html_report_has_its_charts(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT, "--format", "html", "--lang", "en"])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, "--format", "html", "--lang", "en"])
 
     page = capsys.readouterr().out
     assert code == 0
     assert page.startswith('<!DOCTYPE html><html lang="en">')
     assert page.count("<svg ") == 3
+    assert "<h2>Actions refused</h2>" in page
+    assert "<td>opferbeauftragte/pruefung-1</td><td>report --lang en [html]</td>" in page
 
 
 def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", INCIDENT, "--format", "json"])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, "--format", "json"])
 
     figures = json.loads(capsys.readouterr().out)["figures"]
     assert code == 0
@@ -57,7 +67,7 @@ def test_the_json_report_is_one_document(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_an_unknown_incident_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["audit", "report", "leipzig-2027-01-01"])
+    code = run(["audit", "report", *AUDITOR, "leipzig-2027-01-01"])
 
     printed = capsys.readouterr()
     assert (code, printed.out) == (1, "")
@@ -84,7 +94,7 @@ def test_an_unknown_incident_is_one_error_line(capsys: pytest.CaptureFixture[str
 def test_an_unknown_format_or_language_is_a_usage_error(
     option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["audit", "report", INCIDENT, option, value])
+    code = run(["audit", "report", *AUDITOR, INCIDENT, option, value])
 
     printed = capsys.readouterr()
     assert (code, printed.out) == (2, "")

@@ -286,8 +286,9 @@ async def test_the_updates_move_the_incident_from_alerting_to_closed(
     assert "reflection due" not in shown.stdout  # closed: nothing is due any more
     assert "agreement version 1" in shown.stdout
     events = [e["event"] for e in await history(lotse, incident_id)]
-    assert events[-7:] == [
+    assert events[-8:] == [
         "NeedsReported",
+        "ActionRefused",  # the assignment outside the remit, refused on its substance
         "NeedCategoryAssigned",
         "NeedCategoryReassigned",
         "AcutePhaseClosed",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.reflection import ReflectionFigures
+from domain.reflection import ReflectionFigures, RefusalCount
 from reports.labels import ENGLISH, GERMAN, Language, ReportFormat
 from reports.render import SCHEMA, render
 from tests.reflection_support import FINDINGS, MEASURES, figures_of_test_incident
@@ -119,7 +119,8 @@ STABLE_KEYS = {
         "open_needs", "median_open_need_age_days", "oldest_open_need_age_days",
         "open_need_ages", "duplicates_linked", "duplicate_pairs_confirmed",
         "duplicate_pairs_rejected", "duplicate_pairs_pending", "consent_withdrawals",
-        "follow_ups_overdue", "findings", "measures", "timeline", "days",
+        "follow_ups_overdue", "findings", "measures", "timeline", "days", "refusals",
+        "audit_reads",
     )),
     *(f"figures.partners[].{key}" for key in (
         "partner_id", "state", "deadline_minutes", "minutes_to_acknowledge", "late",
@@ -172,3 +173,43 @@ def test_no_format_names_a_person(
     text = render(figures, fmt, language)
     for personal in ("DD-00", "PL-0", "RK-0", "example.org", "Erika", "+49"):
         assert personal not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "rows"),
+    [
+        (
+            Language.DE,
+            [
+                "## Abgewiesene Handlungen",
+                "| außerhalb der Zuständigkeit | opferhilfe-sachsen | 2 |",
+                "| ohne Einwilligung | opferbeauftragte | 1 |",
+                "| in dieser Phase nicht erlaubt | weisser-ring | 1 |",
+            ],
+        ),
+        (
+            Language.EN,
+            [
+                "## Actions refused",
+                "| outside the remit | opferhilfe-sachsen | 2 |",
+                "| without consent | opferbeauftragte | 1 |",
+                "| not allowed in this phase | weisser-ring | 1 |",
+            ],
+        ),
+    ],
+)
+def test_refusals_are_counted_per_kind_and_partner_in_words_of_each_language(
+    figures: ReflectionFigures, language: Language, rows: list[str]
+) -> None:
+    refused = figures.model_copy(
+        update={
+            "refusals": [
+                RefusalCount(kind="outside-remit", partner_id="opferhilfe-sachsen", count=2),
+                RefusalCount(kind="consent-missing", partner_id="opferbeauftragte", count=1),
+                RefusalCount(kind="wrong-phase", partner_id="weisser-ring", count=1),
+            ]
+        }
+    )
+    lines = render(refused, ReportFormat.MD, language).splitlines()
+    for row in rows:
+        assert row in lines

@@ -15,13 +15,19 @@ from typing import Any
 
 import pytest
 
+from contracts.accountability import (
+    AuditCommand,
+    AuditReadRequest,
+    RecordRefusalInput,
+    RefusalKind,
+)
 from contracts.agreement import AgreementTerms
 from domain.application import LotseApplication
 from domain.errors import IncidentNotFoundError
 from domain.timeline import TIMELINE_TOPICS, TimelineProjector, TimelineRow
 from domain.timeline_sqlite import SQLiteTimeline
 from settings import Settings
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, MakeCtx
 from tests.people_support import T0
 from tests.timeline_support import (
     INCIDENT,
@@ -233,3 +239,45 @@ def rebuilt_from_scratch(app: LotseApplication) -> list[TimelineRow]:
 
 def all_events(app: LotseApplication) -> int:
     return len(app.recorder.select_notifications(1, 100_000, topics=TIMELINE_TOPICS))
+
+
+def test_audit_reads_and_refusals_are_rows_of_their_incident_on_either_store(
+    reader: LotseApplication, make_ctx: MakeCtx
+) -> None:
+    """A refusal of a case's action names its person; a read takes the phase of the incident's
+    last step; a read of the whole record (verify) or of another incident is no row here."""
+    reader.record_refusal(
+        RecordRefusalInput(
+            ctx=make_ctx(),
+            incident_id=INCIDENT,
+            action="refer_need",
+            kind=RefusalKind.CONSENT_MISSING,
+            reason="no consent covers offer 'ohs-dresden'",
+            person_ref=PERSON,
+        )
+    )
+    for incident in (INCIDENT, None, OTHER_INCIDENT):
+        reader.record_audit_read(
+            AuditReadRequest(
+                command=AuditCommand.REPLAY if incident else AuditCommand.VERIFY,
+                incident_key=incident,
+                options={"--version": "3"} if incident else {},
+                output_format="text",
+            ),
+            make_ctx(),
+        )
+
+    refused, read = [shape(row) for row in reader.timeline(INCIDENT)][-2:]
+    assert refused[:6] == ("ActionRefused", PERSON, OB, None, "ui", "awaiting-reflection")
+    assert read[:6] == ("AuditRead", None, OB, None, "ui", "awaiting-reflection")
+    assert reader.timeline(INCIDENT)[-1].facts() == {
+        "command": "replay",
+        "options": "--version 3",
+        "output_format": "text",
+    }
+    assert [(r.command, r.incident_key) for r in reader.audit_reads()] == [
+        ("replay", INCIDENT),
+        ("verify", None),
+        ("replay", OTHER_INCIDENT),
+    ]
+    assert [r.command for r in reader.audit_reads(INCIDENT)] == ["replay"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ from contracts.vocabulary import (
     Phase,
     ui_time,
 )
+from domain.reflection import read_record, reflection_figures
 from tests.workflow.support import (
     PARTNERS,
     Stack,
@@ -249,7 +250,9 @@ async def test_closing_and_reflecting_are_refused_to_an_actor_outside_the_agreem
     assert "ReflectionRecorded" not in event_names(stack, handle.id)
 
 
-async def test_refused_updates_change_nothing(stack: Stack) -> None:
+async def test_refusals_on_substance_are_recorded_and_refusals_of_form_write_nothing(
+    stack: Stack,
+) -> None:
     handle = await stack.declare(declaration())
     # Settled first: every alert arrived and is recorded, so nothing else moves meanwhile.
     await eventually(
@@ -266,34 +269,87 @@ async def test_refused_updates_change_nothing(stack: Stack) -> None:
             handle,
             "assign_need_category",
             AssignNeedCategory(
-                actor=staff("opferbeauftragte"),
+                actor=staff("opferhilfe-sachsen"),
                 category=NeedCategory.MEDICAL,
                 partner_id="weisser-ring",
             ),
         )
-    assert "outside the remit of 'weisser-ring'" in str(outside_remit.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as unknown:
         await ack(handle, "feuerwehr-dresden", actor=staff("opferbeauftragte"))
-    assert "unknown partner 'feuerwehr-dresden'" in str(unknown.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as wrong_phase:
         await update(
             handle,
             "record_reflection",
             RecordReflection(actor=staff("opferbeauftragte"), findings=["zu früh"]),
         )
-    assert "cannot record the reflection in phase 'alerting'" in str(wrong_phase.value.cause)
     duplicate = await ack(handle, "weisser-ring")
     assert duplicate.duplicate
 
+    # The caller sees what it saw when the validator refused: same type, same message.
+    remit = (
+        "'medical' is outside the remit of 'weisser-ring' (covers: financial, legal, "
+        "psychosocial, information); the agreement creates no new responsibilities"
+    )
+    phase = (
+        "cannot record the reflection in phase 'alerting' (Alarmierung läuft); allowed in: "
+        "awaiting-reflection, reflection-due"
+    )
+    for refused, message in ((outside_remit, remit), (wrong_phase, phase)):
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert (cause.type, cause.message, cause.non_retryable) == ("UpdateRefused", message, True)
+    assert "unknown partner 'feuerwehr-dresden'" in str(unknown.value.cause)
     assert await stack.status(handle) == before_status
-    assert event_names(stack, handle.id) == before_events
+
+    # The record holds each refusal on substance with actor and reason; the form refusal none.
+    assert event_names(stack, handle.id) == [*before_events, "ActionRefused", "ActionRefused"]
+    refusals = [e for e in stack.history(handle.id) if e.event == "ActionRefused"]
+    assert [
+        (e.ctx.actor.partner_id, e.ctx.actor.staff_ref, e.ctx.channel, e.details) for e in refusals
+    ] == [
+        (
+            "opferhilfe-sachsen",
+            "bereitschaft-1",
+            "ui",
+            {
+                "action": "assign_need_category",
+                "kind": "outside-remit",
+                "reason": remit,
+                "person_ref": None,
+            },
+        ),
+        (
+            "opferbeauftragte",
+            "bereitschaft-1",
+            "ui",
+            {
+                "action": "record_reflection",
+                "kind": "wrong-phase",
+                "reason": phase,
+                "person_ref": None,
+            },
+        ),
+    ]
     history = await handle.fetch_history()
-    update_events = [
+    accepted = [
         e
         for e in history.events
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
-    assert len(update_events) == 2  # the first and the duplicate acknowledgement only
+    # The first and the duplicate acknowledgement, and the two refused on substance: a refusal
+    # now costs a workflow task and history events. The unknown partner wrote nothing.
+    assert len(accepted) == 4
+
+    rows = stack.app.timeline(handle.id)
+    assert [(r.event, r.partner_id, r.facts()["kind"]) for r in rows[-2:]] == [
+        ("ActionRefused", "opferhilfe-sachsen", "outside-remit"),
+        ("ActionRefused", "opferbeauftragte", "wrong-phase"),
+    ]
+    figures = reflection_figures(read_record(stack.app, handle.id), datetime.now(UTC))
+    assert [(r.kind, r.partner_id, r.count) for r in figures.refusals] == [
+        ("outside-remit", "opferhilfe-sachsen", 1),
+        ("wrong-phase", "opferbeauftragte", 1),
+    ]
 
 
 async def test_a_malformed_update_is_refused_naming_the_field_and_the_incident_goes_on(

@@ -196,7 +196,9 @@ async def test_an_unanswered_referral_is_rerouted_and_with_no_offer_left_escalat
     assert [(item.person_ref, item.owner) for item in overdue] == [("DD-0042", "opferbeauftragte")]
 
 
-async def test_a_referral_without_consent_is_refused_and_nothing_is_recorded(stack: Stack) -> None:
+async def test_a_referral_without_consent_is_refused_and_only_the_refusal_is_recorded(
+    stack: Stack,
+) -> None:
     incident_id = await declared_incident(stack)
     handle = await register(stack, incident_id)
     await consent(handle, "weisser-ring", "phone")  # no consent to share the need itself
@@ -218,6 +220,18 @@ async def test_a_referral_without_consent_is_refused_and_nothing_is_recorded(sta
     assert "needs" in cause.message
     assert "ReferralProposed" not in events(stack, incident_id)
     assert (await status(handle)).referrals == []
+    [refusal] = [e for e in stack.history(incident_id) if e.event == "ActionRefused"]
+    assert (refusal.ctx.actor, refusal.details) == (
+        OFFICE,
+        {
+            "action": "refer_need",
+            "kind": "consent-missing",
+            "reason": cause.message,
+            "person_ref": "DD-0042",
+        },
+    )
+    [row] = [r for r in stack.app.timeline(incident_id) if r.event == "ActionRefused"]
+    assert (row.person_ref, row.facts()["kind"]) == ("DD-0042", "consent-missing")
 
 
 async def test_a_withdrawal_ends_the_referral_and_tells_the_offer(stack: Stack) -> None:
