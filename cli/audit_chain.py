@@ -24,6 +24,7 @@ from eventsourcing.utils import Environment
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cli.audit_reads import AuditorOpt, AuditStaffOpt, auditor, record_read_in
 from cli.common import (
     CliError,
     console,
@@ -33,6 +34,7 @@ from cli.common import (
     reports_errors,
 )
 from cli.render import print_text
+from contracts.accountability import AuditCommand, AuditReadRequest
 from domain import ids
 from domain.chain_checkpoint import (
     CheckpointError,
@@ -92,6 +94,9 @@ def verify(
         typer.Option(metavar="FILE", help="The public key the checkpoint is verified with."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    *,
+    partner: AuditorOpt,
+    staff: AuditStaffOpt,
 ) -> None:
     """Recompute the record's hash chain: OK, or each event altered, deleted, inserted or
     reordered (exit 1)."""
@@ -100,12 +105,19 @@ def verify(
             "--checkpoint and --public-key go together: the checkpoint is only believed once "
             "its signature verifies"
         )
+    reader = auditor(partner, staff)
     claim = None
     if checkpoint is not None and public_key is not None:
         claim = _checkpoint_claim(checkpoint, public_key)
-    with chained_store(invocation_settings(ctx)) as store, store.chain_snapshot() as snapshot:
-        if incident is not None and not snapshot.holds_stream(ids.incident_id(incident).hex):
-            raise CliError(f"incident '{incident}' is not in the record")
+    settings = invocation_settings(ctx)
+    if incident is not None:
+        # Asked of the chain, not the incident aggregate: a damaged incident still verifies.
+        with chained_store(settings) as store, store.chain_snapshot() as snapshot:
+            if not snapshot.holds_stream(ids.incident_id(incident).hex):
+                raise CliError(f"incident '{incident}' is not in the record")
+    # Recorded before the chain is read, so the verification checks its own read too.
+    record_read_in(settings, reader, _read(incident, checkpoint, as_json))
+    with chained_store(settings) as store, store.chain_snapshot() as snapshot:
         report = _verified(snapshot, claim, incident)
     if as_json:
         typer.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
@@ -114,6 +126,15 @@ def verify(
     if not report.intact:
         count = len(report.findings)
         fail(f"the record was changed: {count} finding{'s' if count != 1 else ''}")
+
+
+def _read(incident: str | None, checkpoint: Path | None, as_json: bool) -> AuditReadRequest:
+    return AuditReadRequest(
+        command=AuditCommand.VERIFY,
+        incident_key=incident,
+        options={"--checkpoint": str(checkpoint)} if checkpoint is not None else {},
+        output_format="json" if as_json else "text",
+    )
 
 
 def _checkpoint_claim(checkpoint: Path, public_key: Path) -> CheckpointClaim:

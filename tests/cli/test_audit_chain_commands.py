@@ -29,6 +29,9 @@ from tests.integration.test_event_chain import (
 from tests.integration.test_event_store import INCIDENT
 from tests.workflow.support import Stack
 
+AUDITOR = ("--as", "opferbeauftragte", "--staff", "pruefung-1")
+"""Who verifies: every audit read is recorded, `lotse audit verify` included."""
+
 LOTSE = Path(sys.executable).parent / "lotse"
 
 
@@ -68,19 +71,21 @@ def alter_needs_report(record: Raw) -> None:
     record.run("UPDATE {events} SET state = ? WHERE {nid} = ?", state, 11)
 
 
-def head_hash(record: Raw) -> str:
+def head_hash(record: Raw, notification_id: int = EVENTS + 1) -> str:
+    """The chain's hash at `notification_id`: by default the head once verify recorded its
+    read (the event after the `EVENTS` written)."""
     return bytes(
-        record.run("SELECT hash FROM {chain} WHERE notification_id = ?", EVENTS)[0][0]
+        record.run("SELECT hash FROM {chain} WHERE notification_id = ?", notification_id)[0][0]
     ).hex()
 
 
 def test_an_intact_record_is_ok_with_its_head(written: Raw, env: dict[str, str | None]) -> None:
-    result = invoke(env, "audit", "verify")
+    result = invoke(env, "audit", "verify", *AUDITOR)
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"OK: {EVENTS} events, chain intact up to notification {EVENTS} "
-        f"(head {head_hash(written)[:16]})\n"
+        f"OK: {EVENTS + 1} events, chain intact up to notification {EVENTS + 1} "
+        f"(head {head_hash(written)[:16]})\n"  # the events written, and verify's own read
     )
     assert result.stderr == ""
 
@@ -90,7 +95,7 @@ def test_a_changed_record_names_the_event_and_exits_1(
 ) -> None:
     alter_needs_report(written)
 
-    result = invoke(env, "audit", "verify")
+    result = invoke(env, "audit", "verify", *AUDITOR)
 
     assert result.exit_code == 1
     assert result.stdout == (
@@ -104,13 +109,13 @@ def test_json_gives_every_finding_with_its_place(written: Raw, env: dict[str, st
     alter_needs_report(written)
     written.run("DELETE FROM {events} WHERE {nid} = ?", 9)
 
-    result = invoke(env, "audit", "verify", "--json")
+    result = invoke(env, "audit", "verify", *AUDITOR, "--json")
 
     assert result.exit_code == 1
     outcome = json.loads(result.stdout)
     assert outcome["intact"] is False
-    assert outcome["events"] == EVENTS - 1
-    assert outcome["head"] == {"notification_id": EVENTS, "hash": head_hash(written)}
+    assert outcome["events"] == EVENTS  # one deleted, verify's own read added
+    assert outcome["head"] == {"notification_id": EVENTS + 1, "hash": head_hash(written)}
     assert [(f["kind"], f["notification_id"], f["version"]) for f in outcome["findings"]] == [
         ("deleted", 9, 1),
         ("altered", 11, 2),
@@ -125,7 +130,7 @@ def test_a_narrow_terminal_shows_each_stream_id_whole(
     alter_needs_report(written)
     terminal = {"COLUMNS": str(columns), "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
 
-    result = invoke({**env, **terminal}, "audit", "verify")
+    result = invoke({**env, **terminal}, "audit", "verify", *AUDITOR)
 
     assert result.exit_code == 1
     assert "…" not in result.stdout
@@ -139,8 +144,8 @@ def test_findings_of_an_incident_leave_out_other_streams(
 ) -> None:
     written.run("DELETE FROM {events} WHERE {nid} = ?", 3)  # a line of the agreement
 
-    mine = invoke(env, "audit", "verify", INCIDENT)
-    unknown = invoke(env, "audit", "verify", "nowhere-2026")
+    mine = invoke(env, "audit", "verify", *AUDITOR, INCIDENT)
+    unknown = invoke(env, "audit", "verify", *AUDITOR, "nowhere-2026")
 
     assert mine.exit_code == 0, mine.output
     assert mine.stdout.startswith(f"OK: no finding in the streams of incident {INCIDENT}; ")
@@ -160,20 +165,22 @@ def test_a_signed_checkpoint_catches_a_cut_off_tail(
     made = invoke(env, "audit", "checkpoint", "--key", str(private), "--output", str(saved))
     assert made.exit_code == 0, made.output
     with_checkpoint = ["--checkpoint", str(saved), "--public-key", str(public)]
-    intact = invoke(env, "audit", "verify", *with_checkpoint)
+    intact = invoke(env, "audit", "verify", *AUDITOR, *with_checkpoint)
     written.run("DELETE FROM {events} WHERE {nid} > ?", 10)
     written.run("DELETE FROM {chain} WHERE notification_id > ?", 10)
 
-    without = invoke(env, "audit", "verify")
-    cut = invoke(env, "audit", "verify", *with_checkpoint)
+    without = invoke(env, "audit", "verify", *AUDITOR)
+    cut = invoke(env, "audit", "verify", *AUDITOR, *with_checkpoint)
 
     assert intact.exit_code == 0, intact.output
     assert "matches" in intact.stdout
     assert without.exit_code == 0  # the chain alone cannot tell
     assert cut.exit_code == 1
+    # Each verify records its read first, so by now reads stand where the cut-off events were:
+    # the chain at the checkpoint's notification is not the one it signed.
     [finding] = [line for line in cut.stdout.splitlines() if line.startswith("cut off")]
-    assert "events after notification 10 are missing; the checkpoint of " in finding
-    assert finding.endswith(f"saw up to {EVENTS}")
+    assert finding.startswith(f"cut off: notification {EVENTS}: the chain at notification ")
+    assert "is not the one the checkpoint of " in finding
 
 
 def test_an_edited_checkpoint_is_refused(
@@ -188,7 +195,7 @@ def test_an_edited_checkpoint_is_refused(
     edited.write_text(json.dumps(checkpoint))
 
     result = invoke(
-        env, "audit", "verify", "--checkpoint", str(edited), "--public-key", str(public)
+        env, "audit", "verify", *AUDITOR, "--checkpoint", str(edited), "--public-key", str(public)
     )
 
     assert result.exit_code == 1
@@ -231,7 +238,7 @@ def test_a_checkpoint_is_not_signed_over_a_changed_record(
 
 
 def test_a_checkpoint_needs_its_public_key(written: Raw, env: dict[str, str | None]) -> None:
-    result = invoke(env, "audit", "verify", "--checkpoint", "cp.json")
+    result = invoke(env, "audit", "verify", *AUDITOR, "--checkpoint", "cp.json")
 
     assert result.exit_code == 2
     assert "--checkpoint and --public-key go together" in result.stderr
@@ -245,7 +252,11 @@ def test_the_lotse_program_says_it_on_stderr_and_exits_1(
     process_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
 
     result = subprocess.run(
-        [LOTSE, "audit", "verify"], env=process_env, capture_output=True, text=True, check=False
+        [LOTSE, "audit", "verify", *AUDITOR],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert result.returncode == 1
@@ -260,7 +271,7 @@ async def test_a_record_written_by_the_worker_verifies(lotse: Lotse, stack: Stac
     written = stack.app.recorder.max_notification_id() or 0
     assert written >= 5  # the declaration and four alerts at least
 
-    result = await lotse("audit", "verify", "uebung-2026-12-05-chain")
+    result = await lotse("audit", "verify", *AUDITOR, "uebung-2026-12-05-chain")
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(

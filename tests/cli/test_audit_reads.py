@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from cli.audit_reads import auditor, record_read_in
 from cli.main import run
-from contracts.accountability import AuditCommand, AuditReadRequest
 from contracts.agreement import AgreementTerms
 from domain.application import LotseApplication
 from settings import Settings
@@ -123,8 +121,18 @@ def test_the_reads_list_reads_whole_at_80_columns(recorded: Path) -> None:
             [],
             "error: Missing option '--as'. — see `lotse audit replay --help`",
         ),
+        (
+            ["verify"],
+            ["--as", "weisser-ring"],
+            "error: Missing option '--staff'. — see `lotse audit verify --help`",
+        ),
     ],
-    ids=["report without --as", "timeline without --staff", "replay without either"],
+    ids=[
+        "report without --as",
+        "timeline without --staff",
+        "replay without either",
+        "verify without --staff",
+    ],
 )
 def test_a_read_without_its_reader_is_a_usage_error_and_records_nothing(
     recorded: Path,
@@ -178,22 +186,23 @@ def test_a_store_that_takes_no_write_refuses_the_read(unwritable: Path) -> None:
 def test_a_verify_read_of_the_whole_record_is_listed_but_is_no_step_of_an_incident(
     recorded: Path,
 ) -> None:
-    """`record_read_in` is what `lotse audit verify` calls before it verifies (no application
-    of its own there): a read of the whole record names no incident."""
+    """`lotse audit verify` records its read before it verifies, so the verification checks
+    its own read too; a read of the whole record names no incident."""
     settings = Settings(store="sqlite", data_dir=recorded, sqlite_path=None)
-    reader = auditor("opferbeauftragte", "pruefung-2")
-    record_read_in(
-        settings,
-        reader,
-        AuditReadRequest(command=AuditCommand.VERIFY, options={}, output_format="text"),
+    verified = lotse(
+        recorded, "audit", "verify", "--json", "--as", "opferbeauftragte", "--staff", "pruefung-2"
     )
+    assert verified.exit_code == 0, verified.output
+    head = json.loads(verified.stdout)["head"]["notification_id"]
 
     [read] = reads(recorded)
-    assert (read["command"], read["incident"], read["actor"]["staff_ref"]) == (
+    assert (read["command"], read["incident"], read["actor"]["staff_ref"], read["format"]) == (
         "verify",
         None,
         "pruefung-2",
+        "json",
     )
+    assert read["seq"] == head  # the read is the newest event the verification covered
     listing = lotse(recorded, "audit", "reads").stdout
     assert "incident: (whole record)" in listing
     app = LotseApplication(env=settings.event_store_env())
