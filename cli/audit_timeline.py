@@ -4,6 +4,10 @@ by every partner, in record order.
 Reads the timeline projection beside the event store (domain/timeline.py), caught up with the
 record first; works while Temporal is down. CSV is for spreadsheets: `;` between fields (what a
 spreadsheet set to German expects), UTF-8, one header row, times in Europe/Berlin.
+
+A damaged record (docs/record.md, "A damaged record"): the timeline shows what could be read and
+prints one `warning: …` line on stderr for each of the incident's streams that it stops at,
+naming the stream and the version; the exit code stays 0 (`lotse audit verify` is the check).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from cli.history import describe_details
 from cli.render import folded, print_table, whole
 from contracts.vocabulary import Phase, cli_time
 from domain.application import LotseApplication
-from domain.timeline import TimelineRow
+from domain.timeline import TimelineDamage, TimelineRow
 
 CSV_DELIMITER = ";"
 CSV_COLUMNS = (
@@ -68,12 +72,22 @@ def timeline(
         if partner is not None:
             _check_partner(store, incident_id, partner)
         rows = store.timeline(incident_id, partner=partner, phase=phase)
+        damages = store.timeline_damages(incident_id)
     if output is Format.JSON:
         typer.echo(json.dumps([_json(row) for row in rows], ensure_ascii=False, indent=2))
     elif output is Format.CSV:
         _write_csv(rows)
     else:
         print_table(console(), _table(incident_id, rows))
+    for damage in damages:
+        typer.echo(f"warning: {_stops(damage)}", err=True)
+
+
+def _stops(damage: TimelineDamage) -> str:
+    """Where the timeline stops for a damaged stream, in the damage's own words."""
+    return (
+        f"{damage.error()}; the timeline shows this stream only up to version {damage.version - 1}"
+    )
 
 
 def _check_partner(store: LotseApplication, incident_id: str, partner: str) -> None:

@@ -31,7 +31,7 @@ from contracts.people import (
 )
 from contracts.vocabulary import NeedCategory
 from domain import ids
-from domain.damage import in_order, naming
+from domain.damage import in_order, naming, person_stream
 from domain.errors import PersonAlreadyRegisteredError, PersonErasedError, PersonNotFoundError
 from domain.history import HistoryEntry, history_entry
 from domain.keys import KeyMissingError, KeyStore
@@ -349,11 +349,6 @@ class PeopleMixin:
         return PersonNotFoundError(
             f"no person {person_ref} is registered for incident '{incident_key}'"
         )
-
-
-def person_stream(incident_key: str, person_ref: str) -> str:
-    """How a damaged person's stream is named to an operator."""
-    return f"person {person_ref} of incident '{incident_key}'"
 
 
 def _open(sealed: str, key: bytes | None, person_id: UUID) -> ContactView:
