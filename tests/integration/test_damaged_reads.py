@@ -9,10 +9,14 @@ OTHER (declared, three acknowledged; LE-0003), damaged with plain SQL after the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from domain import ids
 from domain.damage import person_stream
+from domain.errors import DamagedRecordError
+from domain.replay import replay_at_moment, replay_at_version
 from domain.timeline import TimelineRow
 from tests.damage_support import Damage
 from tests.integration.test_damaged_record import (
@@ -28,6 +32,9 @@ from tests.integration.test_damaged_record import (
 
 __all__ = ["damage", "open_app", "recorded"]  # fixtures shared with test_damaged_record
 LE_0001 = ids.person_id(DAMAGED, "LE-0001")
+LATER = datetime(2100, 1, 1, tzinfo=UTC)
+"""A moment after everything recorded: replay at it shows the record as it stands."""
+DIRECTORY = "sachsen"
 OTHER_STEPS = [
     ("Declared", None, 1),
     ("AlertAcknowledged", None, 2),
@@ -104,3 +111,46 @@ def test_an_incident_whose_declaration_is_missing_keeps_its_people_in_the_timeli
     [found] = app.timeline_damages(DAMAGED)
     assert (found.originator_id, found.incident_key, found.version) == (STREAM, DAMAGED, 1)
     assert steps(app.timeline(OTHER)) == OTHER_STEPS
+
+
+@pytest.mark.usefixtures("recorded")
+def test_replay_of_an_incident_missing_a_version_is_one_error_naming_it(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    damage.delete(STREAM, 2)
+    app = open_app()
+    message = named(f"incident '{DAMAGED}'", 2, "version 2 is missing")
+
+    with pytest.raises(DamagedRecordError, match=message):
+        replay_at_moment(app, DAMAGED, LATER, DIRECTORY)
+    with pytest.raises(DamagedRecordError, match=message):
+        replay_at_version(app, DAMAGED, 4, DIRECTORY)
+    assert replay_at_moment(app, OTHER, LATER, DIRECTORY).version == 4
+
+
+@pytest.mark.usefixtures("recorded")
+def test_replay_of_another_incident_reads_past_a_damaged_person_of_the_first(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    damage.garble_state(LE_0001, 2)
+    app = open_app()
+
+    other = replay_at_moment(app, OTHER, LATER, DIRECTORY)
+    assert [person.person_ref for person in other.people] == ["LE-0003"]
+    problem = "its stored state cannot be read ("
+    with pytest.raises(
+        DamagedRecordError, match=named(person_stream(DAMAGED, "LE-0001"), 2, problem)
+    ):
+        replay_at_moment(app, DAMAGED, LATER, DIRECTORY)
+
+
+@pytest.mark.usefixtures("recorded")
+def test_replay_names_a_person_of_the_incident_missing_a_version(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    damage.delete(LE_0001, 2)
+    app = open_app()
+    message = named(person_stream(DAMAGED, "LE-0001"), 2, "version 2 is missing")
+
+    with pytest.raises(DamagedRecordError, match=message):
+        replay_at_version(app, DAMAGED, 4, DIRECTORY)
