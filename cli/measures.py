@@ -2,7 +2,8 @@
 
 Every command here reads or writes the record alone: they work while Temporal is down. A
 meeting's run reads the record before each reminder, so a measure marked done here is never
-reminded of again.
+reminded of again. A measure (or a reflection) whose record is damaged is left out of the list
+with one `warning: …` line on stderr naming it.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def list_measures(
     settings = invocation_settings(ctx)
     today = datetime.now(BERLIN).date()
     with open_application(settings, reading=True) as record:
-        measures = record.measures()
+        measures, damages = record.measure_listing()
+    for damage in damages:  # what it hides is not listed; the rest is
+        typer.echo(f"warning: not listed: {damage}", err=True)
     shown = [
         m
         for m in measures

@@ -9,13 +9,16 @@ OTHER (declared, three acknowledged; LE-0003), damaged with plain SQL after the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 import pytest
 
 from domain import ids
+from domain.application import LotseApplication
 from domain.damage import person_stream
 from domain.errors import DamagedRecordError
+from domain.reflection import read_record, reflection_figures
 from domain.replay import replay_at_moment, replay_at_version
 from domain.timeline import TimelineRow
 from tests.damage_support import Damage
@@ -29,8 +32,11 @@ from tests.integration.test_damaged_record import (
     open_app,
     recorded,
 )
+from tests.people_support import ctx
+from tests.workflow.support import PARTNERS
 
 __all__ = ["damage", "open_app", "recorded"]  # fixtures shared with test_damaged_record
+AGREEMENT = "kooperation-opferhilfe-sachsen"  # the shipped agreement's id
 LE_0001 = ids.person_id(DAMAGED, "LE-0001")
 LATER = datetime(2100, 1, 1, tzinfo=UTC)
 """A moment after everything recorded: replay at it shows the record as it stands."""
@@ -154,3 +160,98 @@ def test_replay_names_a_person_of_the_incident_missing_a_version(
 
     with pytest.raises(DamagedRecordError, match=message):
         replay_at_version(app, DAMAGED, 4, DIRECTORY)
+
+
+@pytest.fixture
+def reflected(recorded: None, open_app: OpenApp) -> None:
+    """Both incidents closed and reflected on, with measures r1 and r2 each; r1 of each
+    assigned (tracked); one exchange meeting per incident key's day."""
+    writer = open_app()
+    for key in (DAMAGED, OTHER):
+        writer.acknowledge_alert(key, PARTNERS[0], False, 60.0, ctx())
+        writer.close_acute_phase(key, None, LATER, ctx())
+        writer.mark_reflection_due(key, ctx())
+        writer.record_reflection(key, ["Alarmierung lief"], ["Kontaktliste", "Übung"], ctx())
+        writer.assign_measure(f"{key}/r1", "weisser-ring", date(2027, 1, 31), ctx())
+    writer.close()
+
+
+def reflection_version(app: LotseApplication, incident_key: str) -> int:
+    return next(e.version for e in app.history(incident_key) if e.event == "ReflectionRecorded")
+
+
+@pytest.mark.usefixtures("reflected")
+def test_measures_of_a_garbled_reflection_are_named_and_the_others_listed(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    version = reflection_version(open_app(), DAMAGED)
+    damage.garble_state(STREAM, version)
+    app = open_app()
+
+    listed, damages = app.measure_listing()
+    assert [(m.measure_key, m.tracked) for m in listed] == [
+        (f"{DAMAGED}/r1", True),  # a stream of its own, readable
+        (f"{OTHER}/r1", True),
+        (f"{OTHER}/r2", False),
+    ]
+    problem = "its stored state cannot be read ("
+    [found] = damages
+    assert re.match(named(f"incident '{DAMAGED}'", version, problem), str(found))
+    with pytest.raises(DamagedRecordError, match=named(f"incident '{DAMAGED}'", version, problem)):
+        app.assign_measure(f"{DAMAGED}/r2", "weisser-ring", date(2027, 1, 31), ctx())
+    app.assign_measure(f"{OTHER}/r2", "weisser-ring", date(2027, 1, 31), ctx())
+
+
+@pytest.mark.usefixtures("reflected")
+def test_a_measure_missing_a_version_is_named_and_not_listed_as_unassigned(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    key = f"{DAMAGED}/r1"
+    damage.garble_state(ids.measure_id(key), 1)
+    app = open_app()
+    message = named(f"measure '{key}'", 1, "its stored state cannot be read (")
+
+    listed, damages = app.measure_listing()
+    assert [m.measure_key for m in listed] == [f"{OTHER}/r1", f"{DAMAGED}/r2", f"{OTHER}/r2"]
+    assert [re.match(message, str(d)) is not None for d in damages] == [True]
+    with pytest.raises(DamagedRecordError, match=message):
+        app.measure(key)
+    with pytest.raises(DamagedRecordError, match=message):
+        app.measure_history(key)
+    with pytest.raises(DamagedRecordError, match=message):
+        app.complete_measure(key, None, ctx())
+
+
+@pytest.mark.usefixtures("recorded")
+def test_a_garbled_meeting_is_named_and_the_other_meetings_listed(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    writer = open_app()
+    for meeting_key in ("exchange-20270112", "exchange-20270413"):
+        writer.schedule_meeting(meeting_key, AGREEMENT, LATER, ctx())
+    damage.garble_state(ids.meeting_id("exchange-20270112"), 1)
+    app = open_app()
+
+    assert app.meeting_keys() == ["exchange-20270413"]  # the first names no key now
+    with pytest.raises(
+        DamagedRecordError, match=named("exchange meeting 'exchange-20270112'", 1, "its stored")
+    ):
+        app.meeting("exchange-20270112")
+
+
+@pytest.mark.usefixtures("reflected")
+def test_the_reflection_record_of_another_incident_reads_past_a_damaged_person(
+    open_app: OpenApp, damage: Damage
+) -> None:
+    damage.garble_state(LE_0001, 2)
+    app = open_app()
+
+    other = read_record(app, OTHER)
+    assert [person.person_ref for person in other.people] == ["LE-0003"]
+    figures = reflection_figures(other, LATER)
+    assert (figures.people_registered, figures.measures) == (1, ["Kontaktliste", "Übung"])
+    problem = "its stored state cannot be read ("
+    with pytest.raises(
+        DamagedRecordError, match=named(person_stream(DAMAGED, "LE-0001"), 2, problem)
+    ):
+        read_record(app, DAMAGED)
