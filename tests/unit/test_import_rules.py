@@ -21,11 +21,13 @@ from typing import Any
 from temporalio import activity
 
 from activities.case import CaseActivities
+from activities.exchange import ExchangeActivities
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
 from bootstrap import build_application
 from contracts.activities import INCIDENT_ACTIVITIES
 from contracts.case_activities import CASE_ACTIVITIES
+from contracts.exchange_activities import EXCHANGE_ACTIVITIES
 from settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +100,7 @@ def test_the_cli_does_not_import_the_worker_process() -> None:
             assert root != "worker", f"cli/{path.name} imports {names}"
 
 
-ALL_ACTIVITIES = (*INCIDENT_ACTIVITIES, *CASE_ACTIVITIES)
+ALL_ACTIVITIES = (*INCIDENT_ACTIVITIES, *CASE_ACTIVITIES, *EXCHANGE_ACTIVITIES)
 
 
 def _registered(settings: Settings) -> list[tuple[str, Any]]:
@@ -109,6 +111,7 @@ def _registered(settings: Settings) -> list[tuple[str, Any]]:
         functions = [
             *IncidentActivities(app, notifier, settings).all(),
             *CaseActivities(app, notifier, settings).all(),
+            *ExchangeActivities(app, notifier, settings).all(),
         ]
     finally:
         app.close()
