@@ -153,6 +153,7 @@ def build_worker(
     from activities.exchange import ExchangeActivities
     from activities.incident import IncidentActivities
     from workflows.incident_response import IncidentResponse
+    from workflows.measure_reminders import MeasureReminders
     from workflows.regular_exchange import RegularExchange
     from workflows.victim_case import VictimCase
 
@@ -163,7 +164,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentResponse, VictimCase, RegularExchange],
+        workflows=[IncidentResponse, VictimCase, RegularExchange, MeasureReminders],
         activities=[*incidents.all(), *cases.all(), *exchange.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -6,6 +6,10 @@ record first; works while Temporal is down. The read is recorded with the audito
 `--staff`) before the timeline is read, so the timeline ends with its own `AuditRead` row. CSV is
 for spreadsheets: `;` between fields (what a spreadsheet set to German expects), UTF-8, one header
 row, times in Europe/Berlin.
+
+A damaged record (docs/record.md, "A damaged record"): the timeline shows what could be read and
+prints one `warning: …` line on stderr for each of the incident's streams that it stops at,
+naming the stream and the version; the exit code stays 0 (`lotse audit verify` is the check).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from cli.render import folded, print_table, whole
 from contracts.accountability import AuditCommand, AuditReadRequest
 from contracts.vocabulary import Phase, cli_time
 from domain.application import LotseApplication
+from domain.errors import DamagedRecordError
 from domain.incident import Incident
-from domain.timeline import TimelineRow
+from domain.timeline import TimelineDamage, TimelineRow
 
 CSV_DELIMITER = ";"
 CSV_COLUMNS = (
@@ -73,8 +78,13 @@ def timeline(
     time, phase, actor, on whose behalf, channel, person, what happened."""
     reader = auditor(reader_partner, staff)
     with open_application(invocation_settings(ctx), reading=True) as store:
-        incident = store.incident(incident_id)  # an unknown incident: nothing read, no record
-        if partner is not None:
+        # An unknown incident: nothing read, no record. A damaged one: its timeline shows what
+        # can be read and says where it stops (its partners are then not checked).
+        try:
+            incident: Incident | None = store.incident(incident_id)
+        except DamagedRecordError:
+            incident = None
+        if partner is not None and incident is not None:
             _check_partner(store, incident_id, partner, incident)
         options = {"--partner": partner, "--phase": phase and str(phase)}
         read = AuditReadRequest(
@@ -86,12 +96,22 @@ def timeline(
         # Recorded before the timeline is read: the timeline shows its own read last.
         record_read(store, reader, read)
         rows = store.timeline(incident_id, partner=partner, phase=phase)
+        damages = store.timeline_damages(incident_id)
     if output is Format.JSON:
         typer.echo(json.dumps([_json(row) for row in rows], ensure_ascii=False, indent=2))
     elif output is Format.CSV:
         _write_csv(rows)
     else:
         print_table(console(), _table(incident_id, rows))
+    for damage in damages:
+        typer.echo(f"warning: {_stops(damage)}", err=True)
+
+
+def _stops(damage: TimelineDamage) -> str:
+    """Where the timeline stops for a damaged stream, in the damage's own words."""
+    return (
+        f"{damage.error()}; the timeline shows this stream only up to version {damage.version - 1}"
+    )
 
 
 def _check_partner(

@@ -197,11 +197,21 @@ def incident_errors(workflow_id: str, noun: str = "incident") -> Iterator[None]:
     except RPCTimeoutOrCancelledError:
         raise CliError(
             f"{noun} '{workflow_id}' did not answer in time — is a worker running (`make run`)? "
-            f"An update may still be applied once one runs: check `lotse {noun} status` "
+            f"An update may still be applied once one runs: check `{status_command(noun)}` "
             "before repeating it"
         ) from None
     except RPCError as error:
         raise CliError(_rpc_message(workflow_id, error, noun)) from None
+
+
+STATUS_COMMANDS = {"exchange": "lotse exchange list"}
+"""How to see whether an update was applied, for workflows with no `status` command of their
+own (a meeting's run: the list shows whether its minutes are recorded)."""
+
+
+def status_command(noun: str) -> str:
+    """The command that shows where a workflow of kind `noun` stands."""
+    return STATUS_COMMANDS.get(noun, f"lotse {noun} status")
 
 
 def _rpc_message(workflow_id: str, error: RPCError, noun: str = "incident") -> str:
@@ -212,7 +222,7 @@ def _rpc_message(workflow_id: str, error: RPCError, noun: str = "incident") -> s
     if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
         return (
             f"{noun} '{workflow_id}' did not answer in time — is a worker running? "
-            f"An update may still be applied once one runs: check `lotse {noun} status` "
+            f"An update may still be applied once one runs: check `{status_command(noun)}` "
             "before repeating it"
         )
     return f"{noun} '{workflow_id}': Temporal refused the request: {error.message}"

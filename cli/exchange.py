@@ -50,6 +50,7 @@ from contracts.exchange import (
     minutes_problems,
 )
 from contracts.vocabulary import BERLIN, cli_time
+from domain.errors import DamagedRecordError
 from settings import Settings
 
 app = typer.Typer(help="The regular exchange of the partners: schedule, list, minutes.")
@@ -200,7 +201,11 @@ def list_meetings(ctx: typer.Context) -> None:
     whole(table, "meeting", "held (Europe/Berlin)", "invited", "minutes", "measures")
     with open_application(settings, reading=True) as record:
         for key in record.meeting_keys():
-            meeting = record.meeting(key)
+            try:
+                meeting = record.meeting(key)
+            except DamagedRecordError as damage:  # the others are listed
+                typer.echo(f"warning: not listed: {damage}", err=True)
+                continue
             delivered = sum(meeting.invitations.values())
             table.add_row(
                 key,

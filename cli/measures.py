@@ -1,32 +1,44 @@
 """`lotse measures …`: the measures agreed in exchange meetings and reflections, from the record.
 
-Every command here reads or writes the record alone: they work while Temporal is down. A
-meeting's run reads the record before each reminder, so a measure marked done here is never
-reminded of again.
+Every command here reads or writes the record: they work while Temporal is down. A meeting's
+run, and a reflection's measure's own reminders (`MeasureReminders`, which `assign` starts, and
+only that needs Temporal), read the record before each reminder, so a measure marked done here
+is never reminded of again. A measure (or a reflection) whose record is damaged is left out of
+the list with one `warning: …` line on stderr naming it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import typer
 from pydantic import TypeAdapter
 from rich.table import Table
+from temporalio.service import RPCError
 
 from cli import updates
 from cli.common import (
     CliError,
     cli_context,
+    connect_client,
     console,
     invocation_settings,
     open_application,
     reports_errors,
 )
 from cli.render import folded, print_table, whole
+from contracts.exchange import (
+    MEASURE_ASSIGNED_SIGNAL,
+    MEASURE_REMINDERS_WORKFLOW_TYPE,
+    MeasureRemindersInput,
+    measure_reminders_id,
+)
 from contracts.messages import Actor, OperatorActor
 from contracts.vocabulary import BERLIN, cli_time
-from domain.exchange_app import MeasureView
+from domain.exchange_app import REFLECTION, MeasureView
+from settings import Settings
 
 app = typer.Typer(help="Measures from exchange meetings and reflections: list, assign, done.")
 
@@ -64,7 +76,9 @@ def list_measures(
     settings = invocation_settings(ctx)
     today = datetime.now(BERLIN).date()
     with open_application(settings, reading=True) as record:
-        measures = record.measures()
+        measures, damages = record.measure_listing()
+    for damage in damages:  # what it hides is not listed; the rest is
+        typer.echo(f"warning: not listed: {damage}", err=True)
     shown = [
         m
         for m in measures
@@ -105,6 +119,42 @@ def assign(
     with open_application(settings, reading=True) as record:
         measure = record.assign_measure(measure_key, owner, due_on, context)
     typer.echo(f"measure {measure.measure_key}: owner {measure.owner}, due {measure.due_on}")
+    if measure.source == REFLECTION and not measure.done:
+        workflow_id = asyncio.run(start_reminders(settings, measure.measure_key))
+        typer.echo(f"  reminders when overdue: workflow {workflow_id}")
+
+
+async def start_reminders(settings: Settings, measure_key: str) -> str:
+    """Start the reminders of a reflection's measure, or tell the running ones to read it
+    again (signal-with-start: one workflow per measure, however often it is assigned). A
+    `CliError` when Temporal cannot be reached: the assignment is recorded, and the same
+    command again (which records nothing twice) starts them."""
+    workflow_id = measure_reminders_id(measure_key)
+    not_started = (
+        f"measure {measure_key} is assigned, but its reminders could not be started: "
+        "{}; run the same command again once Temporal is reachable (nothing is recorded twice)"
+    )
+    try:
+        client = await connect_client(settings)
+        await client.start_workflow(
+            MEASURE_REMINDERS_WORKFLOW_TYPE,
+            MeasureRemindersInput(
+                measure_key=measure_key,
+                reminder_interval=timedelta(days=settings.measure_reminder_days),
+                retry_initial_interval=timedelta(
+                    seconds=settings.delivery_initial_interval_seconds
+                ),
+            ),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            start_signal=MEASURE_ASSIGNED_SIGNAL,
+            static_summary=f"Erinnerungen an Maßnahme {measure_key}",
+        )
+    except CliError as error:
+        raise CliError(not_started.format(error)) from None
+    except RPCError as error:
+        raise CliError(not_started.format(f"Temporal refused: {error.message}")) from None
+    return workflow_id
 
 
 def parse_due(text: str) -> date:

@@ -36,6 +36,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 
 from cli.common import (
+    STATUS_COMMANDS,
     CliError,
     connect_client,
     duration,
@@ -45,6 +46,7 @@ from cli.common import (
     lotse_program,
     parse_moment,
     reports_errors,
+    status_command,
     validated,
 )
 from cli.render import phase_words
@@ -187,6 +189,12 @@ async def worker_polls(client: Client, namespace: str, task_queue: str) -> datet
     return None if datetime.now(UTC) - last < POLLER_FRESHNESS else last
 
 
+def status_of(noun: str, workflow_id: str) -> str:
+    """The command that shows whether an update to `workflow_id` was applied."""
+    command = status_command(noun)
+    return command if command in STATUS_COMMANDS.values() else f"{command} {workflow_id}"
+
+
 async def send_update(
     ctx: typer.Context,
     incident_id: str,
@@ -225,8 +233,8 @@ async def send_update(
         )
     not_answered = CliError(
         f"{noun} '{incident_id}' did not answer within {timeout:g}s: the update with id "
-        f"{update_id} was sent and may still be applied — check `lotse {noun} status "
-        f"{incident_id}`; repeating it with --update-id {update_id} is safe (applied at most once)"
+        f"{update_id} was sent and may still be applied — check `{status_of(noun, incident_id)}`; "
+        f"repeating it with --update-id {update_id} is safe (applied at most once)"
     )
     with incident_errors(incident_id, noun):
         try:

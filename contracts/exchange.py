@@ -19,6 +19,8 @@ from contracts.text import NO_PEOPLE, Paragraph, Remark
 from contracts.vocabulary import BERLIN
 
 EXCHANGE_WORKFLOW_TYPE = "RegularExchange"
+MEASURE_REMINDERS_WORKFLOW_TYPE = "MeasureReminders"
+MEASURE_ASSIGNED_SIGNAL = "assigned"
 MEETING_KEY = re.compile(r"exchange-\d{8}")
 """A meeting's key: `exchange-` and the Berlin date it is held on (`exchange-20270112`)."""
 MEASURE_KEY = re.compile(r"(?P<source>[A-Za-z0-9][A-Za-z0-9-]{0,63})/(?P<kind>[mr])(?P<n>[1-9]\d*)")
@@ -226,6 +228,20 @@ class ExchangeStatus(Message):
     invitations: list[InvitationStatus] = Field(default_factory=list)
     minutes_recorded: bool = False
     open_measures: list[str] = Field(default_factory=list)
+
+
+class MeasureRemindersInput(Message):
+    """What `lotse measures assign` starts a reflection's measure's reminders with: the measure
+    and the pace (`LOTSE_MEASURE_REMINDER_DAYS`; the delivery retry's first pause)."""
+
+    measure_key: str
+    reminder_interval: timedelta
+    retry_initial_interval: timedelta
+
+
+def measure_reminders_id(measure_key: str) -> str:
+    """The workflow id of a reflection's measure's reminders: one per measure."""
+    return f"measure-{measure_key}"
 
 
 ExchangeInput.model_rebuild()

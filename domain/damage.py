@@ -93,7 +93,7 @@ class _Reading:
 
     def events(self, events: Iterable[Any]) -> Iterator[Any]:
         for event in events:
-            _check_follows(event, self.version)
+            check_follows(event, self.version)
             self.version = event.originator_version
             self.last = event
             yield event
@@ -103,12 +103,14 @@ def in_order(events: Iterable[T]) -> Iterator[T]:
     """Every event of one stream read from its start, with a gap a `DamagedRecordError`."""
     version = 0
     for event in events:
-        _check_follows(event, version)
+        check_follows(event, version)
         version = event.originator_version  # type: ignore[attr-defined]  # every domain event has one
         yield event
 
 
-def _check_follows(event: Any, version: int) -> None:
+def check_follows(event: Any, version: int) -> None:
+    """A `DamagedRecordError` unless `event` (a domain event or a stored one) is the version
+    after `version` in its stream."""
     expected = version + 1
     if event.originator_version != expected:
         raise DamagedRecordError(
@@ -127,6 +129,11 @@ def naming(stream: str) -> Iterator[None]:
         yield
     except DamagedRecordError as error:
         raise error.naming(stream) from None
+
+
+def person_stream(incident_key: str, person_ref: str) -> str:
+    """How a damaged person's stream is named to an operator."""
+    return f"person {person_ref} of incident '{incident_key}'"
 
 
 def _mutate_each(aggregate: Any, events: Iterable[Any]) -> Any:

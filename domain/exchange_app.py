@@ -8,6 +8,11 @@ A reflection's measures (the `measures` of an incident's `ReflectionRecorded`, w
 was recorded) are listed as `<incident>/r<n>` from the moment the reflection is recorded, without
 owner or due date; `assign_measure` (`lotse measures assign`) makes one a tracked `Measure` with
 both. Only a measure with both is reminded of.
+
+A damaged stream (domain/damage.py) of a meeting, a measure or an incident is named where it is
+read (`DamagedRecordError`); the lists read on past it: `measure_listing` gives the measures it
+could read and the damage it met, and an event that names no key (its state does not decode) is
+left out of `meeting_keys` (`lotse audit verify` names its stream).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from contracts.exchange import MEASURE_KEY, RecordMinutes
 from contracts.messages import Actor, CommandContext
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID
 from domain import ids
+from domain.damage import in_order, naming
+from domain.errors import DamagedRecordError
 from domain.exchange import (
     ExchangeMeeting,
     Measure,
@@ -123,7 +130,8 @@ class ExchangeMixin:
     def meeting(self, meeting_key: str) -> ExchangeMeeting:
         """The meeting now (a copy)."""
         try:
-            found: object = self.repository.get(ids.meeting_id(meeting_key))
+            with naming(f"exchange meeting '{meeting_key}'"):
+                found: object = self.repository.get(ids.meeting_id(meeting_key))
         except AggregateNotFoundError:
             raise MeetingNotFoundError(f"no exchange meeting '{meeting_key}' is recorded") from None
         if not isinstance(found, ExchangeMeeting):
@@ -133,10 +141,7 @@ class ExchangeMixin:
     def meeting_keys(self) -> list[str]:
         """The keys of every recorded meeting, oldest first."""
         topic = get_topic(ExchangeMeeting.Scheduled)  # type: ignore[attr-defined]  # made by @event
-        return [
-            str(self.mapper.to_domain_event(n).__dict__["meeting_key"])
-            for n in self._notifications(topics=[topic])
-        ]
+        return self._keys(topic, "meeting_key")[0]
 
     def meeting_agreement(self, meeting: ExchangeMeeting) -> Agreement:
         """The agreement as it was when the meeting was scheduled."""
@@ -199,7 +204,8 @@ class ExchangeMixin:
     def measure(self, measure_key: str) -> Measure:
         """The tracked measure now (a copy); `MeasureNotFoundError` for an untracked key."""
         try:
-            found: object = self.repository.get(ids.measure_id(measure_key))
+            with naming(f"measure '{measure_key}'"):
+                found: object = self.repository.get(ids.measure_id(measure_key))
         except AggregateNotFoundError:
             raise MeasureNotFoundError(_unknown_measure(measure_key)) from None
         if not isinstance(found, Measure):
@@ -208,18 +214,42 @@ class ExchangeMixin:
 
     def measure_history(self, measure_key: str) -> list[HistoryEntry]:
         """Every recorded event of the measure, in order, with its envelope."""
-        entries = [history_entry(e) for e in self.events.get(ids.measure_id(measure_key))]
+        with naming(f"measure '{measure_key}'"):
+            events = in_order(self.events.get(ids.measure_id(measure_key)))
+            entries = [history_entry(event) for event in events]
         if not entries:
             raise MeasureNotFoundError(_unknown_measure(measure_key))
         return entries
 
     def measures(self) -> list[MeasureView]:
+        """Every measure that can be read (see `measure_listing`)."""
+        return self.measure_listing()[0]
+
+    def measure_listing(self) -> tuple[list[MeasureView], list[DamagedRecordError]]:
         """Every measure: the tracked ones in the order agreed, then each reflection's measures
-        that are not tracked yet, in the order of the reflections."""
-        tracked = [_view(self.measure(key)) for key in self._measure_keys()]
-        known = {view.measure_key for view in tracked}
-        pending = [view for view in self._reflection_measures() if view.measure_key not in known]
-        return tracked + pending
+        that are not tracked yet, in the order of the reflections; and the damage met on the
+        way (a measure, or an incident's reflection, whose record cannot be read), each named,
+        in place of what it hides."""
+        damages: list[DamagedRecordError] = []
+        tracked = []
+        keys, unreadable = self._measure_keys()
+        for key in keys:
+            try:
+                tracked.append(_view(self.measure(key)))
+            except DamagedRecordError as damage:
+                damages.append(damage)
+        pending = []
+        for view in self._reflection_measures(damages=damages):
+            if view.measure_key in keys:
+                continue
+            if ids.measure_id(view.measure_key) in unreadable:  # tracked, but not readable
+                try:
+                    self.measure(view.measure_key)
+                except DamagedRecordError as damage:
+                    damages.append(damage)
+                    continue
+            pending.append(view)
+        return tracked + pending, damages
 
     def assign_measure(
         self, measure_key: str, owner: str, due_on: date, ctx: CommandContext
@@ -300,12 +330,23 @@ class ExchangeMixin:
         else:
             self.agreement_of(self.incident(source)).partner(owner)
 
-    def _measure_keys(self) -> list[str]:
+    def _measure_keys(self) -> tuple[list[str], set[UUID]]:
         topic = get_topic(Measure.Agreed)  # type: ignore[attr-defined]  # made by @event
-        return [
-            str(self.mapper.to_domain_event(n).__dict__["measure_key"])
-            for n in self._notifications(topics=[topic])
-        ]
+        return self._keys(topic, "measure_key")
+
+    def _keys(self, topic: str, field: str) -> tuple[list[str], set[UUID]]:
+        """`field` of every event of `topic` (a meeting's or measure's first), in record
+        order; and the streams whose such event does not decode, so names no key."""
+        keys = []
+        unreadable = set()
+        for notification in self._notifications(topics=[topic]):
+            try:
+                event = self.mapper.to_domain_event(notification)
+            except DamagedRecordError:
+                unreadable.add(notification.originator_id)
+                continue
+            keys.append(str(event.__dict__[field]))
+        return keys, unreadable
 
     def _reflection_measure(self, measure_key: str) -> MeasureView:
         source, kind = _parsed(measure_key)
@@ -315,15 +356,26 @@ class ExchangeMixin:
                     return view
         raise MeasureNotFoundError(_unknown_measure(measure_key))
 
-    def _reflection_measures(self, only: str | None = None) -> list[MeasureView]:
-        """The measures of every recorded reflection (of incident `only`), as recorded."""
+    def _reflection_measures(
+        self, only: str | None = None, damages: list[DamagedRecordError] | None = None
+    ) -> list[MeasureView]:
+        """The measures of every recorded reflection (of incident `only`), as recorded. Only
+        the reflections of those incidents are decoded; one that cannot be read is a
+        `DamagedRecordError` naming its incident, or, given `damages`, added to them."""
         topic = get_topic(Incident.ReflectionRecorded)  # type: ignore[attr-defined]  # made by @event
         keys = {ids.incident_id(key): key for key in ([only] if only else self.incident_keys())}
         views: list[MeasureView] = []
         for notification in self._notifications(topics=[topic]):
-            event = self.mapper.to_domain_event(notification)
-            incident_key = keys.get(event.originator_id)
+            incident_key = keys.get(notification.originator_id)
             if incident_key is None:
+                continue
+            try:
+                with naming(f"incident '{incident_key}'"):
+                    event = self.mapper.to_domain_event(notification)
+            except DamagedRecordError as damage:
+                if damages is None:
+                    raise
+                damages.append(damage)
                 continue
             for n, text in enumerate(event.__dict__["measures"], start=1):
                 views.append(_untracked(f"{incident_key}/r{n}", text, incident_key))

@@ -10,11 +10,16 @@ stands at its last step recorded at or before it. At `--version N` the incident 
 aggregate version N exactly, and everything else at the moment event N was recorded.
 
 Read-only: nothing is written, not even a projection, and Temporal is not asked.
+
+A damaged record: every stream the replay reads (the incident, each of its people, the agreement,
+the directory) is checked as every read of the record is (domain/damage.py); one that cannot be
+read is one `DamagedRecordError` naming it and the version. Another incident's damaged people
+are never decoded, so they change nothing here (domain/person_streams.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,10 +31,12 @@ from contracts.vocabulary import cli_time
 from domain import ids
 from domain.agreement import Agreement
 from domain.application import LotseApplication, apply_events
+from domain.damage import checked, naming, person_stream
 from domain.directory import Directory
 from domain.errors import DomainError, IncidentNotFoundError
 from domain.incident import Incident
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
+from domain.person_streams import person_ref, person_streams
 
 T = TypeVar("T")
 PAGE = 500
@@ -165,8 +172,9 @@ def replay_at_moment(
     app: LotseApplication, incident_key: str, moment: datetime, directory_key: str
 ) -> IncidentReplay:
     """The incident and the rest at their last steps recorded at or before `moment`."""
-    events = app.events.get(ids.incident_id(incident_key))
-    incident: Incident | None = fold_until(events, moment)
+    incident: Incident | None = _folded(
+        app, f"incident '{incident_key}'", ids.incident_id(incident_key), moment
+    )
     if incident is None:
         first: Any = next(iter(app.events.get(ids.incident_id(incident_key), limit=1)), None)
         if first is None:
@@ -181,30 +189,40 @@ def replay_at_moment(
 
 def fold_until(events: Iterable[Any], moment: datetime) -> Any:
     """The aggregate after every command whose last event was recorded at or before `moment`
-    (None if none was). Events of one command are consecutive in their aggregate."""
+    (None if none was). Events of one command are consecutive in their aggregate. An event
+    that does not apply is a `DamagedRecordError` (to be named by the caller)."""
     aggregate: Any = None
     step: list[Any] = []
     for event in events:
         if step and event.ctx.command_id != step[0].ctx.command_id:
             if step[-1].timestamp > moment:
                 return aggregate
-            aggregate = apply_events(aggregate, step)
+            aggregate = _apply(aggregate, step)
             step = []
         step.append(event)
     if step and step[-1].timestamp <= moment:
-        aggregate = apply_events(aggregate, step)
+        aggregate = _apply(aggregate, step)
     return aggregate
+
+
+def _folded(app: LotseApplication, stream: str, originator_id: UUID, moment: datetime) -> Any:
+    """The aggregate of one stream as at `moment`, its versions checked to follow one another;
+    a damaged stream is a `DamagedRecordError` naming `stream`."""
+    with naming(stream):
+        return fold_until(app.events.get(originator_id), moment)
 
 
 def _replay(
     app: LotseApplication, incident: Incident, asked: datetime | None, directory_key: str
 ) -> IncidentReplay:
     moment = incident.modified_on if asked is None else asked
-    events = app.events
-    agreement: Agreement | None = fold_until(
-        events.get(ids.agreement_id(incident.agreement_key)), moment
+    agreement_key = incident.agreement_key
+    agreement: Agreement | None = _folded(
+        app, f"agreement '{agreement_key}'", ids.agreement_id(agreement_key), moment
     )
-    directory: Directory | None = fold_until(events.get(ids.directory_id(directory_key)), moment)
+    directory: Directory | None = _folded(
+        app, f"directory '{directory_key}'", ids.directory_id(directory_key), moment
+    )
     people = people_at(app.recorder.select_notifications, app.mapper, incident, moment)
     return IncidentReplay(
         incident_key=incident.incident_key,
@@ -229,24 +247,33 @@ def people_at(
     select: Any, mapper: Mapper[UUID], incident: Incident, moment: datetime
 ) -> list[AffectedPerson]:
     """The incident's people registered at or before `moment`, each at its last step then, in
-    the order of registration. One pass over the person events of the notification log (one
-    read per person took 5 ms, see `people_of`)."""
-    streams: dict[UUID, list[Any]] = {}
+    the order of registration. One pass over the person events of the notification log
+    (domain/person_streams.py); a damaged stream of one of them is a `DamagedRecordError`
+    naming the person."""
+    key = incident.incident_key
+    streams = person_streams(_person_events(select), mapper, key)
+    people = []
+    for events in streams.values():
+        with naming(person_stream(key, person_ref(events))):
+            person = fold_until(events, moment)
+        if person is not None:
+            people.append(person)
+    return people
+
+
+def _person_events(select: Any) -> Iterator[Notification]:
+    """Every person event of the notification log, in order, `PAGE` per query."""
     start = 1
     while True:
         batch: list[Notification] = select(start, PAGE, topics=PERSON_EVENT_TOPICS)
-        for notification in batch:
-            event = mapper.to_domain_event(notification)
-            registered = isinstance(event, AffectedPerson.Registered)  # type: ignore[attr-defined]  # made by @event
-            if registered and event.__dict__["incident_key"] == incident.incident_key:
-                streams[event.originator_id] = []
-            if event.originator_id in streams:
-                streams[event.originator_id].append(event)
+        yield from batch
         if len(batch) < PAGE:
-            break
+            return
         start = batch[-1].id + 1
-    folded = (fold_until(events, moment) for events in streams.values())
-    return [person for person in folded if person is not None]
+
+
+def _apply(aggregate: Any, step: list[Any]) -> Any:
+    return checked(apply_events)(aggregate, step)
 
 
 def _alert(partner_id: str, alert: Any) -> AlertThen:

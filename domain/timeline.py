@@ -16,11 +16,17 @@ The phase of a row is the incident's phase once the step was recorded (`alerting
 declaration, `awaiting-reflection` for `AcutePhaseClosed`); a person's step, and an audit read,
 has the phase of the incident's last step before it. Rows are pseudonymous: person references,
 partner ids and staff references, never contact data (`contact`, `sealed` are left out).
+
+A damaged stream (domain/damage.py) stops nothing else: the projector checks that each stream's
+versions follow one another and that each event reads; at the first one that does not, it keeps
+a `TimelineDamage` for the stream instead of a row, leaves out that event and every later one of
+the stream, and goes on with the others. The damaged incident's timeline then says where.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,12 +38,16 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.utils import get_topic
 
+from domain import ids
 from domain.audit_reads import AUDIT_READ_TOPIC
 from domain.catch_up import catch_up
+from domain.damage import check_follows, checked, person_stream
+from domain.errors import DamagedRecordError
 from domain.history import history_entry
 from domain.incident import Incident
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
 
+log = logging.getLogger(__name__)
 SQLITE_TIMELINE_FILE = "timeline.sqlite"
 BATCH = 1000
 """Events read and written per transaction."""
@@ -82,6 +92,33 @@ class TimelineRow:
         return found
 
 
+@dataclass(frozen=True)
+class TimelineDamage:
+    """A stream the timeline could read only up to `version` (excluded): its events from there
+    on are left out. `seq` is the notification at which the damage was met; `incident_key` is
+    '' when the stream's first event could not be read, so the timeline cannot tell whose it is
+    (an incident's own stream is still found by its id)."""
+
+    seq: int
+    originator_id: UUID
+    incident_key: str
+    person_ref: str | None
+    version: int
+    problem: str
+
+    def error(self) -> DamagedRecordError:
+        """The damage as the error a read of the stream itself gives."""
+        if self.person_ref is not None:
+            stream: str | None = person_stream(self.incident_key, self.person_ref)
+        else:
+            stream = f"incident '{self.incident_key}'" if self.incident_key else None
+        return DamagedRecordError(self.originator_id, self.version, self.problem, stream)
+
+
+Written = TimelineRow | TimelineDamage
+"""What one event read gives the timeline: a row, or the damage that ends its stream there."""
+
+
 class TimelineOutOfStepError(RuntimeError):
     """A step of a person or incident whose beginning the timeline does not hold: the
     timeline does not belong to this record. Delete it (SQLite) or its tables (PostgreSQL)
@@ -100,15 +137,25 @@ class TimelineStore(Protocol):
     def position(self) -> int:
         """The id of the last notification the timeline has applied (0: none)."""
 
-    def write(self, rows: Sequence[TimelineRow], expected: int, position: int) -> bool:
+    def write(self, rows: Sequence[Written], expected: int, position: int) -> bool:
         """In one transaction: move the position from `expected` to `position` and insert
-        `rows`. False, and nothing written, if the position is no longer `expected`."""
+        `rows` and damages. False, and nothing written, if the position is no longer
+        `expected`."""
 
     def last_phase(self, incident_key: str) -> str | None:
         """The phase of the incident's last step held (None: none held)."""
 
-    def person(self, person_id: UUID) -> tuple[str, str] | None:
-        """The incident and reference of a person whose registration is held."""
+    def begun(self, originator_id: UUID) -> tuple[str, str | None] | None:
+        """The incident and person reference (None: the incident's own stream) of a stream
+        whose first step is held."""
+
+    def seen(self, originator_id: UUID) -> tuple[int, bool]:
+        """The last version of the stream held as a row (0: none) and whether the stream is
+        held as damaged."""
+
+    def damages(self, incident_key: str, incident_id: UUID) -> list[TimelineDamage]:
+        """The damaged streams of the incident (its own, found by `incident_id` too, and its
+        people's), in the order they were met."""
 
     def rows(
         self, incident_key: str, partner: str | None = None, phase: str | None = None
@@ -143,49 +190,116 @@ class TimelineProjector:
         self._incident_at = incident_at
         self._incidents: dict[UUID, Incident] = {}
         self._people: dict[UUID, tuple[str, str]] = {}
+        self._versions: dict[UUID, int] = {}  # the last version applied, per stream
+        self._damaged: set[UUID] = set()  # streams held as damaged
         self._lock = threading.Lock()  # one catch-up at a time in this process
 
     def catch_up(self, batch_size: int = BATCH) -> int:
         """Apply every incident and person event recorded since the timeline's position; the
         number applied by this call."""
         with self._lock:
-            return catch_up(
-                self.store,
-                self._recorder.select_notifications,
-                TIMELINE_TOPICS,
-                self._rows,
-                batch_size,
-            )
+            try:
+                return catch_up(
+                    self.store,
+                    self._recorder.select_notifications,
+                    TIMELINE_TOPICS,
+                    self._rows,
+                    batch_size,
+                )
+            except BaseException:
+                # The batch that failed was not written: forget what it taught, so that the
+                # versions and damages kept are never ahead of the store.
+                self._versions.clear()
+                self._damaged.clear()
+                raise
 
-    def _rows(self, batch: Sequence[Notification]) -> list[TimelineRow]:
+    def _rows(self, batch: Sequence[Notification]) -> list[Written]:
         phases: dict[str, str] = {}  # the incidents' phases at this point of the batch
-        rows = []
+        written: list[Written] = []
         for notification in batch:
-            event: Any = self._mapper.to_domain_event(notification)
-            name = None
-            if notification.topic == AUDIT_READ_TOPIC:
-                if event.incident_key is None:
-                    continue  # a read of the whole record (verify): no incident's step
-                incident_key, person_ref, name = event.incident_key, None, AUDIT_READ_EVENT
-                phase = self._phase_before(phases, incident_key)
-            elif notification.topic in PERSON_EVENT_TOPICS:
-                incident_key, person_ref = self._person_of(event, notification.topic)
-                phase = self._phase_before(phases, incident_key)
-            else:
-                incident = self._incident_after(event)
-                # A refusal of a case's action names the person it was about.
-                incident_key, person_ref = incident.incident_key, getattr(event, "person_ref", None)
-                phase = str(incident.phase)
-            phases[incident_key] = phase
-            rows.append(_row(notification.id, event, incident_key, person_ref, phase, name))
-        return rows
+            stream = notification.originator_id
+            assert isinstance(stream, UUID)  # the application's ids are UUIDs
+            if not self._follows(stream, notification.originator_version):
+                continue
+            try:
+                row = self._row_of(notification, phases)
+            except DamagedRecordError as damage:
+                written.append(self._left_out(notification.id, stream, damage))
+                continue
+            self._versions[stream] = notification.originator_version
+            if row is not None:
+                written.append(row)
+        return written
 
-    def _phase_before(self, phases: dict[str, str], incident_key: str) -> str:
-        """The incident's phase at its last step before this one, in the batch or stored."""
-        phase = phases.get(incident_key) or self.store.last_phase(incident_key)
-        if phase is None:
-            raise TimelineOutOfStepError(f"incident '{incident_key}'")
-        return phase
+    def _follows(self, stream: UUID, version: int) -> bool:
+        """False for a stream held as damaged (its later events are left out). Otherwise makes
+        sure `_versions` holds the stream's last version applied, from the store when this
+        process has not followed the stream (a restart, another process's batches)."""
+        if stream in self._damaged:
+            return False
+        last = self._versions.get(stream, 0)
+        if last != version - 1 and version > 1:
+            # This batch's own rows are not stored yet, another process's may be: the later.
+            held, damaged = self.store.seen(stream)
+            if damaged:
+                self._damaged.add(stream)
+                return False
+            last = max(last, held)
+        self._versions[stream] = last
+        return True
+
+    def _row_of(self, notification: Notification, phases: dict[str, str]) -> TimelineRow | None:
+        """The row of one event (None for a read of the whole record, which is no step of an
+        incident); `DamagedRecordError` if it or its stream cannot be read."""
+        stream: Any = notification.originator_id
+        check_follows(notification, self._versions[stream])
+        event: Any = self._mapper.to_domain_event(notification)
+        name = None
+        if notification.topic == AUDIT_READ_TOPIC:
+            if event.incident_key is None:
+                return None  # a read of the whole record (verify): no incident's step
+            incident_key, person_ref, name = event.incident_key, None, AUDIT_READ_EVENT
+            phase = phases.get(incident_key) or self._last_phase(incident_key)
+        elif notification.topic in PERSON_EVENT_TOPICS:
+            incident_key, person_ref = self._person_of(event, notification.topic)
+            phase = phases.get(incident_key) or self._last_phase(incident_key)
+        else:
+            incident = self._incident_after(event)
+            # A refusal of a case's action names the person it was about.
+            incident_key, person_ref = incident.incident_key, getattr(event, "person_ref", None)
+            phase = str(incident.phase)
+        phases[incident_key] = phase
+        return _row(notification.id, event, incident_key, person_ref, phase, name)
+
+    def _last_phase(self, incident_key: str) -> str:
+        """The phase of the incident's last step held; '' (not known) when the incident's own
+        stream is damaged before any step of it was held."""
+        phase = self.store.last_phase(incident_key)
+        if phase is not None:
+            return phase
+        incident_id = ids.incident_id(incident_key)
+        if incident_id in self._damaged or self.store.seen(incident_id)[1]:
+            return ""
+        raise TimelineOutOfStepError(f"incident '{incident_key}'")
+
+    def _left_out(self, seq: int, stream: UUID, damage: DamagedRecordError) -> TimelineDamage:
+        """The damage that ends `stream` in the timeline, named by what the timeline knows of
+        the stream; logged, as the people view logs a person it leaves out."""
+        self._damaged.add(stream)
+        incident_key, person_ref = self._owner_of(stream)
+        found = TimelineDamage(
+            seq, stream, incident_key, person_ref, damage.version, damage.problem
+        )
+        log.warning("timeline: stream left out from here on: %s", found.error())
+        return found
+
+    def _owner_of(self, stream: UUID) -> tuple[str, str | None]:
+        """The incident key and person reference of a stream ('' and None if not known)."""
+        if stream in self._incidents:
+            return self._incidents[stream].incident_key, None
+        if stream in self._people:
+            return self._people[stream]
+        return self.store.begun(stream) or ("", None)
 
     def _incident_after(self, event: Any) -> Incident:
         """The incident once `event` is applied, folded on from the one kept."""
@@ -196,7 +310,7 @@ class TimelineProjector:
             before = None
         elif before is None or before.version != version - 1:
             before = self._incident_at(incident_id, version - 1)
-        after: Incident = event.mutate(before)
+        after: Incident = checked(_mutate)(before, [event])
         self._incidents[incident_id] = after
         return after
 
@@ -204,11 +318,21 @@ class TimelineProjector:
         person_id: UUID = event.originator_id
         if topic == REGISTERED_TOPIC:
             self._people[person_id] = (event.incident_key, event.registration.person_ref)
-        found = self._people.get(person_id) or self.store.person(person_id)
+        found = self._people.get(person_id)
         if found is None:
-            raise TimelineOutOfStepError(f"person {person_id}")
+            begun = self.store.begun(person_id)
+            if begun is None or begun[1] is None:
+                raise TimelineOutOfStepError(f"person {person_id}")
+            found = (begun[0], begun[1])
         self._people[person_id] = found
         return found
+
+
+def _mutate(incident: Incident | None, events: Any) -> Incident:
+    for event in events:
+        incident = event.mutate(incident)
+    assert incident is not None  # a declaration creates the incident
+    return incident
 
 
 def _row(

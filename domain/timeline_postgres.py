@@ -17,11 +17,13 @@ from eventsourcing.utils import Environment
 from psycopg import Cursor, sql
 
 from domain.postgres_target import postgres_target
-from domain.timeline import TimelineRow
+from domain.timeline import TimelineDamage, TimelineRow, Written
 from domain.view_postgres import create_tables, open_pool, table_name
 
 TIMELINE = "lotse_timeline"
 TRACKING = "lotse_timeline_tracking"
+DAMAGE = "lotse_timeline_damage"
+DAMAGE_COLUMNS = "seq, originator_id, incident_key, person_ref, version, problem"
 TRACKING_NAME = "timeline"
 COLUMNS = (
     "seq, incident_key, originator_id, person_ref, version, event, recorded_at, business_time, "
@@ -35,6 +37,7 @@ class PostgresTimeline:
     def __init__(self, conninfo: str, schema: str = "") -> None:
         self._timeline = table_name(schema, TIMELINE)
         self._tracking = table_name(schema, TRACKING)
+        self._damage = table_name(schema, DAMAGE)
         self._pool = open_pool(conninfo)
         try:
             self._create_tables()
@@ -67,6 +70,15 @@ class PostgresTimeline:
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (originator_id, version)").format(
                 sql.Identifier(f"{TIMELINE}_originator"), self._timeline
             ),
+            # A stream left out from `version` on (domain/timeline.py, TimelineDamage).
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (originator_id uuid PRIMARY KEY, "
+                "seq bigint NOT NULL, incident_key text NOT NULL, person_ref text, "
+                "version integer NOT NULL, problem text NOT NULL)"
+            ).format(self._damage),
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (incident_key)").format(
+                sql.Identifier(f"{DAMAGE}_incident"), self._damage
+            ),
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
             ).format(self._tracking),
@@ -80,7 +92,7 @@ class PostgresTimeline:
         assert row is not None  # inserted with the table
         return int(row[0])
 
-    def write(self, rows: Sequence[TimelineRow], expected: int, position: int) -> bool:
+    def write(self, rows: Sequence[Written], expected: int, position: int) -> bool:
         move = sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
             self._tracking
         )
@@ -91,12 +103,21 @@ class PostgresTimeline:
             self._insert(cursor, rows)
         return True
 
-    def _insert(self, cursor: Cursor[tuple[object, ...]], rows: Sequence[TimelineRow]) -> None:
-        """The rows of one batch, inside `write`'s transaction."""
+    def _insert(self, cursor: Cursor[tuple[object, ...]], rows: Sequence[Written]) -> None:
+        """The rows and damages of one batch, inside `write`'s transaction."""
         insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             self._timeline, sql.SQL(COLUMNS), sql.SQL(", ").join([sql.Placeholder()] * 14)
         )
-        cursor.executemany(insert, [_values(row) for row in rows])
+        steps = [_values(row) for row in rows if isinstance(row, TimelineRow)]
+        if steps:
+            cursor.executemany(insert, steps)
+        damages = [_damage_values(found) for found in rows if isinstance(found, TimelineDamage)]
+        if damages:
+            insert_damage = sql.SQL(
+                "INSERT INTO {} ({}) VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (originator_id) DO NOTHING"
+            ).format(self._damage, sql.SQL(DAMAGE_COLUMNS))
+            cursor.executemany(insert_damage, damages)
 
     def last_phase(self, incident_key: str) -> str | None:
         query = sql.SQL(
@@ -107,13 +128,31 @@ class PostgresTimeline:
             row = conn.execute(query, (incident_key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def person(self, person_id: UUID) -> tuple[str, str] | None:
+    def begun(self, originator_id: UUID) -> tuple[str, str | None] | None:
         query = sql.SQL(
             "SELECT incident_key, person_ref FROM {} WHERE originator_id = %s AND version = 1"
         ).format(self._timeline)
         with self._pool.connection() as conn:
-            row = conn.execute(query, (person_id,)).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+            row = conn.execute(query, (originator_id,)).fetchone()
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    def seen(self, originator_id: UUID) -> tuple[int, bool]:
+        query = sql.SQL(
+            "SELECT (SELECT MAX(version) FROM {} WHERE originator_id = %s), "
+            "EXISTS (SELECT 1 FROM {} WHERE originator_id = %s)"
+        ).format(self._timeline, self._damage)
+        with self._pool.connection() as conn:
+            row = conn.execute(query, (originator_id, originator_id)).fetchone()
+        assert row is not None  # one row, always
+        return int(row[0] or 0), bool(row[1])
+
+    def damages(self, incident_key: str, incident_id: UUID) -> list[TimelineDamage]:
+        query = sql.SQL(
+            "SELECT {} FROM {} WHERE incident_key = %s OR originator_id = %s ORDER BY seq"
+        ).format(sql.SQL(DAMAGE_COLUMNS), self._damage)
+        with self._pool.connection() as conn:
+            found = conn.execute(query, (incident_key, incident_id)).fetchall()
+        return [TimelineDamage(*row) for row in found]
 
     def rows(
         self, incident_key: str, partner: str | None = None, phase: str | None = None
@@ -135,6 +174,17 @@ class PostgresTimeline:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _damage_values(found: TimelineDamage) -> tuple[object, ...]:
+    return (
+        found.seq,
+        found.originator_id,
+        found.incident_key,
+        found.person_ref,
+        found.version,
+        found.problem,
+    )
 
 
 def _values(row: TimelineRow) -> tuple[object, ...]:

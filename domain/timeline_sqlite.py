@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.people_view import utc_text
-from domain.timeline import TimelineRow
+from domain.timeline import TimelineDamage, TimelineRow, Written
 from domain.view_sqlite import open_view_file
 
 TRACKING_NAME = "timeline"
@@ -30,12 +30,23 @@ SCHEMA = (
     "WHERE person_ref IS NULL",
     "CREATE INDEX IF NOT EXISTS lotse_timeline_originator "
     "ON lotse_timeline (originator_id, version)",
+    # A stream left out from `version` on (domain/timeline.py, TimelineDamage).
+    "CREATE TABLE IF NOT EXISTS lotse_timeline_damage (originator_id TEXT PRIMARY KEY, "
+    "seq INTEGER NOT NULL, incident_key TEXT NOT NULL, person_ref TEXT, "
+    "version INTEGER NOT NULL, problem TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS lotse_timeline_damage_incident "
+    "ON lotse_timeline_damage (incident_key)",
     "CREATE TABLE IF NOT EXISTS lotse_timeline_tracking "
     "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
     f"INSERT INTO lotse_timeline_tracking (name, position) VALUES ('{TRACKING_NAME}', 0) "
     "ON CONFLICT (name) DO NOTHING",
 )
 INSERT = f"INSERT INTO lotse_timeline ({COLUMNS}) VALUES ({', '.join('?' * 14)})"
+DAMAGE_COLUMNS = "seq, originator_id, incident_key, person_ref, version, problem"
+INSERT_DAMAGE = (
+    f"INSERT INTO lotse_timeline_damage ({DAMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (originator_id) DO NOTHING"
+)
 
 
 class SQLiteTimeline:
@@ -53,7 +64,7 @@ class SQLiteTimeline:
             ).fetchone()
         return int(row[0])
 
-    def write(self, rows: Sequence[TimelineRow], expected: int, position: int) -> bool:
+    def write(self, rows: Sequence[Written], expected: int, position: int) -> bool:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -72,9 +83,15 @@ class SQLiteTimeline:
             self._conn.execute("COMMIT")
         return True
 
-    def _insert(self, rows: Sequence[TimelineRow]) -> None:
-        """The rows of one batch, inside `write`'s transaction."""
-        self._conn.executemany(INSERT, [_values(row) for row in rows])
+    def _insert(self, rows: Sequence[Written]) -> None:
+        """The rows and damages of one batch, inside `write`'s transaction."""
+        self._conn.executemany(
+            INSERT, [_values(row) for row in rows if isinstance(row, TimelineRow)]
+        )
+        self._conn.executemany(
+            INSERT_DAMAGE,
+            [_damage_values(found) for found in rows if isinstance(found, TimelineDamage)],
+        )
 
     def last_phase(self, incident_key: str) -> str | None:
         with self._lock:
@@ -85,14 +102,43 @@ class SQLiteTimeline:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def person(self, person_id: UUID) -> tuple[str, str] | None:
+    def begun(self, originator_id: UUID) -> tuple[str, str | None] | None:
         with self._lock:
             row = self._conn.execute(
                 "SELECT incident_key, person_ref FROM lotse_timeline "
                 "WHERE originator_id = ? AND version = 1",
-                (str(person_id),),
+                (str(originator_id),),
             ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    def seen(self, originator_id: UUID) -> tuple[int, bool]:
+        stream = str(originator_id)
+        with self._lock:
+            last, damaged = self._conn.execute(
+                "SELECT (SELECT MAX(version) FROM lotse_timeline WHERE originator_id = ?), "
+                "EXISTS (SELECT 1 FROM lotse_timeline_damage WHERE originator_id = ?)",
+                (stream, stream),
+            ).fetchone()
+        return int(last or 0), bool(damaged)
+
+    def damages(self, incident_key: str, incident_id: UUID) -> list[TimelineDamage]:
+        with self._lock:
+            found = self._conn.execute(
+                f"SELECT {DAMAGE_COLUMNS} FROM lotse_timeline_damage "
+                "WHERE incident_key = ? OR originator_id = ? ORDER BY seq",
+                (incident_key, str(incident_id)),
+            ).fetchall()
+        return [
+            TimelineDamage(
+                seq=int(seq),
+                originator_id=UUID(str(originator)),
+                incident_key=str(key),
+                person_ref=None if ref is None else str(ref),
+                version=int(version),
+                problem=str(problem),
+            )
+            for seq, originator, key, ref, version, problem in found
+        ]
 
     def rows(
         self, incident_key: str, partner: str | None = None, phase: str | None = None
@@ -130,6 +176,17 @@ def _values(row: TimelineRow) -> tuple[object, ...]:
         row.channel,
         row.phase,
         row.details,
+    )
+
+
+def _damage_values(found: TimelineDamage) -> tuple[object, ...]:
+    return (
+        found.seq,
+        str(found.originator_id),
+        found.incident_key,
+        found.person_ref,
+        found.version,
+        found.problem,
     )
 
 

@@ -43,6 +43,9 @@ LOCAL_RETRY = RetryPolicy(
 """Quick attempts of a local store activity before it waits for the store as an ordinary one."""
 RECORD_LOCALLY = "record-as-local-activity"
 """Patch id: from this change on, the store activities run as local activities."""
+WAIT_FOR_STORE = "record-waits-after-local-attempts"
+"""Patch id: from this change on, a store that failed the local attempts with an error that is
+not a refusal is waited for in an ordinary activity (before, the update failed)."""
 UPDATE_COMMANDS = uuid.UUID("5f1d1c55-7c2b-4f7a-9a43-0b8f3c1d2e6a")
 """Namespace of the command ids made from Temporal update ids (uuid5): the same update id always
 gives the same command id, so the record applies a repeated update once."""
@@ -78,6 +81,12 @@ async def record(spec: ActivitySpec[InputT, ResultT], data: InputT) -> ResultT |
                 return result
             except ActivityError as error:
                 if _refused(error):
+                    raise
+            except ApplicationError as error:
+                # A local activity's last failure reaches the workflow as the activity's own
+                # error, not wrapped in an ActivityError. Before WAIT_FOR_STORE it was raised,
+                # so an outage of the store failed the update after the quick attempts.
+                if error.non_retryable or not workflow.patched(WAIT_FOR_STORE):
                     raise
         result = await workflow.execute_activity(
             spec.name, data, retry_policy=RECORD_RETRY, **options

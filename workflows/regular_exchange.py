@@ -151,12 +151,12 @@ class RegularExchange:
             if not open_measures:
                 return
             now = workflow.now()
-            due = [m for m in open_measures if _next_reminder(m, self._interval) <= now]
+            due = [m for m in open_measures if next_reminder(m, self._interval) <= now]
             for measure in due:
                 await self._remind(measure)
             if due:
                 continue  # read again: the reminders are recorded, the next ones later
-            wake = min(_next_reminder(m, self._interval) for m in open_measures)
+            wake = min(next_reminder(m, self._interval) for m in open_measures)
             try:
                 await workflow.wait_condition(
                     self._continue_suggested, timeout=wake - now, timeout_summary="next reminder"
@@ -270,7 +270,7 @@ def _delivery_retry(meeting: MeetingRecorded) -> RetryPolicy:
     )
 
 
-def _next_reminder(measure: TrackedMeasure, interval: timedelta) -> datetime:
+def next_reminder(measure: TrackedMeasure, interval: timedelta) -> datetime:
     """When the measure's next reminder is due: the first at the start of the day after its
     due date (Europe/Berlin), each further one `interval` after the last."""
     if measure.last_reminded_at is not None:

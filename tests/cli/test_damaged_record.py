@@ -98,3 +98,25 @@ def test_a_damaged_person_is_one_error_naming_the_person_and_the_version(
         f"{ids.person_id(DAMAGED, PERSON)}) is damaged at version 2: version 2 is missing "
         f"(the next one stored is version 3){HINT}"
     )
+
+
+def test_the_timeline_of_a_damaged_incident_shows_what_reads_and_warns_where_it_stops(
+    env: dict[str, str | None],
+) -> None:
+    result = invoke(env, "audit", "timeline", DAMAGED, "--format", "csv")
+
+    assert result.exit_code == 0, result.output
+    events = [line.split(";")[10] for line in result.stdout.splitlines()[1:]]
+    assert events == ["Declared", "Registered"]  # the rest of each stream follows a gap
+    assert result.stderr.splitlines() == [  # in record order: where each gap was met
+        f"warning: the record of person {PERSON} of incident '{DAMAGED}' (stream "
+        f"{ids.person_id(DAMAGED, PERSON)}) is damaged at version 2: version 2 is missing "
+        f"(the next one stored is version 3){HINT}; the timeline shows this stream only up to "
+        "version 1",
+        f"warning: the record of incident '{DAMAGED}' (stream {ids.incident_id(DAMAGED)}) is "
+        f"damaged at version 2: version 2 is missing (the next one stored is version 3){HINT}; "
+        "the timeline shows this stream only up to version 1",
+    ]
+    other = invoke(env, "audit", "timeline", OTHER, "--format", "csv")
+    assert (other.exit_code, other.stderr) == (0, "")
+    assert len(other.stdout.splitlines()) == 3  # header, Declared, AlertAcknowledged

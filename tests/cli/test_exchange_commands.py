@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from cli.common import cli_context
-from contracts.exchange import AgreedMeasure, RecordMinutes
+from contracts.exchange import AgreedMeasure, RecordMinutes, measure_reminders_id
 from contracts.messages import Actor, CommandContext
 from domain.application import LotseApplication
 from settings import Settings
 from tests.cli.support import Lotse, cli_environment, invoke
 from tests.workflow.support import Stack, eventually, load_agreement
+from tests.workflow.test_measure_reminders import reflected
 
 MEETING = "exchange-20270112"
 OFFICE = Actor(partner_id="opferbeauftragte", staff_ref="OB-0042")
@@ -192,3 +193,53 @@ async def test_minutes_from_a_toml_file_reach_the_meetings_run(
 def _meetings_with_invitations(stack: Stack) -> list[str]:
     keys = stack.app.meeting_keys()
     return [k for k in keys if len(stack.app.meeting(k).invitations) == 4]
+
+
+async def test_assigning_a_reflections_measure_starts_its_reminders_once(
+    lotse: Lotse, stack: Stack
+) -> None:
+    incident_key = "reflected-20261128"
+    reflected(stack.app, stack.settings.agreement_id, incident_key, datetime.now(UTC))
+    key = f"{incident_key}/r1"
+    args = ("--owner", "weisser-ring", "--as", "opferbeauftragte", "--staff", "OB-0042")
+    workflow_id = measure_reminders_id(key)
+    stack.handles.append(stack.client.get_workflow_handle(workflow_id))
+
+    first = await lotse("measures", "assign", key, *args, "--due", "2099-01-31")
+    again = await lotse("measures", "assign", key, *args, "--due", "2099-02-28")
+
+    for result in (first, again):
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines()[1] == f"  reminders when overdue: workflow {workflow_id}"
+    handle = stack.client.get_workflow_handle(workflow_id)
+    runs = [w async for w in stack.client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    assert len(runs) == 1  # the second assignment signalled the running one
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        async for e in handle.fetch_history_events()
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert signals == ["assigned", "assigned"]
+    assert stack.app.measure(key).due_on == "2099-02-28"
+
+
+def test_assigning_a_reflections_measure_with_temporal_down_records_and_says_to_repeat(
+    recorded: dict[str, str | None], tmp_path: Path
+) -> None:
+    settings = Settings(store="sqlite", data_dir=tmp_path, sqlite_path=None)
+    app = LotseApplication(env=settings.event_store_env())
+    reflected(app, settings.agreement_id, "reflected-20261128", datetime.now(UTC))
+    app.close()
+    key = "reflected-20261128/r1"
+    args = ("--owner", "weisser-ring", "--due", "2099-01-31", "--as", "weisser-ring")
+
+    result = invoke(recorded, "measures", "assign", key, *args, "--staff", "lb-2")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: measure {key} is assigned, but its reminders could not be started: cannot "
+        "reach Temporal at 127.0.0.1:1 (is `make run` running?); run the same command again "
+        "once Temporal is reachable (nothing is recorded twice)\n"
+    )
+    listed = invoke(recorded, "measures", "list")
+    assert f"measure: {key}  ·  state: open  ·  owner: weisser-ring" in listed.stdout

@@ -25,6 +25,7 @@ from tests.workflow.changed_workflow import (
 )
 from workflows.converter import data_converter
 from workflows.incident_response import IncidentResponse
+from workflows.measure_reminders import MeasureReminders
 from workflows.regular_exchange import RegularExchange
 from workflows.victim_case import VictimCase
 
@@ -71,6 +72,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         "incident_full.json",
         "incident_people_counts.json",
         "incident_relay_outage.json",
+        "measure_reminders_full.json",
     ]
     for path in HISTORIES:
         patched = any(LOCAL_RECORDS_PATCH in p for p in patches(load(path)))
@@ -84,6 +86,8 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
     assert case[-1].HasField("workflow_execution_completed_event_attributes")
     exchange = load(ROOT / "exchange_full.json").events
     assert exchange[-1].HasField("workflow_execution_completed_event_attributes")
+    reminded = load(ROOT / "measure_reminders_full.json").events
+    assert reminded[-1].HasField("workflow_execution_completed_event_attributes")
     assert case[-1].HasField("workflow_execution_completed_event_attributes")
     handed_over = load(ROOT / "incident_continued_first_run.json").events
     assert handed_over[-1].HasField("workflow_execution_continued_as_new_event_attributes")
@@ -92,7 +96,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[IncidentResponse, VictimCase, RegularExchange],
+        workflows=[IncidentResponse, VictimCase, RegularExchange, MeasureReminders],
         data_converter=data_converter,
         unsandboxed_workflow_runner=IN_THE_SANDBOX,
     )
