@@ -27,6 +27,8 @@ OTHER = "chemnitz-2026-11-20"
 PERSON = "LE-0001"
 HINT = " — see `lotse audit verify`"
 
+AUDITOR = ("--as", "opferbeauftragte", "--staff", "pruefung-1")  # every audit read is recorded
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str | None]:
@@ -103,11 +105,12 @@ def test_a_damaged_person_is_one_error_naming_the_person_and_the_version(
 def test_the_timeline_of_a_damaged_incident_shows_what_reads_and_warns_where_it_stops(
     env: dict[str, str | None],
 ) -> None:
-    result = invoke(env, "audit", "timeline", DAMAGED, "--format", "csv")
+    result = invoke(env, "audit", "timeline", DAMAGED, "--format", "csv", *AUDITOR)
 
     assert result.exit_code == 0, result.output
     events = [line.split(";")[10] for line in result.stdout.splitlines()[1:]]
-    assert events == ["Declared", "Registered"]  # the rest of each stream follows a gap
+    # The rest of each stream follows a gap; the read itself is recorded and shown last.
+    assert events == ["Declared", "Registered", "AuditRead"]
     assert result.stderr.splitlines() == [  # in record order: where each gap was met
         f"warning: the record of person {PERSON} of incident '{DAMAGED}' (stream "
         f"{ids.person_id(DAMAGED, PERSON)}) is damaged at version 2: version 2 is missing "
@@ -117,6 +120,6 @@ def test_the_timeline_of_a_damaged_incident_shows_what_reads_and_warns_where_it_
         f"damaged at version 2: version 2 is missing (the next one stored is version 3){HINT}; "
         "the timeline shows this stream only up to version 1",
     ]
-    other = invoke(env, "audit", "timeline", OTHER, "--format", "csv")
+    other = invoke(env, "audit", "timeline", OTHER, "--format", "csv", *AUDITOR)
     assert (other.exit_code, other.stderr) == (0, "")
-    assert len(other.stdout.splitlines()) == 3  # header, Declared, AlertAcknowledged
+    assert len(other.stdout.splitlines()) == 4  # header, Declared, AlertAcknowledged, AuditRead
