@@ -12,15 +12,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bootstrap import ACTIVITY_THREADS, build_application, build_worker
-from cli import importing
+from cli import common, importing
 from contracts.messages import Actor
 from contracts.people import CaseCloseReason, ContactData
 from domain.application import LotseApplication
@@ -231,11 +232,24 @@ async def test_a_cancelled_import_closes_the_record_only_after_its_last_call(
             with guard:
                 running -= 1
 
+    opened = common.open_application
+    imports: list[LotseApplication] = []
+
+    @contextmanager
+    def watched_application(*args: Any, **kwargs: Any) -> Iterator[LotseApplication]:
+        with opened(*args, **kwargs) as store:
+            imports.append(store)
+            yield store
+
     def counting_close(app: LotseApplication) -> None:
-        running_at_close.append(running)
+        # Only the import's own store: an application of an earlier test that the garbage
+        # collector finalises meanwhile closes too (eventsourcing's `Application.__del__`).
+        if any(app is store for store in imports):
+            running_at_close.append(running)
         close(app)
 
     monkeypatch.setattr(importing, "_registered", slow_registered)
+    monkeypatch.setattr(importing, "open_application", watched_application)
     monkeypatch.setattr(LotseApplication, "close", counting_close)
     settings = stack.settings.model_copy(
         update={"temporal_address": stack.client.service_client.config.target_host}
