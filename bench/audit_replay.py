@@ -11,6 +11,12 @@ state on a fresh connection. Only the read is timed.
 
 Goal: floor time / replay time ≥ 0.5, i.e. a replay costs at most twice the raw read.
 
+Beside it, on the same history, the reflection report's generation time (no goal set): what
+`lotse audit report INCIDENT --format html` computes once its read is recorded — the record of
+the incident read on a new application (`read_record`: the incident, its whole history, its
+people, roll, agreement and audit reads), its figures and the German HTML with its charts —
+against the floor of one `SELECT` of all the incident's rows plus `json.loads` of each.
+
     .venv/bin/python -m bench.audit_replay [--events 100000] [--runs 3] [--store sqlite|postgres]
 """
 
@@ -20,6 +26,7 @@ import argparse
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -42,7 +49,10 @@ from bench.common import (
 from contracts.directory_file import load_directory_file
 from domain import ids
 from domain.application import LotseApplication
+from domain.reflection import read_record, reflection_figures
 from domain.replay import replay_at_version
+from reports.labels import Language, ReportFormat
+from reports.render import render
 
 GOAL = 0.5
 SAVE_EVERY = 10_000
@@ -69,6 +79,21 @@ def grow(store: Store, events: int) -> tuple[int, str]:
     finally:
         app.close()
     return version, table
+
+
+def app_report(store: Store) -> float:
+    """Seconds to read the incident's record and render its reflection report as HTML."""
+    app = LotseApplication(env=store.settings.event_store_env())
+    try:
+        started = time.perf_counter()
+        figures = reflection_figures(read_record(app, INCIDENT), datetime.now(UTC))
+        html = render(figures, ReportFormat.HTML, Language.DE)
+        seconds = time.perf_counter() - started
+    finally:
+        app.close()
+    if INCIDENT not in html or "<svg" not in html:
+        raise SystemExit("the report names no incident or has no chart")
+    return seconds
 
 
 def app_replay(store: Store, version: int) -> float:
@@ -123,23 +148,39 @@ def measure(kind: StoreKind, events: int, runs: int) -> list[Figure]:
         version = max(2, last - BEHIND_THE_END)
         app_seconds: list[float] = []
         floor_seconds: list[float] = []
+        report_seconds: list[float] = []
+        whole_seconds: list[float] = []
         for _ in range(runs):
             app_seconds.append(app_replay(store, version))
             floor_seconds.append(floor_read(store, table, version))
-    app_time = median(app_seconds)
-    floor_time = median(floor_seconds)
-    ratio = median([floor / app for app, floor in zip(app_seconds, floor_seconds, strict=True)])
+            report_seconds.append(app_report(store))
+            whole_seconds.append(floor_read(store, table, last))
+    command = f"python -m bench.audit_replay --events {events} --store {kind}"
     return [
         Figure(
             name=f"point-in-time replay at version {version:,} of {last:,}, {kind}, new app",
-            measured=f"{app_time * 1000:.0f} ms",
-            floor=f"{floor_time * 1000:.0f} ms SELECT + json.loads",
-            ratio=ratio,
+            measured=f"{median(app_seconds) * 1000:.0f} ms",
+            floor=f"{median(floor_seconds) * 1000:.0f} ms SELECT + json.loads",
+            ratio=_ratio(app_seconds, floor_seconds),
             goal=f"≥ {GOAL}",
-            met=ratio >= GOAL,
-            command=f"python -m bench.audit_replay --events {events} --store {kind}",
-        )
+            met=_ratio(app_seconds, floor_seconds) >= GOAL,
+            command=command,
+        ),
+        Figure(
+            name=f"… reflection report (HTML, German) of the {last:,}-event incident, new app",
+            measured=f"{median(report_seconds) * 1000:.0f} ms",
+            floor=f"{median(whole_seconds) * 1000:.0f} ms SELECT + json.loads of all its rows",
+            ratio=_ratio(report_seconds, whole_seconds),
+            goal=None,
+            met=None,
+            command="(same)",
+        ),
     ]
+
+
+def _ratio(lotse: list[float], floor: list[float]) -> float:
+    """The median of the runs' floor / Lotse: bigger is better."""
+    return median([f / t for t, f in zip(lotse, floor, strict=True)])
 
 
 def main() -> None:

@@ -72,9 +72,11 @@ def test_audit_replay_benchmark_reports_a_replay_near_the_end_against_its_floor(
     if store == "postgres":
         request.getfixturevalue("postgres_available")
     lines = run_bench("bench.audit_replay", "--events", "30", "--runs", "1", "--store", store)
-    [figure] = ratio_lines(lines)
-    assert figure.startswith(f"point-in-time replay at version 21 of 31, {store}"), lines
-    assert "SELECT + json.loads" in figure, lines
+    replay, report = ratio_lines(lines)
+    assert replay.startswith(f"point-in-time replay at version 21 of 31, {store}"), lines
+    assert "SELECT + json.loads" in replay, lines
+    assert report.startswith("… reflection report (HTML, German) of the 31-event incident"), lines
+    assert "SELECT + json.loads of all its rows" in report, lines
 
 
 @pytest.mark.parametrize(
@@ -144,11 +146,12 @@ def test_all_benchmarks_print_one_table_row_per_figure() -> None:
         *("--stores", "sqlite", "--verify-events", "200"),
     )
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
-    # The header, append (rate and late commands) for 1 and 4 writers, replay, audit replay, two
+    # The header, append (rate and late commands) for 1 and 4 writers, replay, audit replay and
+    # the reflection report, two
     # report_needs figures, the many declarations, the declaration to the last alert, and the
     # case: registration to sent against two floors, assessment to sent; the scale benchmark:
     # time per person, registration, the worker's peak memory; audit verify.
-    assert len(rows) == 1 + 4 + 1 + 1 + 2 + 1 + 1 + 3 + 3 + 1, lines
+    assert len(rows) == 1 + 4 + 1 + 2 + 2 + 1 + 1 + 3 + 3 + 1, lines
     assert all(row.count(" | ") == 5 for row in rows), rows  # six columns
 
 
