@@ -135,6 +135,15 @@ def build_notifier(settings: Settings) -> Notifier:
     return Notifier(settings)
 
 
+def workflow_classes() -> list[type]:
+    """The workflows the worker runs, as `lotse audit workflow-replay` replays them."""
+    # Imported here, not at the top: see `build_worker`.
+    from workflows.incident_response import IncidentResponse
+    from workflows.victim_case import VictimCase
+
+    return [IncidentResponse, VictimCase]
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -151,8 +160,6 @@ def build_worker(
     # and webhook code it never runs (about a third of a command's start-up).
     from activities.case import CaseActivities
     from activities.incident import IncidentActivities
-    from workflows.incident_response import IncidentResponse
-    from workflows.victim_case import VictimCase
 
     delivery = notifier or build_notifier(settings)
     incidents = IncidentActivities(app, delivery, settings)
@@ -160,7 +167,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentResponse, VictimCase],
+        workflows=workflow_classes(),
         activities=[*incidents.all(), *cases.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import typer
 
+from cli import audit_workflows
+
 app = typer.Typer(
     help="Audit the record: verify it is intact, replay it, its timeline, the reflection report."
 )
+app.command("workflow-replay")(audit_workflows.workflow_replay)
