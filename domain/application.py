@@ -312,6 +312,7 @@ class LotseApplication(
             agreement_revision=agreement.revision,
             partner_ids=list(agreement.partners),
             ctx=ctx,
+            exercise=declaration.exercise,
         )
         self.save(incident)
         return incident

@@ -144,6 +144,7 @@ class CaseState(_Mutable):
     registered_at: AwareDatetime
     office_id: str
     delivery: DeliveryPolicy
+    exercise: bool = False
     consents: list[GivenConsent] = Field(default_factory=list)
     assessed_at: AwareDatetime | None = None
     assessment_reminded: bool = False
@@ -165,6 +166,7 @@ class CaseState(_Mutable):
             registered_at=opened.registered_at,
             office_id=opened.office_id,
             delivery=opened.delivery,
+            exercise=opened.exercise,
             follow_ups=follow_ups,
         )
 
@@ -489,4 +491,5 @@ class CaseState(_Mutable):
             assessment_due_at=self.assessment_due_at,
             open_items=self.open_items(),
             closed_reason=self.closed_reason,
+            exercise=self.exercise,
         )

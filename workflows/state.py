@@ -237,6 +237,7 @@ class IncidentState(BaseModel):
             needs=needs,
             open_items=details.open_items(self.phase, partners, needs, self.reflection_due_at),
             reflection_due_at=self.reflection_due_at,
+            exercise=self.declaration.exercise,
         )
 
     def _total(self, category: NeedCategory) -> NeedTotal | None:
@@ -262,4 +263,5 @@ def status_before_recorded(declaration: IncidentDeclaration, incident_id: str) -
         partners=[],
         needs=[],
         open_items=details.open_items(Phase.ALERTING, [], [], None),
+        exercise=declaration.exercise,
     )
