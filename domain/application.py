@@ -51,6 +51,7 @@ from contracts.people import (
 from contracts.vocabulary import EscalationStep, NeedCategory
 from domain import ids
 from domain.agreement import Agreement
+from domain.drill_app import DrillMixin
 from domain.errors import (
     AgreementNotFoundError,
     IncidentAlreadyDeclaredError,
@@ -152,7 +153,7 @@ class AgreementLoaded(BaseModel):
 
 
 class LotseApplication(
-    PeopleViewMixin, PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]
+    DrillMixin, PeopleViewMixin, PeopleMixin, RollMixin, DirectoryCommands, Application[UUID]
 ):
     """Commands and queries of Lotse's record. Settings come from the constructor `env`; the
     person key store is built from the same settings unless `keys` is given."""

@@ -89,3 +89,11 @@ class OfferFullError(DomainError):
 
 class DuplicateNotFoundError(NotFoundError):
     """A likely duplicate asked for by a number the incident's roll does not have."""
+
+
+class DrillNotFoundError(NotFoundError):
+    pass
+
+
+class DrillRefusedError(DomainError):
+    """A step a test alert does not allow: an unknown contact point, an answer after its end."""

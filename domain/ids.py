@@ -29,3 +29,7 @@ def offer_load_id(offer_id: str) -> UUID:
 
 def roll_id(incident_key: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"roll/{incident_key}")
+
+
+def drill_id(drill_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"drill/{drill_key}")

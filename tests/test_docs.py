@@ -22,6 +22,7 @@ import domain.person
 from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
 from domain.directory import Directory
+from domain.drill import AlertDrill
 from domain.incident import Incident
 from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
@@ -82,7 +83,7 @@ def _events_of(aggregate: type) -> dict[str, set[str]]:
 
 
 def _domain_events() -> dict[str, set[str]]:
-    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad, PeopleRoll)
+    aggregates = (Incident, Agreement, AffectedPerson, Directory, OfferLoad, PeopleRoll, AlertDrill)
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
     # One row per name in record.md: two aggregates may not share an event name.
@@ -115,6 +116,7 @@ def _model_names() -> set[str]:
         Directory.__name__,
         OfferLoad.__name__,
         PeopleRoll.__name__,
+        AlertDrill.__name__,
     }
 
 
