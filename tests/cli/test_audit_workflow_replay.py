@@ -41,11 +41,12 @@ async def test_an_incident_and_its_case_run_on_the_dev_server_are_explained(
     incident_id = new_id()
     await declare(lotse, stack, incident_id)
     case_id = await register(lotse, stack, incident_id)
-    # The case's search attribute is what finds it; it is set by the case's first task.
+    # The case's search attribute is what finds it: set by the case's first task, it reaches
+    # Temporal's visibility store a moment later (later still on a busy machine).
     await eventually(
-        lambda: stack.client.get_workflow_handle(case_id).describe(),
-        lambda d: d.typed_search_attributes is not None and len(d.typed_search_attributes) > 0,
-        what="the case's search attributes",
+        lambda: stack.client.count_workflows(f'CaseIncident = "{incident_id}"'),
+        lambda counted: counted.count == 1,
+        what="the case in Temporal's visibility store",
     )
 
     found = await verdicts(lotse, incident_id)
