@@ -135,6 +135,17 @@ def build_notifier(settings: Settings) -> Notifier:
     return Notifier(settings)
 
 
+def workflow_classes() -> list[type]:
+    """The workflows the worker runs, as `lotse audit workflow-replay` replays them."""
+    # Imported here, not at the top: see `build_worker`.
+    from workflows.incident_response import IncidentResponse
+    from workflows.measure_reminders import MeasureReminders
+    from workflows.regular_exchange import RegularExchange
+    from workflows.victim_case import VictimCase
+
+    return [IncidentResponse, VictimCase, RegularExchange, MeasureReminders]
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -152,10 +163,6 @@ def build_worker(
     from activities.case import CaseActivities
     from activities.exchange import ExchangeActivities
     from activities.incident import IncidentActivities
-    from workflows.incident_response import IncidentResponse
-    from workflows.measure_reminders import MeasureReminders
-    from workflows.regular_exchange import RegularExchange
-    from workflows.victim_case import VictimCase
 
     delivery = notifier or build_notifier(settings)
     incidents = IncidentActivities(app, delivery, settings)
@@ -164,7 +171,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentResponse, VictimCase, RegularExchange, MeasureReminders],
+        workflows=workflow_classes(),
         activities=[*incidents.all(), *cases.all(), *exchange.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -74,10 +74,12 @@ class CaseActivities:
     def record_registration(self, data: RecordRegistrationInput) -> CaseOpened:
         with domain_refusals_are_final():
             person = self._app.register_person(data.incident_id, data.registration, data.ctx)
+            exercise = self._app.incident(data.incident_id).exercise
         settings = self._settings
         return CaseOpened(
             registered_at=person.registered_at,
             office_id=COMMISSIONER_PARTNER_ID,
+            exercise=exercise,
             delivery=DeliveryPolicy(
                 max_attempts=settings.delivery_max_attempts,
                 initial_interval=_seconds(settings.delivery_initial_interval_seconds),
@@ -245,6 +247,7 @@ class CaseActivities:
             case_id=case_workflow_id(data.incident_id, data.person_ref),
             incident_id=data.incident_id,
             incident_title=incident.title,
+            exercise=incident.exercise,
             person_ref=data.person_ref,
             recipient_id=recipient_id,
             recipient_name=recipient_name,

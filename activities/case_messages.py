@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from activities.messages import AnswerRoute, OutgoingMessage
+from activities.messages import AnswerRoute, OutgoingMessage, as_exercise
 from contracts.case_messages import CaseMessagePurpose
 from contracts.links import workflow_page_url
 from contracts.people import URGENCY_LABELS_DE, DataCategory, Urgency
@@ -57,6 +57,7 @@ class CaseNotice(BaseModel):
     reach: dict[DataCategory, str] = {}
     detail: str = ""
     answers: AnswerRoute
+    exercise: bool = False
 
 
 def render_case_message(notice: CaseNotice) -> OutgoingMessage:
@@ -81,13 +82,14 @@ def render_case_message(notice: CaseNotice) -> OutgoingMessage:
         f"Gesendet: {mail_time(notice.sent_at)} · Nachrichten-ID: {notice.message_id}",
         "Automatisch erzeugt von Lotse. Bitte nicht antworten.",
     ]
-    return OutgoingMessage(
+    message = OutgoingMessage(
         message_id=notice.message_id,
         subject=f"[Lotse] {notice.person_ref}: {_subject(notice)}",
         body="\n".join(lines) + "\n",
         payload=_payload(notice, url),
         sent_at=notice.sent_at,
     )
+    return as_exercise(message) if notice.exercise else message
 
 
 def _need(notice: CaseNotice) -> str:

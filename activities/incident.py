@@ -302,6 +302,7 @@ def _facts(incident: Incident) -> IncidentFacts:
         region=Region(incident.region),
         location=incident.location,
         occurred_at=incident.occurred_at,
+        exercise=incident.exercise,
     )
 
 

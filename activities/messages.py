@@ -34,6 +34,8 @@ PAYLOAD_SCHEMA = "lotse.notification/1"
 ACKNOWLEDGE_UPDATE = "acknowledge_alert"
 REFLECTION_UPDATE = "record_reflection"
 STAFF_PLACEHOLDER = "<Ihre Kennung>"
+EXERCISE_SUBJECT = "[ÜBUNG / EXERCISE]"
+EXERCISE_LINE = "ÜBUNG / EXERCISE – Dies ist eine Übung, keine echte Lage. This is an exercise."
 
 
 class Attachment(BaseModel):
@@ -80,6 +82,7 @@ class IncidentFacts(_Frozen):
     region: Region
     location: str
     occurred_at: datetime
+    exercise: bool = False
 
 
 class AnswerRoute(_Frozen):
@@ -145,12 +148,26 @@ def render_notification(notification: Notification) -> OutgoingMessage:
         answer = _how_to_answer(notification, workflow_url)
         request = _request_text(notification.purpose, notification.step, partner_name)
         subject_request = _subject_request(notification.purpose, partner_name)
-    return OutgoingMessage(
+    message = OutgoingMessage(
         message_id=notification.message_id,
         subject=f"[Lotse] Großschadenlage: {incident.title} – {subject_request}",
         body=_body(notification, request, answer["lines"]),
         payload=_payload(notification, answer["machine"]),
         sent_at=notification.sent_at,
+    )
+    return as_exercise(message) if incident.exercise else message
+
+
+def as_exercise(message: OutgoingMessage) -> OutgoingMessage:
+    """The message marked as an exercise where every recipient looks first: the subject
+    begins `[ÜBUNG / EXERCISE]`, the first line of the text says it is no real incident, and
+    the payload carries `"exercise": true` (absent: a real incident)."""
+    return message.model_copy(
+        update={
+            "subject": f"{EXERCISE_SUBJECT} {message.subject}",
+            "body": f"{EXERCISE_LINE}\n\n{message.body}",
+            "payload": {**message.payload, "exercise": True},
+        }
     )
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit_chain, audit_reads, audit_replay, audit_report, audit_timeline
+from cli import (
+    audit_chain,
+    audit_reads,
+    audit_replay,
+    audit_report,
+    audit_timeline,
+    audit_workflows,
+)
 
 app = typer.Typer(
     help="Audit the record: verify it is intact, replay it, its timeline, the reflection report, "
@@ -22,3 +29,4 @@ app.command("replay")(audit_replay.replay)
 app.command("timeline")(audit_timeline.timeline)
 app.command("report")(audit_report.report)
 app.command("reads")(audit_reads.reads)
+app.command("workflow-replay")(audit_workflows.workflow_replay)

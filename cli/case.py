@@ -25,6 +25,7 @@ from cli.common import (
     reports_errors,
     validated,
 )
+from cli.render import EXERCISE_MARK
 from cli.updates import (
     DEFAULT_TIMEOUT,
     ActingPartnerOpt,
@@ -140,7 +141,7 @@ async def query_case(settings: Settings, case_id: str) -> CaseStatus:
 def describe_status(status: CaseStatus) -> list[str]:
     """The case in lines that fit 80 columns."""
     lines = [
-        f"case {status.case_id}",
+        f"case {status.case_id}{EXERCISE_MARK if status.exercise else ''}",
         f"  person {status.person_ref}: {status.involvement}, {status.region}, "
         f"language {status.language}",
         f"  registered {cli_time(status.registered_at)} (Europe/Berlin)",

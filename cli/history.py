@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, duration, invocation_settings, open_application, reports_errors
-from cli.render import folded, print_table, whole
+from cli.render import EXERCISE_MARK, folded, print_table, whole
 from contracts.vocabulary import cli_time
 from domain.application import HistoryEntry
 
@@ -50,7 +50,8 @@ def history(
 
 def history_table(incident_id: str, entries: list[HistoryEntry]) -> Table:
     """One row per event: version, business time, event, actor, on whose behalf, channel."""
-    table = Table(title=f"history of incident {incident_id}")
+    exercise = bool(entries and entries[0].details.get("exercise"))
+    table = Table(title=f"history of incident {incident_id}{EXERCISE_MARK if exercise else ''}")
     whole(table, "#", "time (Europe/Berlin)", "event", "actor", "on behalf of", "channel")
     folded(table, "details")
     for entry in entries:
@@ -72,6 +73,8 @@ def describe_details(details: dict[str, Any]) -> str:
     pairs = []
     for key, value in details.items():
         if key in HIDDEN_DETAILS or value is None or value in ("", []):
+            continue
+        if key == "exercise" and value is False:  # said only of an exercise
             continue
         pairs.append(f"{DETAIL_LABELS.get(key, key.replace('_', ' '))}: {_value(key, value)}")
     return "; ".join(pairs)

@@ -123,7 +123,7 @@ async def start_incident(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             # Temporal stores summaries unencrypted and the title is free text: kind and
             # region only.
-            static_summary=summary(declaration.kind, declaration.region),
+            static_summary=summary(declaration.kind, declaration.region, declaration.exercise),
         )
 
 

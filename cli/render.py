@@ -29,6 +29,9 @@ from contracts.vocabulary import (
 from domain.application import DamagedIncident
 from domain.incident import Incident
 
+EXERCISE_MARK = " (ÜBUNG / exercise: not a real incident, left out of KPIs)"
+"""Beside the id of an exercise incident or case, wherever a command shows it."""
+
 
 def phase_words(phase: Phase | str) -> str:
     """`coordinating (Bedarfsabstimmung)`."""
@@ -85,7 +88,8 @@ def folded(table: Table, *headings: str) -> Table:
 
 def print_status(out: Console, status: IncidentStatus) -> None:
     """Heading, partners' alerts, needs by category, open items."""
-    print_text(out, f"incident {status.incident_id}: {status.title}")
+    mark = EXERCISE_MARK if status.exercise else ""
+    print_text(out, f"incident {status.incident_id}{mark}: {status.title}")
     print_text(
         out,
         f"phase {phase_words(status.phase)} · kind {status.kind} · "
@@ -195,7 +199,7 @@ def incidents_table(incidents: Iterable[Incident | DamagedIncident]) -> Table:
     """One row per recorded incident, oldest first; a damaged one says where its record is
     damaged instead of what it cannot read."""
     table = Table()
-    whole(table, "incident", "declared (Europe/Berlin)", "phase", "kind", "region")
+    whole(table, "incident", "declared (Europe/Berlin)", "phase", "kind", "region", "exercise")
     folded(table, "title")
     for incident in incidents:
         if isinstance(incident, DamagedIncident):
@@ -207,6 +211,7 @@ def incidents_table(incidents: Iterable[Incident | DamagedIncident]) -> Table:
             str(incident.phase),
             str(incident.kind),
             str(incident.region),
+            "ÜBUNG" if incident.exercise else "",
             incident.title,
         )
     return table

@@ -227,6 +227,7 @@ class CaseStatus(Message):
     assessment_due_at: datetime | None = None
     open_items: list[str]
     closed_reason: CaseCloseReason | None = None
+    exercise: bool = Field(default=False, description="The incident is an exercise (ÜBUNG).")
 
 
 class CaseOutcome(Message):
@@ -332,11 +333,13 @@ class DeliverCaseMessageInput(CaseRef):
 
 
 class CaseOpened(Internal):
-    """What the record answers to a registration: who holds the office role."""
+    """What the record answers to a registration: who holds the office role, and whether the
+    incident is an exercise (absent in histories recorded before exercises existed: real)."""
 
     registered_at: AwareDatetime
     office_id: RecipientId
     delivery: DeliveryPolicy
+    exercise: bool = False
 
 
 class ChooseOfferInput(CaseRef):

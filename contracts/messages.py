@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     ValidationInfo,
@@ -171,6 +172,11 @@ class IncidentDeclaration(Message):
     estimated_affected: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
     deadlines: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
     channel: OperatorChannel = ActorChannel.UI
+    exercise: StrictBool = Field(
+        default=False,
+        description='An exercise ("ÜBUNG"), not a real attack: every message and view says '
+        "so, and the reflection's KPIs leave it out.",
+    )
 
 
 # --- updates --------------------------------------------------------------------------------
@@ -362,6 +368,7 @@ class IncidentStatus(Message):
     needs: list[NeedTotal]
     open_items: list[str]
     reflection_due_at: datetime | None = None
+    exercise: bool = Field(default=False, description="An exercise (ÜBUNG), not a real attack.")
     people: PeopleCounts | None = Field(
         default=None,
         description="The incident's people as the workflow last read them from the record "

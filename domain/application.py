@@ -56,6 +56,7 @@ from domain import ids
 from domain.agreement import Agreement
 from domain.audit_reads import AuditReadsMixin
 from domain.damage import CheckedMapper, CheckedRepository, in_order, naming
+from domain.drill_app import DrillMixin
 from domain.errors import (
     AgreementNotFoundError,
     DamagedRecordError,
@@ -171,6 +172,7 @@ class AgreementLoaded(BaseModel):
 class LotseApplication(
     AuditReadsMixin,
     TimelineMixin,
+    DrillMixin,
     PeopleViewMixin,
     PeopleMixin,
     RollMixin,
@@ -348,6 +350,7 @@ class LotseApplication(
             agreement_revision=agreement.revision,
             partner_ids=list(agreement.partners),
             ctx=ctx,
+            exercise=declaration.exercise,
         )
         self.save(incident)
         return incident

@@ -123,3 +123,11 @@ class DamagedRecordError(DomainError):
     def __reduce__(self) -> tuple[object, ...]:
         # Rebuilt from its parts (a copy, a pickle), not from the message alone.
         return (type(self), (self.originator_id, self.version, self.problem, self.stream))
+
+
+class DrillNotFoundError(NotFoundError):
+    pass
+
+
+class DrillRefusedError(DomainError):
+    """A step a test alert does not allow: an unknown contact point, an answer after its end."""

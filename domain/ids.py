@@ -41,3 +41,7 @@ def measure_id(measure_key: str) -> UUID:
 
 def audit_read_id(command_id: str) -> UUID:
     return uuid5(LOTSE_NAMESPACE, f"audit-read/{command_id}")
+
+
+def drill_id(drill_key: str) -> UUID:
+    return uuid5(LOTSE_NAMESPACE, f"drill/{drill_key}")

@@ -80,6 +80,7 @@ class Incident(Aggregate):
         partner_ids: list[str],
         ctx: CommandContext,
         agreement_revision: int | None = None,
+        exercise: bool = False,
     ) -> None:
         self.incident_key = incident_key
         self.title = title
@@ -93,6 +94,8 @@ class Incident(Aggregate):
         # Declarations recorded before revisions were counted have none.
         self.agreement_version = agreement_version
         self.agreement_revision = agreement_revision
+        # Declarations recorded before exercises existed lack the field: they were real.
+        self.exercise = exercise
         self.declared_by = ctx.actor
         self.declared_at = ctx.business_time
         self.phase = Phase.ALERTING
@@ -104,6 +107,13 @@ class Incident(Aggregate):
         self.measures: list[str] = []
         self.call_off_reason: str | None = None
         self.command_ids = {ctx.command_id}
+
+    @property
+    def counts_in_kpis(self) -> bool:
+        """Whether the incident's figures belong in KPIs across incidents (the reflection
+        report's and any other): an exercise ("ÜBUNG") never does. The one place this is
+        decided."""
+        return not self.exercise
 
     # --- commands -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from domain.agreement import Agreement
 from domain.audit_reads import AuditRead
 from domain.directory import Directory
 from domain.exchange import ExchangeMeeting, Measure
+from domain.drill import AlertDrill
 from domain.incident import Incident
 from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
@@ -97,6 +98,7 @@ def _domain_events() -> dict[str, set[str]]:
         ExchangeMeeting,
         Measure,
         AuditRead,
+        AlertDrill,
     )
     events = [_events_of(aggregate) for aggregate in aggregates]
     merged = {name: fields for each in events for name, fields in each.items()}
@@ -134,6 +136,7 @@ def _model_names() -> set[str]:
         ExchangeMeeting.__name__,
         Measure.__name__,
         AuditRead.__name__,
+        AlertDrill.__name__,
     }
 
 

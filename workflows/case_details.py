@@ -46,8 +46,9 @@ def at(moment: datetime | None) -> str:
 
 def current_details(status: CaseStatus) -> str:
     """The markdown the UI shows under *Current Details*."""
+    exercise = "ÜBUNG – keine echte Lage · " if status.exercise else ""
     lines = [
-        f"**{status.person_ref}** — {INVOLVEMENT_LABELS_DE[status.involvement]}, "
+        f"**{exercise}{status.person_ref}** — {INVOLVEMENT_LABELS_DE[status.involvement]}, "
         f"{REGION_LABELS_DE[status.region]}",
         "",
     ]

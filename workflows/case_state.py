@@ -145,6 +145,7 @@ class CaseState(_Mutable):
     registered_at: AwareDatetime
     office_id: str
     delivery: DeliveryPolicy
+    exercise: bool = False
     consents: list[GivenConsent] = Field(default_factory=list)
     assessed_at: AwareDatetime | None = None
     assessment_reminded: bool = False
@@ -169,6 +170,7 @@ class CaseState(_Mutable):
             registered_at=opened.registered_at,
             office_id=opened.office_id,
             delivery=opened.delivery,
+            exercise=opened.exercise,
             follow_ups=follow_ups,
         )
 
@@ -497,4 +499,5 @@ class CaseState(_Mutable):
             assessment_due_at=self.assessment_due_at,
             open_items=self.open_items(),
             closed_reason=self.closed_reason,
+            exercise=self.exercise,
         )

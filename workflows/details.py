@@ -34,9 +34,14 @@ from workflows.case_details import REFERRAL_STATUS_LABELS_DE, damage_item
 CHANNEL_LABELS_DE = {ContactChannel.EMAIL: "E-Mail", ContactChannel.WEBHOOK: "Webhook"}
 
 
-def summary(kind: IncidentKind, region: Region) -> str:
-    """`terrorist · dresden`: the static summary, no free text (Temporal stores it as is)."""
-    return f"{kind} · {region}"
+EXERCISE_DE = "ÜBUNG"
+"""How every view marks an exercise (German, as the UI's texts; messages add `EXERCISE`)."""
+
+
+def summary(kind: IncidentKind, region: Region, exercise: bool = False) -> str:
+    """`terrorist · dresden`, `ÜBUNG · terrorist · dresden` for an exercise: the static summary,
+    no free text (Temporal stores it as is)."""
+    return f"{EXERCISE_DE} · {kind} · {region}" if exercise else f"{kind} · {region}"
 
 
 def step_label(step: EscalationStep, partner_id: str) -> str:
@@ -116,8 +121,10 @@ def open_items(
 
 def current_details(status: IncidentStatus) -> str:
     """The UI's *Current Details* (markdown): the incident, every partner, the open items."""
+    exercise = f"{EXERCISE_DE} – keine echte Lage · " if status.exercise else ""
     lines = [
-        f"**Lage:** {INCIDENT_KIND_LABELS_DE[status.kind]} · {REGION_LABELS_DE[status.region]}",
+        f"**Lage:** {exercise}{INCIDENT_KIND_LABELS_DE[status.kind]} · "
+        f"{REGION_LABELS_DE[status.region]}",
         f"**Phase:** {status.phase} — {PHASE_LABELS_DE[status.phase]}",
         "",
         "**Partner** (Zeiten Europe/Berlin):",

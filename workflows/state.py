@@ -248,6 +248,7 @@ class IncidentState(BaseModel):
                 self.phase, partners, needs, self.reflection_due_at, self.record_damage
             ),
             reflection_due_at=self.reflection_due_at,
+            exercise=self.declaration.exercise,
         )
 
     def _total(self, category: NeedCategory) -> NeedTotal | None:
@@ -273,4 +274,5 @@ def status_before_recorded(declaration: IncidentDeclaration, incident_id: str) -
         partners=[],
         needs=[],
         open_items=details.open_items(Phase.ALERTING, [], [], None),
+        exercise=declaration.exercise,
     )

@@ -287,6 +287,38 @@ def test_an_alert_sent_event_as_stored_before_is_read_back_and_the_incident_goes
     ]
 
 
+def test_a_declaration_stored_before_exercises_existed_reads_as_a_real_incident(
+    open_app: OpenApp, agreement_key: str, make_ctx: MakeCtx
+) -> None:
+    """`Declared` gained `exercise` with a default: the one predicate of KPIs
+    (`Incident.counts_in_kpis`) counts an old declaration and leaves an exercise out."""
+    app = open_app()
+    exercise = declaration().model_copy(update={"exercise": True})
+    app.declare_incident("uebung-1", exercise, agreement_key, make_ctx(OCCURRED_AT))
+    (stored,) = app.recorder.select_events(ids.incident_id("uebung-1"))
+    old_fields = json.loads(stored.state)
+    assert old_fields.pop("exercise") is True
+    old_fields["incident_key"] = INCIDENT
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=ids.incident_id(INCIDENT),
+                originator_version=1,
+                topic=stored.topic,
+                state=json.dumps(old_fields).encode(),
+            )
+        ]
+    )
+
+    reader = open_app()
+
+    old, drill = reader.incident(INCIDENT), reader.incident("uebung-1")
+    assert (old.exercise, old.counts_in_kpis) == (False, True)
+    assert (drill.exercise, drill.counts_in_kpis) == (True, False)
+    assert "exercise" not in reader.history(INCIDENT)[0].details
+    assert reader.history("uebung-1")[0].details["exercise"] is True
+
+
 STARTING_TOGETHER = 8
 
 

@@ -4,7 +4,7 @@ Its own module, with nothing at import time, because the workflow sandbox re-imp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -27,3 +27,13 @@ class VictimCaseThatReadsTheClock:
     @workflow.run
     async def run(self, registration: dict[str, Any]) -> str:
         return datetime.now(UTC).isoformat()
+
+
+@workflow.defn(name="IncidentResponse")
+class IncidentResponseThatWaitsFirst:
+    """A changed procedure that ran for real: it waits an hour before anything else, where
+    `IncidentResponse` first shows the incident in the UI and records the declaration."""
+
+    @workflow.run
+    async def run(self, declaration: dict[str, Any]) -> None:
+        await workflow.sleep(timedelta(hours=1))
