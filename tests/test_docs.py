@@ -25,8 +25,8 @@ from contracts.messages import IncidentDeclaration
 from domain.agreement import Agreement
 from domain.audit_reads import AuditRead
 from domain.directory import Directory
-from domain.exchange import ExchangeMeeting, Measure
 from domain.drill import AlertDrill
+from domain.exchange import ExchangeMeeting, Measure
 from domain.incident import Incident
 from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
