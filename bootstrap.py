@@ -138,12 +138,13 @@ def build_notifier(settings: Settings) -> Notifier:
 def workflow_classes() -> list[type]:
     """The workflows the worker runs, as `lotse audit workflow-replay` replays them."""
     # Imported here, not at the top: see `build_worker`.
+    from workflows.drill import AlertDrill
     from workflows.incident_response import IncidentResponse
     from workflows.measure_reminders import MeasureReminders
     from workflows.regular_exchange import RegularExchange
     from workflows.victim_case import VictimCase
 
-    return [IncidentResponse, VictimCase, RegularExchange, MeasureReminders]
+    return [IncidentResponse, VictimCase, RegularExchange, MeasureReminders, AlertDrill]
 
 
 def build_worker(
@@ -161,6 +162,7 @@ def build_worker(
     # and the client, and would otherwise load both workflows, every activity and the mail
     # and webhook code it never runs (about a third of a command's start-up).
     from activities.case import CaseActivities
+    from activities.drill import DrillActivities
     from activities.exchange import ExchangeActivities
     from activities.incident import IncidentActivities
 
@@ -168,11 +170,12 @@ def build_worker(
     incidents = IncidentActivities(app, delivery, settings)
     cases = CaseActivities(app, delivery, settings)
     exchange = ExchangeActivities(app, delivery, settings)
+    drills = DrillActivities(app, delivery, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=workflow_classes(),
-        activities=[*incidents.all(), *cases.all(), *exchange.all()],
+        activities=[*incidents.all(), *cases.all(), *exchange.all(), *drills.all()],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_workflow_tasks=WORKFLOW_TASKS,

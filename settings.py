@@ -237,6 +237,15 @@ class Settings(BaseSettings):
         description="Days between two reminders of a measure that is overdue and not done",
     )
 
+    # The test alert (workflows/drill.py)
+    drill_wait_minutes: float = Field(
+        default=1440,
+        gt=0,
+        le=20160,
+        description="Minutes a test alert waits for every contact point's answer before the "
+        "silent ones are marked not answering and the Commissioner's office is told",
+    )
+
     # Dev stack (`lotse dev`)
     dev_temporal_port: int = 7233
     dev_ui_port: int = 8233

@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.drill import point_problem, too_late
 from contracts.messages import CommandContext
 from domain import ids
 from domain.errors import DrillRefusedError
@@ -106,17 +107,12 @@ class AlertDrill(Aggregate):
     # --- guards ---------------------------------------------------------------------------
 
     def _check_point(self, point: str) -> None:
-        if point not in self.points:
-            known = ", ".join(self.points)
-            raise DrillRefusedError(
-                f"'{point}' is not a contact point of drill '{self.drill_key}' ({known})"
-            )
+        if problem := point_problem(self.drill_key, point, list(self.points)):
+            raise DrillRefusedError(problem)
 
     def _check_running(self) -> None:
         if self.finished:
-            raise DrillRefusedError(
-                f"drill '{self.drill_key}' has ended; an answer now is too late to count"
-            )
+            raise DrillRefusedError(too_late(self.drill_key))
 
     # --- events ---------------------------------------------------------------------------
 

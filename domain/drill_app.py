@@ -73,10 +73,14 @@ class DrillMixin:
         self.save(drill)
         return drill
 
+    def drill_agreement(self, drill: AlertDrill) -> Agreement:
+        """The version of the agreement the drill tests."""
+        return self._agreement(drill.agreement_key, drill.agreement_version)
+
     def drill_contact(self, drill: AlertDrill, point: str) -> ContactPoint:
         """The address of `point` as the drill's agreement version has it."""
         partner_id, step = point.split("/", 1)
-        terms = self._agreement(drill.agreement_key, drill.agreement_version).partner(partner_id)
+        terms = self.drill_agreement(drill).partner(partner_id)
         contact: ContactPoint = getattr(terms, step)
         return contact
 

@@ -21,12 +21,14 @@ from typing import Any
 from temporalio import activity
 
 from activities.case import CaseActivities
+from activities.drill import DrillActivities
 from activities.exchange import ExchangeActivities
 from activities.incident import IncidentActivities
 from activities.notify import Notifier
 from bootstrap import build_application
 from contracts.activities import INCIDENT_ACTIVITIES
 from contracts.case_activities import CASE_ACTIVITIES
+from contracts.drill_activities import DRILL_ACTIVITIES
 from contracts.exchange_activities import EXCHANGE_ACTIVITIES
 from settings import Settings
 
@@ -100,7 +102,12 @@ def test_the_cli_does_not_import_the_worker_process() -> None:
             assert root != "worker", f"cli/{path.name} imports {names}"
 
 
-ALL_ACTIVITIES = (*INCIDENT_ACTIVITIES, *CASE_ACTIVITIES, *EXCHANGE_ACTIVITIES)
+ALL_ACTIVITIES = (
+    *INCIDENT_ACTIVITIES,
+    *CASE_ACTIVITIES,
+    *EXCHANGE_ACTIVITIES,
+    *DRILL_ACTIVITIES,
+)
 
 
 def _registered(settings: Settings) -> list[tuple[str, Any]]:
@@ -112,6 +119,7 @@ def _registered(settings: Settings) -> list[tuple[str, Any]]:
             *IncidentActivities(app, notifier, settings).all(),
             *CaseActivities(app, notifier, settings).all(),
             *ExchangeActivities(app, notifier, settings).all(),
+            *DrillActivities(app, notifier, settings).all(),
         ]
     finally:
         app.close()
