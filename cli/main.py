@@ -17,6 +17,7 @@
     lotse audit reads                  who read the record (each audit read is recorded)
     lotse exchange schedule|list|minutes  the regular exchange: its Schedule, meetings, minutes
     lotse measures list|assign|done    measures from meetings and reflections, until done
+    lotse drill test-alert|ack|status  the test alert: does every contact point answer?
 
 Each invocation reads one `Settings` (environment variables `LOTSE_*`, or a `lotse.toml` found
 in the current folder or a parent) when its command first needs it, keeps it on the root
@@ -43,6 +44,7 @@ from cli import (
     cases,
     codec,
     dev,
+    drill,
     exchange,
     history,
     incident,
@@ -76,6 +78,7 @@ app.add_typer(codec.app, name="codec", no_args_is_help=True)
 app.add_typer(audit.app, name="audit", no_args_is_help=True)
 app.add_typer(exchange.app, name="exchange", no_args_is_help=True)
 app.add_typer(measures.app, name="measures", no_args_is_help=True)
+app.add_typer(drill.app, name="drill", no_args_is_help=True)
 
 USAGE_ERROR = 2
 INTERRUPTED_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C

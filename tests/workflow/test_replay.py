@@ -24,6 +24,7 @@ from tests.workflow.changed_workflow import (
     VictimCaseThatReadsTheClock,
 )
 from workflows.converter import data_converter
+from workflows.drill import AlertDrill
 from workflows.incident_response import IncidentResponse
 from workflows.measure_reminders import MeasureReminders
 from workflows.regular_exchange import RegularExchange
@@ -65,6 +66,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
         "before_local_records/incident_relay_outage.json",
         "case_full.json",
         "case_rerouted_escalated.json",
+        "drill_full.json",
         "exchange_full.json",
         "incident_continued_first_run.json",
         "incident_continued_next_run.json",
@@ -86,6 +88,8 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
     assert case[-1].HasField("workflow_execution_completed_event_attributes")
     exchange = load(ROOT / "exchange_full.json").events
     assert exchange[-1].HasField("workflow_execution_completed_event_attributes")
+    drill = load(ROOT / "drill_full.json").events
+    assert drill[-1].HasField("workflow_execution_completed_event_attributes")
     reminded = load(ROOT / "measure_reminders_full.json").events
     assert reminded[-1].HasField("workflow_execution_completed_event_attributes")
     assert case[-1].HasField("workflow_execution_completed_event_attributes")
@@ -96,7 +100,7 @@ def test_the_committed_histories_cover_both_paths_and_continue_as_new() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT)) for p in HISTORIES])
 async def test_a_committed_history_replays_with_the_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[IncidentResponse, VictimCase, RegularExchange, MeasureReminders],
+        workflows=[IncidentResponse, VictimCase, RegularExchange, MeasureReminders, AlertDrill],
         data_converter=data_converter,
         unsandboxed_workflow_runner=IN_THE_SANDBOX,
     )
