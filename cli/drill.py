@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cli import updates
 from cli.common import (
@@ -88,19 +89,27 @@ def start_test_alert(
         except DrillNotFoundError:
             pass
         else:
-            raise CliError(f"drill id '{drill}' is already in use; choose another --id")
+            raise CliError(in_use(drill))
     asyncio.run(_start(settings, DrillInput(drill_key=drill, agreement_key=agreement_key)))
     typer.echo(f"drill {drill} started: a test message to every contact point of {agreement_key}")
     typer.echo(f"  follow it: {command_hint(settings, 'drill', 'status', drill, store=True)}")
+
+
+def in_use(drill: str) -> str:
+    return f"drill id '{drill}' is already in use; choose another --id"
 
 
 async def _start(settings: Settings, start: DrillInput) -> None:
     client = await connect_client(settings)
     workflow_id = drill_workflow_id(start.drill_key)
     with incident_errors(workflow_id, "drill"):
-        await client.start_workflow(
-            DRILL_WORKFLOW_TYPE, start, id=workflow_id, task_queue=settings.task_queue
-        )
+        try:
+            await client.start_workflow(
+                DRILL_WORKFLOW_TYPE, start, id=workflow_id, task_queue=settings.task_queue
+            )
+        except WorkflowAlreadyStartedError:
+            # Started a moment ago and not yet in the record: the same words as the record's.
+            raise CliError(in_use(start.drill_key)) from None
 
 
 @app.command("ack")
