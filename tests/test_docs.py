@@ -32,6 +32,7 @@ from domain.offer_load import OfferLoad
 from domain.person import AffectedPerson
 from domain.roll import PeopleRoll
 from settings import Settings
+from workflows.drill import AlertDrill as AlertDrillWorkflow
 from workflows.incident_response import IncidentResponse
 from workflows.regular_exchange import RegularExchange
 from workflows.victim_case import VictimCase
@@ -172,7 +173,7 @@ def test_the_docs_name_only_events_and_updates_that_exist() -> None:
     assert unknown_events == set(), "record.md names events that the domain does not have"
 
     handlers: set[str] = set()
-    for workflow_class in (IncidentResponse, VictimCase, RegularExchange):
+    for workflow_class in (IncidentResponse, VictimCase, RegularExchange, AlertDrillWorkflow):
         definition = _Definition.from_class(workflow_class)
         assert definition is not None
         handlers |= {name for name in (*definition.updates, *definition.queries) if name}
