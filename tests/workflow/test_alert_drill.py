@@ -132,4 +132,10 @@ async def test_a_drill_records_who_answered_how_fast_and_tells_the_office_who_di
         )
     with pytest.raises(RPCError, match="already completed"):
         await answer(handle, "raa-sachsen/primary", ANSWERING["weisser-ring/primary"])
-    await keep_history(handle, "drill_full")
+    history = await keep_history(handle, "drill_full")
+    accepted = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted) == len(ANSWERING)  # the validator refused the unknown point: no trace
