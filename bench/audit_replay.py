@@ -22,32 +22,23 @@ against the floor of one `SELECT` of all the incident's rows plus `json.loads` o
 
 from __future__ import annotations
 
-import argparse
-import json
-import sqlite3
 import time
 from datetime import UTC, datetime
-
-import psycopg
-from psycopg import sql
 
 from bench.common import (
     AGREEMENT_FILE,
     INCIDENT,
     NEED,
-    POSTGRES_CONNINFO,
     Figure,
     Store,
     StoreKind,
-    at_least,
     ctx,
     declared_application,
     fresh_store,
-    median,
     print_figures,
 )
+from bench.floor import events_table, in_turns, read_states, replay_arguments, time_figure
 from contracts.directory_file import load_directory_file
-from domain import ids
 from domain.application import LotseApplication
 from domain.reflection import read_record, reflection_figures
 from domain.replay import replay_at_version
@@ -73,12 +64,9 @@ def grow(store: Store, events: int) -> tuple[int, str]:
             incident.report_needs(NEED, ctx())
             if (done + 1) % SAVE_EVERY == 0 or done + 1 == events:
                 app.save(incident)
-        version = app.incident(INCIDENT).version
-        # Both store's recorders have the name; the base recorder type does not declare it.
-        table: str = app.recorder.events_table_name  # type: ignore[attr-defined]
+        return app.incident(INCIDENT).version, events_table(app)
     finally:
         app.close()
-    return version, table
 
 
 def app_report(store: Store) -> float:
@@ -109,87 +97,40 @@ def app_replay(store: Store, version: int) -> float:
     return seconds
 
 
-def floor_read(store: Store, table: str, version: int) -> float:
-    originator = ids.incident_id(INCIDENT)
-    if store.kind == "sqlite":
-        conn = sqlite3.connect(store.settings.event_store_path)
-        try:
-            started = time.perf_counter()
-            rows = conn.execute(
-                f"SELECT state FROM {table} WHERE originator_id=? "  # the recorder's own table
-                "AND originator_version<=? ORDER BY originator_version",
-                (originator.hex, version),
-            ).fetchall()
-            states = [json.loads(row[0]) for row in rows]
-            seconds = time.perf_counter() - started
-        finally:
-            conn.close()
-    else:
-        assert store.schema is not None
-        query = sql.SQL(
-            "SELECT state FROM {} WHERE originator_id=%s AND originator_version<=%s "
-            "ORDER BY originator_version"
-        ).format(sql.Identifier(store.schema, table))
-        with psycopg.connect(POSTGRES_CONNINFO) as pg:
-            started = time.perf_counter()
-            pg_rows = pg.execute(query, (originator, version)).fetchall()
-            states = [json.loads(row[0]) for row in pg_rows]
-            seconds = time.perf_counter() - started
-    if len(states) != version:
-        raise SystemExit(f"read {len(states)} rows, expected {version}")
-    return seconds
-
-
 def measure(kind: StoreKind, events: int, runs: int) -> list[Figure]:
     with fresh_store(kind) as store:
         last, table = grow(store, events)
         # At least version 2, the first needs report: recorded after the directory was loaded,
         # so the directory is in force at the replayed moment even in a tiny history.
         version = max(2, last - BEHIND_THE_END)
-        app_seconds: list[float] = []
-        floor_seconds: list[float] = []
-        report_seconds: list[float] = []
-        whole_seconds: list[float] = []
-        for _ in range(runs):
-            app_seconds.append(app_replay(store, version))
-            floor_seconds.append(floor_read(store, table, version))
-            report_seconds.append(app_report(store))
-            whole_seconds.append(floor_read(store, table, last))
-    command = f"python -m bench.audit_replay --events {events} --store {kind}"
+        app_seconds, floor_seconds = in_turns(
+            runs, lambda: app_replay(store, version), lambda: read_states(store, table, version)
+        )
+        report_seconds, whole_seconds = in_turns(
+            runs, lambda: app_report(store), lambda: read_states(store, table, last)
+        )
     return [
-        Figure(
-            name=f"point-in-time replay at version {version:,} of {last:,}, {kind}, new app",
-            measured=f"{median(app_seconds) * 1000:.0f} ms",
-            floor=f"{median(floor_seconds) * 1000:.0f} ms SELECT + json.loads",
-            ratio=_ratio(app_seconds, floor_seconds),
-            goal=f"≥ {GOAL}",
-            met=_ratio(app_seconds, floor_seconds) >= GOAL,
-            command=command,
+        time_figure(
+            f"point-in-time replay at version {version:,} of {last:,}, {kind}, new app",
+            app_seconds,
+            floor_seconds,
+            "SELECT + json.loads",
+            GOAL,
+            f"python -m bench.audit_replay --events {events} --store {kind}",
         ),
-        Figure(
-            name=f"… reflection report (HTML, German) of the {last:,}-event incident, new app",
-            measured=f"{median(report_seconds) * 1000:.0f} ms",
-            floor=f"{median(whole_seconds) * 1000:.0f} ms SELECT + json.loads of all its rows",
-            ratio=_ratio(report_seconds, whole_seconds),
-            goal=None,
-            met=None,
-            command="(same)",
+        time_figure(
+            f"… reflection report (HTML, German) of the {last:,}-event incident, new app",
+            report_seconds,
+            whole_seconds,
+            "SELECT + json.loads of all its rows",
+            None,
+            "(same)",
         ),
     ]
 
 
-def _ratio(lotse: list[float], floor: list[float]) -> float:
-    """The median of the runs' floor / Lotse: bigger is better."""
-    return median([f / t for t, f in zip(lotse, floor, strict=True)])
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=at_least(1), default=100_000)
-    parser.add_argument("--runs", type=at_least(1), default=3)
-    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
-    arguments = parser.parse_args()
-    print(f"store {arguments.store}, {arguments.events} needs reports, median of {arguments.runs}")
+    arguments = replay_arguments(__doc__, events=100_000)
     print_figures(measure(arguments.store, arguments.events, arguments.runs))
 
 

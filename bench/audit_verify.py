@@ -41,9 +41,9 @@ from bench.common import (
     ctx,
     declared_application,
     fresh_store,
-    median,
     print_figures,
 )
+from bench.floor import time_figure
 from contracts.people import Involvement, PersonRegistration, RegistrationSource
 from domain.chain_sqlite import ChainedSQLiteApplicationRecorder
 from domain.chain_verify import verify_chain
@@ -159,16 +159,14 @@ def measure(events: int, runs: int) -> list[Figure]:
                 raise SystemExit(f"verified {verified}, floor {checked}, written {written}")
             lotse_seconds.append(seconds)
             floor_seconds.append(floor)
-    ratio = median([f / s for s, f in zip(lotse_seconds, floor_seconds, strict=True)])
     return [
-        Figure(
-            name=f"audit verify of {written:,} events, SQLite",
-            measured=f"{median(lotse_seconds) * 1000:.0f} ms",
-            floor=f"{median(floor_seconds) * 1000:.0f} ms sqlite3 SELECT + hashlib.sha256",
-            ratio=ratio,
-            goal=f"≥ {GOAL}",
-            met=ratio >= GOAL,
-            command=f"python -m bench.audit_verify --events {events}",
+        time_figure(
+            f"audit verify of {written:,} events, SQLite",
+            lotse_seconds,
+            floor_seconds,
+            "sqlite3 SELECT + hashlib.sha256",
+            GOAL,
+            f"python -m bench.audit_verify --events {events}",
         )
     ]
 

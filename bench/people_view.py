@@ -45,9 +45,9 @@ from bench.common import (
     at_least,
     declared_application,
     fresh_store,
-    median,
     print_figures,
 )
+from bench.floor import time_figure
 from contracts.case_rules import ReferralAction
 from contracts.messages import Actor, CommandContext
 from contracts.people import (
@@ -259,17 +259,8 @@ def measure(kind: StoreKind, people: int, runs: int) -> list[Figure]:
 
 
 def figure(name: str, pairs: list[tuple[float, float]], floor: str, command: str) -> Figure:
-    app_time = median([a for a, _ in pairs])
-    floor_time = median([f for _, f in pairs])
-    return Figure(
-        name=name,
-        measured=f"{app_time * 1000:.0f} ms",
-        floor=f"{floor_time * 1000:.0f} ms {floor}",
-        ratio=median([f / a for a, f in pairs]),
-        goal=None,
-        met=None,
-        command=command,
-    )
+    """A figure without a goal (issue #7) of (app, floor) seconds per run."""
+    return time_figure(name, [a for a, _ in pairs], [f for _, f in pairs], floor, None, command)
 
 
 def main() -> None:

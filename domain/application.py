@@ -18,11 +18,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import (
-    CanMutateProtocol,
-    MutableAggregateProtocol,
-    TMutableOrImmutableAggregate,
-)
+from eventsourcing.domain import MutableAggregateProtocol
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
@@ -72,6 +68,7 @@ from domain.keys import KeyStore
 from domain.offers_app import DirectoryCommands
 from domain.people_app import PeopleMixin
 from domain.people_counts_app import PeopleViewMixin
+from domain.projecting import apply_events as apply_events
 from domain.roll_app import RollMixin
 from domain.timeline_app import TimelineMixin
 from domain.transcoding import PydanticModelAsDict
@@ -108,18 +105,6 @@ def place_key(incident_key: str, person_ref: str, referral_id: str) -> str:
 DEFAULT_AGGREGATE_CACHE_MAXSIZE = 100
 # Agreement versions kept once built; a recorded version never changes.
 AGREEMENT_VERSIONS_KEPT = 32
-
-
-def apply_events(
-    aggregate: TMutableOrImmutableAggregate | None, events: Iterable[Any]
-) -> TMutableOrImmutableAggregate | None:
-    """Applies stored events in order, like the library's `project_aggregate` but without its
-    per-event `isinstance(…, CanMutateProtocol)` check, which costs more than applying the event:
-    every event in our store is an aggregate event of ours, which can mutate."""
-    for event in events:
-        mutable: CanMutateProtocol[TMutableOrImmutableAggregate] = event
-        aggregate = mutable.mutate(aggregate)
-    return aggregate
 
 
 EVENT_MODELS: tuple[type[BaseModel], ...] = (

@@ -26,6 +26,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import TopicError
 
 from domain.errors import DamagedRecordError
+from domain.projecting import apply_to_any
 
 T = TypeVar("T")
 Projector = Callable[[Any, Iterable[Any]], Any]
@@ -59,7 +60,7 @@ class CheckedRepository(Repository[UUID]):
     def get(
         self, aggregate_id: UUID, *, projector_func: Projector | None = None, **options: Any
     ) -> Any:
-        projector = projector_func or _mutate_each
+        projector = projector_func or apply_to_any
         return super().get(aggregate_id, projector_func=checked(projector), **options)
 
 
@@ -134,12 +135,6 @@ def naming(stream: str) -> Iterator[None]:
 def person_stream(incident_key: str, person_ref: str) -> str:
     """How a damaged person's stream is named to an operator."""
     return f"person {person_ref} of incident '{incident_key}'"
-
-
-def _mutate_each(aggregate: Any, events: Iterable[Any]) -> Any:
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 def _first_line(error: BaseException | None) -> str:

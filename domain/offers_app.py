@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -30,6 +29,7 @@ from domain.errors import (
     DirectoryNotFoundError,
 )
 from domain.offer_load import OfferLoad
+from domain.projecting import apply_to_any
 
 # Two referrals to one offer at the same moment collide on its load; each retry reads only the
 # events written since, and a lost race on a small aggregate is over in one more attempt.
@@ -91,7 +91,7 @@ class DirectoryCommands(Application[UUID]):
                 found: object = self.repository.get(
                     ids.directory_id(directory_key),
                     version=version,
-                    projector_func=_project,
+                    projector_func=apply_to_any,
                     deepcopy_from_cache=to_change,
                 )
         except AggregateNotFoundError:
@@ -107,7 +107,7 @@ class DirectoryCommands(Application[UUID]):
         try:
             with naming(f"agreement '{agreement_key}'"):
                 found: object = self.repository.get(
-                    ids.agreement_id(agreement_key), projector_func=_project
+                    ids.agreement_id(agreement_key), projector_func=apply_to_any
                 )
         except AggregateNotFoundError:
             raise AgreementNotFoundError(
@@ -167,7 +167,7 @@ class DirectoryCommands(Application[UUID]):
             with naming(f"the places taken at offer '{offer_id}'"):
                 found: object = self.repository.get(
                     ids.offer_load_id(offer_id),
-                    projector_func=_project,
+                    projector_func=apply_to_any,
                     deepcopy_from_cache=to_change,
                 )
         except AggregateNotFoundError:
@@ -195,10 +195,3 @@ class DirectoryCommands(Application[UUID]):
             else:
                 return load.taken
         raise AssertionError("unreachable")  # the loop returns or raises
-
-
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Applies stored events in order without the library's per-event type check."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate

@@ -9,7 +9,7 @@ that says erased and a key that the next try destroys.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -37,6 +37,7 @@ from domain.keys import KeyMissingError, KeyStore
 from domain.people_views import ERASED, UNREADABLE, ContactView, contact_view, export
 from domain.person import PERSON_EVENT_TOPICS, AffectedPerson
 from domain.person_streams import fold_person, person_streams
+from domain.projecting import apply_to_any
 from domain.sealing import UnsealError, seal, unseal
 
 if TYPE_CHECKING:
@@ -328,7 +329,7 @@ class PeopleMixin:
                 found: object = self.repository.get(
                     ids.person_id(incident_key, person_ref),
                     version=version,
-                    projector_func=project_person,
+                    projector_func=apply_to_any,
                     deepcopy_from_cache=copy,
                 )
         except AggregateNotFoundError:
@@ -351,12 +352,3 @@ def _open(sealed: str, key: bytes | None, person_id: UUID) -> ContactView:
         return contact_view(unseal(sealed, key, person_id))
     except UnsealError:
         return UNREADABLE
-
-
-def project_person(
-    aggregate: AffectedPerson | None, events: Iterable[Any]
-) -> AffectedPerson | None:
-    """Stored events applied in order, without the library's per-event type check."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate

@@ -9,45 +9,35 @@ people never create it.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
-from typing import TYPE_CHECKING
 from uuid import UUID
-
-from eventsourcing.application import Repository
-from eventsourcing.persistence import ApplicationRecorder, Mapper
-from eventsourcing.utils import Environment
 
 from contracts.case_rules import OverdueItem
 from contracts.people_counts import IncidentPeople
-from domain.people_app import project_person
 from domain.people_summary import count, overdue_of
 from domain.people_view import PeopleProjector
 from domain.people_view_stores import build_people_view
 from domain.person import AffectedPerson
-
-if TYPE_CHECKING:
-    from domain.incident import Incident
+from domain.projection_app import OpenedOnFirstUse, ProjectionReads
 
 
-class PeopleViewMixin:
+def _open_people(app: PeopleViewMixin) -> PeopleProjector:
+    return PeopleProjector(
+        build_people_view(app._environment()),
+        app.recorder,
+        app.mapper,
+        app.repository,
+        app._person_at,
+    )
+
+
+class PeopleViewMixin(ProjectionReads):
     """Counts and overdue items of an incident's people, read from the people view."""
 
-    _people_projector: PeopleProjector | None = None
-    _people_projector_lock = threading.Lock()  # guards the first opening only
-
-    if TYPE_CHECKING:
-        name: str
-        env: dict[str, str]
-        recorder: ApplicationRecorder
-        mapper: Mapper[UUID]
-        repository: Repository[UUID]
-
-        def incident(self, incident_key: str, version: int | None = None) -> Incident: ...
+    _people_projector = OpenedOnFirstUse(_open_people)
 
     def close(self) -> None:
-        if self._people_projector is not None:
-            self._people_projector.store.close()
+        PeopleViewMixin._people_projector.close(self)
         super().close()  # type: ignore[misc]  # the next mixin's or Application.close
 
     def catch_up_people(self) -> int:
@@ -71,24 +61,7 @@ class PeopleViewMixin:
         return overdue_of(projector.store.due_rows(incident_key, now), now)
 
     def _people(self) -> PeopleProjector:
-        projector = self._people_projector
-        if projector is not None:
-            return projector
-        with self._people_projector_lock:
-            if self._people_projector is None:
-                self._people_projector = PeopleProjector(
-                    build_people_view(Environment(self.name, self.env)),
-                    self.recorder,
-                    self.mapper,
-                    self.repository,
-                    self._person_at,
-                )
-            return self._people_projector
+        return self._people_projector
 
     def _person_at(self, person_id: UUID, version: int) -> AffectedPerson:
-        found: object = self.repository.get(
-            person_id, version=version, projector_func=project_person
-        )
-        if not isinstance(found, AffectedPerson):
-            raise TypeError(f"aggregate {person_id} is a {type(found)}, not a person")
-        return found
+        return self._aggregate_at(AffectedPerson, person_id, version, "a person")

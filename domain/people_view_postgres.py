@@ -2,52 +2,39 @@
 (`POSTGRES_SCHEMA`, default `public`): `lotse_people_view` (one row per person) and
 `lotse_people_view_tracking` (the position in the notification log).
 
-Made and pooled as every projection in PostgreSQL is (domain/view_postgres.py). Two processes
-catching up at once: each moves the position with `UPDATE … WHERE position = expected`; the
-second waits for the first's row lock and then finds the position moved, so its transaction
-changes nothing.
+Made, pooled and tracked as every projection in PostgreSQL is (domain/view_postgres.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from eventsourcing.utils import Environment
-from psycopg import sql
+from psycopg import Cursor, sql
 
 from domain.people_summary import PersonRow
 from domain.people_view import ViewOutOfStepError, ViewRow, decode
-from domain.postgres_target import postgres_target
-from domain.view_postgres import create_tables, open_pool, table_name
+from domain.view_postgres import PostgresTrackedStore, table_name
 
 VIEW = "lotse_people_view"
 TRACKING = "lotse_people_view_tracking"
 TRACKING_NAME = "people"
 
 
-class PostgresPeopleView:
+class PostgresPeopleView(PostgresTrackedStore[ViewRow]):
     """`PeopleViewStore` in PostgreSQL; one small connection pool per application."""
+
+    tracking_table = TRACKING
+    tracking_name = TRACKING_NAME
 
     def __init__(self, conninfo: str, schema: str = "") -> None:
         self._view = table_name(schema, VIEW)
-        self._tracking = table_name(schema, TRACKING)
         self._index = sql.Identifier(f"{VIEW}_incident")
-        self._pool = open_pool(conninfo)
-        try:
-            self._create_tables()
-        except BaseException:
-            self._pool.close()
-            raise
+        super().__init__(conninfo, schema)
 
-    @classmethod
-    def from_env(cls, env: Environment) -> PostgresPeopleView:
-        """The database the event store's `POSTGRES_*` settings name."""
-        return cls(*postgres_target(env))
-
-    def _create_tables(self) -> None:
-        """The view's tables, made if missing (see `create_tables`)."""
-        statements = [
+    def _statements(self) -> list[sql.Composed]:
+        return [
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (person_id uuid PRIMARY KEY, "
                 "incident_key text NOT NULL, person_ref text NOT NULL, seq bigint NOT NULL, "
@@ -56,23 +43,11 @@ class PostgresPeopleView:
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (incident_key, seq)").format(
                 self._index, self._view
             ),
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
-            ).format(self._tracking),
         ]
-        create_tables(self._pool, statements, self._tracking, TRACKING_NAME)
 
-    def position(self) -> int:
-        query = sql.SQL("SELECT position FROM {} WHERE name = %s").format(self._tracking)
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (TRACKING_NAME,)).fetchone()
-        assert row is not None  # inserted with the table
-        return int(row[0])
-
-    def write(self, rows: Sequence[ViewRow], expected: int, position: int) -> bool:
-        move = sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
-            self._tracking
-        )
+    def _insert(self, cursor: Cursor[tuple[Any, ...]], rows: Sequence[ViewRow]) -> None:
+        """New people inserted (or replaced), known ones updated; `ViewOutOfStepError` if one
+        is not in the view."""
         upsert = sql.SQL(
             "INSERT INTO {} (person_id, incident_key, person_ref, seq, version, next_due, "
             "summary) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE "
@@ -82,25 +57,18 @@ class PostgresPeopleView:
         update = sql.SQL(
             "UPDATE {} SET version = %s, next_due = %s, summary = %s WHERE person_id = %s"
         ).format(self._view)
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(move, (position, TRACKING_NAME, expected))
-            if cursor.rowcount != 1:
-                return False  # leaving the block commits nothing written
-            cursor.executemany(upsert, [_values(r) for r in rows if r.seq is not None])
-            for row in rows:
-                if row.seq is None:
-                    values = (row.version, row.next_due, row.summary, row.person_id)
-                    cursor.execute(update, values)
-                    if cursor.rowcount != 1:
-                        raise ViewOutOfStepError(row.person_id)
-        return True
+        cursor.executemany(upsert, [_values(r) for r in rows if r.seq is not None])
+        for row in rows:
+            if row.seq is None:
+                cursor.execute(update, (row.version, row.next_due, row.summary, row.person_id))
+                if cursor.rowcount != 1:
+                    raise ViewOutOfStepError(row.person_id)
 
     def rows(self, incident_key: str) -> list[PersonRow]:
         query = sql.SQL(
             "SELECT person_ref, summary FROM {} WHERE incident_key = %s ORDER BY seq"
         ).format(self._view)
-        with self._pool.connection() as conn:
-            found = conn.execute(query, (incident_key,)).fetchall()
+        found = self._fetch_all(query, (incident_key,))
         return [decode(ref, summary) for ref, summary in found]
 
     def due_rows(self, incident_key: str, before: datetime) -> list[PersonRow]:
@@ -108,12 +76,8 @@ class PostgresPeopleView:
             "SELECT person_ref, summary FROM {} WHERE incident_key = %s AND next_due < %s "
             "ORDER BY seq"
         ).format(self._view)
-        with self._pool.connection() as conn:
-            found = conn.execute(query, (incident_key, before)).fetchall()
+        found = self._fetch_all(query, (incident_key, before))
         return [decode(ref, summary) for ref, summary in found]
-
-    def close(self) -> None:
-        self._pool.close()
 
 
 def _values(row: ViewRow) -> tuple[object, ...]:

@@ -1,16 +1,15 @@
 """The people view in its own SQLite file beside the event store's (or in memory), opened as
-every projection's file is (domain/view_sqlite.py).
+every projection's file is, its position kept as theirs is (domain/view_sqlite.py).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 from domain.people_summary import PersonRow
 from domain.people_view import ViewOutOfStepError, ViewRow, decode, utc_text
-from domain.view_sqlite import open_view_file
+from domain.view_sqlite import SQLiteTrackedStore
 
 TRACKING_NAME = "people"
 
@@ -20,10 +19,6 @@ SCHEMA = (
     "version INTEGER NOT NULL, next_due TEXT, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS lotse_people_view_incident "
     "ON lotse_people_view (incident_key, seq)",
-    "CREATE TABLE IF NOT EXISTS lotse_people_view_tracking "
-    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
-    f"INSERT INTO lotse_people_view_tracking (name, position) VALUES ('{TRACKING_NAME}', 0) "
-    "ON CONFLICT (name) DO NOTHING",
 )
 UPSERT = (
     "INSERT INTO lotse_people_view "
@@ -35,42 +30,20 @@ UPSERT = (
 UPDATE = "UPDATE lotse_people_view SET version = ?, next_due = ?, summary = ? WHERE person_id = ?"
 
 
-class SQLitePeopleView:
+class SQLitePeopleView(SQLiteTrackedStore[ViewRow]):
     """`PeopleViewStore` in a SQLite file; `:memory:` keeps it for this process only."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = open_view_file(path, SCHEMA)
+    schema = SCHEMA
+    tracking_table = "lotse_people_view_tracking"
+    tracking_name = TRACKING_NAME
 
-    def position(self) -> int:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT position FROM lotse_people_view_tracking WHERE name = ?", (TRACKING_NAME,)
-            ).fetchone()
-        return int(row[0])
-
-    def write(self, rows: Sequence[ViewRow], expected: int, position: int) -> bool:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                moved = self._conn.execute(
-                    "UPDATE lotse_people_view_tracking SET position = ? "
-                    "WHERE name = ? AND position = ?",
-                    (position, TRACKING_NAME, expected),
-                ).rowcount
-                if moved != 1:
-                    self._conn.execute("ROLLBACK")
-                    return False
-                self._conn.executemany(UPSERT, [_values(r) for r in rows if r.seq is not None])
-                for row in rows:
-                    if row.seq is None:
-                        self._update(row)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return True
+    def _insert(self, rows: Sequence[ViewRow]) -> None:
+        """New people inserted (or replaced), known ones updated; `ViewOutOfStepError` if one
+        is not in the view."""
+        self._conn.executemany(UPSERT, [_values(r) for r in rows if r.seq is not None])
+        for row in rows:
+            if row.seq is None:
+                self._update(row)
 
     def _update(self, row: ViewRow) -> None:
         values = _values(row)
@@ -79,26 +52,19 @@ class SQLitePeopleView:
             raise ViewOutOfStepError(row.person_id)
 
     def rows(self, incident_key: str) -> list[PersonRow]:
-        with self._lock:
-            found = self._conn.execute(
-                "SELECT person_ref, summary FROM lotse_people_view WHERE incident_key = ? "
-                "ORDER BY seq",
-                (incident_key,),
-            ).fetchall()
+        found = self._fetch_all(
+            "SELECT person_ref, summary FROM lotse_people_view WHERE incident_key = ? ORDER BY seq",
+            (incident_key,),
+        )
         return [decode(ref, summary) for ref, summary in found]
 
     def due_rows(self, incident_key: str, before: datetime) -> list[PersonRow]:
-        with self._lock:
-            found = self._conn.execute(
-                "SELECT person_ref, summary FROM lotse_people_view "
-                "WHERE incident_key = ? AND next_due < ? ORDER BY seq",
-                (incident_key, utc_text(before)),
-            ).fetchall()
+        found = self._fetch_all(
+            "SELECT person_ref, summary FROM lotse_people_view "
+            "WHERE incident_key = ? AND next_due < ? ORDER BY seq",
+            (incident_key, utc_text(before)),
+        )
         return [decode(ref, summary) for ref, summary in found]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def _values(row: ViewRow) -> tuple[object, ...]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
@@ -20,6 +20,7 @@ from contracts.messages import CommandContext
 from domain import ids
 from domain.damage import naming
 from domain.errors import PersonNotFoundError
+from domain.projecting import apply_to_any
 from domain.roll import LikelyPair, Listing, Match, PeopleRoll, Placed
 
 if TYPE_CHECKING:
@@ -112,16 +113,10 @@ class RollMixin:
         try:
             with naming(f"the people roll of incident '{incident_key}'"):
                 found: object = self.repository.get(
-                    ids.roll_id(incident_key), projector_func=_project, deepcopy_from_cache=copy
+                    ids.roll_id(incident_key), projector_func=apply_to_any, deepcopy_from_cache=copy
                 )
         except AggregateNotFoundError:
             return None
         if not isinstance(found, PeopleRoll):
             raise TypeError(f"aggregate for the roll of '{incident_key}' is a {type(found)}")
         return found
-
-
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate

@@ -8,42 +8,31 @@ a process that never reads it never creates it.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-from eventsourcing.application import Repository
-from eventsourcing.persistence import ApplicationRecorder, Mapper
-from eventsourcing.utils import Environment
 
 from domain import ids
 from domain.errors import DamagedRecordError
 from domain.incident import Incident
+from domain.projection_app import OpenedOnFirstUse, ProjectionReads
 from domain.timeline import TimelineDamage, TimelineProjector, TimelineRow
 from domain.timeline_stores import build_timeline
 
 
-class TimelineMixin:
+def _open_timeline(app: TimelineMixin) -> TimelineProjector:
+    return TimelineProjector(
+        build_timeline(app._environment()), app.recorder, app.mapper, app._incident_at
+    )
+
+
+class TimelineMixin(ProjectionReads):
     """Every step of an incident and its people, in record order, from the timeline."""
 
-    _timeline_projector: TimelineProjector | None = None
-    _timeline_projector_lock = threading.Lock()  # guards the first opening only
-
-    if TYPE_CHECKING:
-        name: str
-        env: dict[str, str]
-        recorder: ApplicationRecorder
-        mapper: Mapper[UUID]
-        repository: Repository[UUID]
-
-        def incident(self, incident_key: str, version: int | None = None) -> Incident: ...
+    _timeline_projector = OpenedOnFirstUse(_open_timeline)
 
     def close(self) -> None:
-        if self._timeline_projector is not None:
-            self._timeline_projector.store.close()
+        TimelineMixin._timeline_projector.close(self)
         super().close()  # type: ignore[misc]  # the next mixin's or Application.close
 
     def catch_up_timeline(self) -> int:
@@ -80,28 +69,7 @@ class TimelineMixin:
         return projector
 
     def _timeline(self) -> TimelineProjector:
-        projector = self._timeline_projector
-        if projector is not None:
-            return projector
-        with self._timeline_projector_lock:
-            if self._timeline_projector is None:
-                self._timeline_projector = TimelineProjector(
-                    build_timeline(Environment(self.name, self.env)),
-                    self.recorder,
-                    self.mapper,
-                    self._incident_at,
-                )
-            return self._timeline_projector
+        return self._timeline_projector
 
     def _incident_at(self, incident_id: UUID, version: int) -> Incident:
-        found: object = self.repository.get(incident_id, version=version, projector_func=_project)
-        if not isinstance(found, Incident):
-            raise TypeError(f"aggregate {incident_id} is a {type(found)}, not an incident")
-        return found
-
-
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Applies stored events in order without the library's per-event type check."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
+        return self._aggregate_at(Incident, incident_id, version, "an incident")

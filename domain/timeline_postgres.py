@@ -1,24 +1,19 @@
 """The timeline as two tables in the event store's PostgreSQL database and schema
 (`POSTGRES_SCHEMA`, default `public`): `lotse_timeline` (one row per step) and
-`lotse_timeline_tracking` (the position in the notification log), made and pooled as every
-projection in PostgreSQL is (domain/view_postgres.py).
-
-Two processes catching up at once: each moves the position with `UPDATE … WHERE position =
-expected`; the second waits for the first's row lock and then finds the position moved, so its
-transaction inserts nothing.
+`lotse_timeline_tracking` (the position in the notification log), made, pooled and tracked as
+every projection in PostgreSQL is (domain/view_postgres.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import Environment
 from psycopg import Cursor, sql
 
-from domain.postgres_target import postgres_target
 from domain.timeline import TimelineDamage, TimelineRow, Written
-from domain.view_postgres import create_tables, open_pool, table_name
+from domain.view_postgres import PostgresTrackedStore, table_name
 
 TIMELINE = "lotse_timeline"
 TRACKING = "lotse_timeline_tracking"
@@ -31,27 +26,19 @@ COLUMNS = (
 )
 
 
-class PostgresTimeline:
+class PostgresTimeline(PostgresTrackedStore[Written]):
     """`TimelineStore` in PostgreSQL; one small connection pool per application."""
+
+    tracking_table = TRACKING
+    tracking_name = TRACKING_NAME
 
     def __init__(self, conninfo: str, schema: str = "") -> None:
         self._timeline = table_name(schema, TIMELINE)
-        self._tracking = table_name(schema, TRACKING)
         self._damage = table_name(schema, DAMAGE)
-        self._pool = open_pool(conninfo)
-        try:
-            self._create_tables()
-        except BaseException:
-            self._pool.close()
-            raise
+        super().__init__(conninfo, schema)
 
-    @classmethod
-    def from_env(cls, env: Environment) -> PostgresTimeline:
-        """The database the event store's `POSTGRES_*` settings name."""
-        return cls(*postgres_target(env))
-
-    def _create_tables(self) -> None:
-        statements = [
+    def _statements(self) -> list[sql.Composed]:
+        return [
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (seq bigint PRIMARY KEY, "
                 "incident_key text NOT NULL, originator_id uuid NOT NULL, person_ref text, "
@@ -79,31 +66,9 @@ class PostgresTimeline:
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (incident_key)").format(
                 sql.Identifier(f"{DAMAGE}_incident"), self._damage
             ),
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
-            ).format(self._tracking),
         ]
-        create_tables(self._pool, statements, self._tracking, TRACKING_NAME)
 
-    def position(self) -> int:
-        query = sql.SQL("SELECT position FROM {} WHERE name = %s").format(self._tracking)
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (TRACKING_NAME,)).fetchone()
-        assert row is not None  # inserted with the table
-        return int(row[0])
-
-    def write(self, rows: Sequence[Written], expected: int, position: int) -> bool:
-        move = sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
-            self._tracking
-        )
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(move, (position, TRACKING_NAME, expected))
-            if cursor.rowcount != 1:
-                return False  # leaving the block commits nothing written
-            self._insert(cursor, rows)
-        return True
-
-    def _insert(self, cursor: Cursor[tuple[object, ...]], rows: Sequence[Written]) -> None:
+    def _insert(self, cursor: Cursor[tuple[Any, ...]], rows: Sequence[Written]) -> None:
         """The rows and damages of one batch, inside `write`'s transaction."""
         insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             self._timeline, sql.SQL(COLUMNS), sql.SQL(", ").join([sql.Placeholder()] * 14)
@@ -124,16 +89,14 @@ class PostgresTimeline:
             "SELECT phase FROM {} WHERE incident_key = %s AND person_ref IS NULL "
             "ORDER BY seq DESC LIMIT 1"
         ).format(self._timeline)
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (incident_key,)).fetchone()
+        row = self._fetch_one(query, (incident_key,))
         return None if row is None else str(row[0])
 
     def begun(self, originator_id: UUID) -> tuple[str, str | None] | None:
         query = sql.SQL(
             "SELECT incident_key, person_ref FROM {} WHERE originator_id = %s AND version = 1"
         ).format(self._timeline)
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (originator_id,)).fetchone()
+        row = self._fetch_one(query, (originator_id,))
         return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
     def seen(self, originator_id: UUID) -> tuple[int, bool]:
@@ -141,8 +104,7 @@ class PostgresTimeline:
             "SELECT (SELECT MAX(version) FROM {} WHERE originator_id = %s), "
             "EXISTS (SELECT 1 FROM {} WHERE originator_id = %s)"
         ).format(self._timeline, self._damage)
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (originator_id, originator_id)).fetchone()
+        row = self._fetch_one(query, (originator_id, originator_id))
         assert row is not None  # one row, always
         return int(row[0] or 0), bool(row[1])
 
@@ -150,8 +112,7 @@ class PostgresTimeline:
         query = sql.SQL(
             "SELECT {} FROM {} WHERE incident_key = %s OR originator_id = %s ORDER BY seq"
         ).format(sql.SQL(DAMAGE_COLUMNS), self._damage)
-        with self._pool.connection() as conn:
-            found = conn.execute(query, (incident_key, incident_id)).fetchall()
+        found = self._fetch_all(query, (incident_key, incident_id))
         return [TimelineDamage(*row) for row in found]
 
     def rows(
@@ -168,12 +129,8 @@ class PostgresTimeline:
         query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY seq").format(
             sql.SQL(COLUMNS), self._timeline, sql.SQL(" AND ").join(conditions)
         )
-        with self._pool.connection() as conn:
-            found = conn.execute(query, values).fetchall()
+        found = self._fetch_all(query, values)
         return [TimelineRow(*row) for row in found]
-
-    def close(self) -> None:
-        self._pool.close()
 
 
 def _damage_values(found: TimelineDamage) -> tuple[object, ...]:

@@ -1,17 +1,17 @@
 """The timeline in its own SQLite file beside the event store's (or in memory), opened as every
-projection's file is (domain/view_sqlite.py). Times are kept as UTC text with microseconds.
+projection's file is, its position kept as theirs is (domain/view_sqlite.py). Times are kept as
+UTC text with microseconds.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from domain.people_view import utc_text
 from domain.timeline import TimelineDamage, TimelineRow, Written
-from domain.view_sqlite import open_view_file
+from domain.view_sqlite import SQLiteTrackedStore
 
 TRACKING_NAME = "timeline"
 COLUMNS = (
@@ -36,10 +36,6 @@ SCHEMA = (
     "version INTEGER NOT NULL, problem TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS lotse_timeline_damage_incident "
     "ON lotse_timeline_damage (incident_key)",
-    "CREATE TABLE IF NOT EXISTS lotse_timeline_tracking "
-    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
-    f"INSERT INTO lotse_timeline_tracking (name, position) VALUES ('{TRACKING_NAME}', 0) "
-    "ON CONFLICT (name) DO NOTHING",
 )
 INSERT = f"INSERT INTO lotse_timeline ({COLUMNS}) VALUES ({', '.join('?' * 14)})"
 DAMAGE_COLUMNS = "seq, originator_id, incident_key, person_ref, version, problem"
@@ -49,39 +45,12 @@ INSERT_DAMAGE = (
 )
 
 
-class SQLiteTimeline:
+class SQLiteTimeline(SQLiteTrackedStore[Written]):
     """`TimelineStore` in a SQLite file; `:memory:` keeps it for this process only."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = open_view_file(path, SCHEMA)
-
-    def position(self) -> int:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT position FROM lotse_timeline_tracking WHERE name = ?", (TRACKING_NAME,)
-            ).fetchone()
-        return int(row[0])
-
-    def write(self, rows: Sequence[Written], expected: int, position: int) -> bool:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                moved = self._conn.execute(
-                    "UPDATE lotse_timeline_tracking SET position = ? "
-                    "WHERE name = ? AND position = ?",
-                    (position, TRACKING_NAME, expected),
-                ).rowcount
-                if moved != 1:
-                    self._conn.execute("ROLLBACK")
-                    return False
-                self._insert(rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return True
+    schema = SCHEMA
+    tracking_table = "lotse_timeline_tracking"
+    tracking_name = TRACKING_NAME
 
     def _insert(self, rows: Sequence[Written]) -> None:
         """The rows and damages of one batch, inside `write`'s transaction."""
@@ -94,40 +63,36 @@ class SQLiteTimeline:
         )
 
     def last_phase(self, incident_key: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT phase FROM lotse_timeline WHERE incident_key = ? AND person_ref IS NULL "
-                "ORDER BY seq DESC LIMIT 1",
-                (incident_key,),
-            ).fetchone()
+        row = self._fetch_one(
+            "SELECT phase FROM lotse_timeline WHERE incident_key = ? AND person_ref IS NULL "
+            "ORDER BY seq DESC LIMIT 1",
+            (incident_key,),
+        )
         return None if row is None else str(row[0])
 
     def begun(self, originator_id: UUID) -> tuple[str, str | None] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT incident_key, person_ref FROM lotse_timeline "
-                "WHERE originator_id = ? AND version = 1",
-                (str(originator_id),),
-            ).fetchone()
+        row = self._fetch_one(
+            "SELECT incident_key, person_ref FROM lotse_timeline "
+            "WHERE originator_id = ? AND version = 1",
+            (str(originator_id),),
+        )
         return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
     def seen(self, originator_id: UUID) -> tuple[int, bool]:
         stream = str(originator_id)
-        with self._lock:
-            last, damaged = self._conn.execute(
-                "SELECT (SELECT MAX(version) FROM lotse_timeline WHERE originator_id = ?), "
-                "EXISTS (SELECT 1 FROM lotse_timeline_damage WHERE originator_id = ?)",
-                (stream, stream),
-            ).fetchone()
+        last, damaged = self._fetch_one(
+            "SELECT (SELECT MAX(version) FROM lotse_timeline WHERE originator_id = ?), "
+            "EXISTS (SELECT 1 FROM lotse_timeline_damage WHERE originator_id = ?)",
+            (stream, stream),
+        )
         return int(last or 0), bool(damaged)
 
     def damages(self, incident_key: str, incident_id: UUID) -> list[TimelineDamage]:
-        with self._lock:
-            found = self._conn.execute(
-                f"SELECT {DAMAGE_COLUMNS} FROM lotse_timeline_damage "
-                "WHERE incident_key = ? OR originator_id = ? ORDER BY seq",
-                (incident_key, str(incident_id)),
-            ).fetchall()
+        found = self._fetch_all(
+            f"SELECT {DAMAGE_COLUMNS} FROM lotse_timeline_damage "
+            "WHERE incident_key = ? OR originator_id = ? ORDER BY seq",
+            (incident_key, str(incident_id)),
+        )
         return [
             TimelineDamage(
                 seq=int(seq),
@@ -151,13 +116,8 @@ class SQLiteTimeline:
         if phase is not None:
             query += " AND phase = ?"
             values.append(phase)
-        with self._lock:
-            found = self._conn.execute(query + " ORDER BY seq", values).fetchall()
+        found = self._fetch_all(query + " ORDER BY seq", values)
         return [_row(values) for values in found]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def _values(row: TimelineRow) -> tuple[object, ...]:
