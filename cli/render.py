@@ -227,5 +227,6 @@ def damaged_row(listed: DamagedIncident) -> tuple[str, ...]:
         "record damaged",
         "—",
         "—",
+        "—",  # whether it is an exercise is in the declaration, which may be what is damaged
         f"record damaged at version {damage.version}: {damage.problem} — see `lotse audit verify`",
     )

@@ -81,7 +81,8 @@ def test_the_incident_list_shows_the_damaged_incident_beside_the_others(
     lines = result.stdout.splitlines()
     assert lines[0] == (
         f"incident: {DAMAGED}  ·  declared (Europe/Berlin): —  ·  phase: record damaged  ·  "
-        "kind: —  ·  region: —  ·  title: record damaged at version 2: version 2 is missing "
+        "kind: —  ·  region: —  ·  exercise: —  ·  title: record damaged at version 2: version 2 "
+        "is missing "
         f"(the next one stored is version 3){HINT}"
     )
     assert lines[1].startswith(f"incident: {OTHER}  ·  declared (Europe/Berlin): 20")
