@@ -119,7 +119,9 @@ class ReflectionFigures(_Figures):
     title: str
     kind: str
     exercise: bool
-    """An exercise (drill): the report says so; nothing else is treated differently yet."""
+    """An exercise ("ÜBUNG"): the report says so on top, and that its figures are no KPIs of
+    real incidents (`Incident.counts_in_kpis`); they are computed all the same, for the
+    exercise's own reflection."""
     phase: str
     declared_at: datetime
     as_of: datetime
@@ -200,7 +202,7 @@ def reflection_figures(
         incident_id=incident.incident_key,
         title=incident.title,
         kind=incident.kind,
-        exercise=bool(getattr(incident, "exercise", False)),  # the drills branch adds the flag
+        exercise=not incident.counts_in_kpis,
         phase=str(incident.phase),
         declared_at=incident.declared_at,
         as_of=as_of,

@@ -22,7 +22,8 @@ class ReportFormat(StrEnum):
 
 GERMAN: dict[str, str] = {
     "title": "Reflexionsbericht",
-    "exercise": "ÜBUNG – diese Lage ist eine Übung, keine echte Großschadenlage.",
+    "exercise": "ÜBUNG – diese Lage ist eine Übung, keine echte Großschadenlage; ihre Zahlen "
+    "zählen nicht zu den Kennzahlen echter Lagen.",
     "incident": "Lage",
     "declared": "Ausgerufen",
     "as_of": "Stand",
@@ -105,7 +106,8 @@ GERMAN: dict[str, str] = {
 
 ENGLISH: dict[str, str] = {
     "title": "Reflection report",
-    "exercise": "EXERCISE – this incident is a drill, not a real mass-casualty incident.",
+    "exercise": "EXERCISE – this incident is a drill, not a real mass-casualty incident; its "
+    "figures do not count among the KPIs of real incidents.",
     "incident": "Incident",
     "declared": "Declared",
     "as_of": "As of",

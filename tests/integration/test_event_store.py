@@ -28,6 +28,7 @@ from contracts.vocabulary import (
 from domain import ids
 from domain.application import LotseApplication
 from domain.incident import NotificationOutcome
+from domain.reflection import read_record, reflection_figures
 from settings import Settings
 from tests.workflow.support import PARTNERS
 
@@ -317,6 +318,10 @@ def test_a_declaration_stored_before_exercises_existed_reads_as_a_real_incident(
     assert (drill.exercise, drill.counts_in_kpis) == (True, False)
     assert "exercise" not in reader.history(INCIDENT)[0].details
     assert reader.history("uebung-1")[0].details["exercise"] is True
+    # The reflection report takes the predicate: the exercise's figures say they are no KPIs.
+    as_of = OCCURRED_AT + timedelta(days=1)
+    assert not reflection_figures(read_record(reader, INCIDENT), as_of).exercise
+    assert reflection_figures(read_record(reader, "uebung-1"), as_of).exercise
 
 
 STARTING_TOGETHER = 8
