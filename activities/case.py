@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -18,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.case_messages import CaseNotice, render_case_message
 from activities.incident import answer_route, domain_refusals_are_final
-from activities.notify import DeliveryError, Notifier
+from activities.notify import DeliveryError, Notifier, delivery_policy
 from contracts.agreement import ContactPoint
 from contracts.case_activities import (
     CHOOSE_OFFER,
@@ -51,7 +50,7 @@ from contracts.case_messages import (
     RecordWithdrawalInput,
 )
 from contracts.case_rules import consented_categories
-from contracts.messages import DeliveryPolicy, DeliveryReceipt
+from contracts.messages import DeliveryReceipt
 from contracts.offers import match_offers
 from contracts.people import DataCategory, ReferralTarget, Urgency
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID, case_workflow_id
@@ -80,11 +79,7 @@ class CaseActivities:
             registered_at=person.registered_at,
             office_id=COMMISSIONER_PARTNER_ID,
             exercise=exercise,
-            delivery=DeliveryPolicy(
-                max_attempts=settings.delivery_max_attempts,
-                initial_interval=_seconds(settings.delivery_initial_interval_seconds),
-                maximum_interval=_seconds(settings.delivery_maximum_interval_seconds),
-            ),
+            delivery=delivery_policy(settings),
         )
 
     @activity.defn(name=RECORD_CONSENT.name)
@@ -296,7 +291,3 @@ class CaseActivities:
             self.record_case_closed,
             self.deliver_case_message,
         ]
-
-
-def _seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)

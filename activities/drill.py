@@ -18,6 +18,7 @@ from temporalio import activity
 from activities.drill_messages import DrillReport, TestAlert, render_drill_report, render_test_alert
 from activities.exchange import ExchangeActivities
 from activities.incident import answer_route, domain_refusals_are_final
+from activities.notify import delivery_policy
 from contracts.drill import (
     DeliverTestAlertInput,
     DrillAnswer,
@@ -37,7 +38,7 @@ from contracts.drill_activities import (
     START_DRILL,
     TELL_OFFICE_OF_DRILL,
 )
-from contracts.messages import DeliveryPolicy, DeliveryReceipt
+from contracts.messages import DeliveryReceipt
 from contracts.vocabulary import COMMISSIONER_PARTNER_ID
 
 
@@ -56,11 +57,7 @@ class DrillActivities(ExchangeActivities):
         return DrillRecorded(
             points=list(drill.points),
             wait=timedelta(seconds=drill.wait_seconds),
-            delivery=DeliveryPolicy(
-                max_attempts=settings.delivery_max_attempts,
-                initial_interval=timedelta(seconds=settings.delivery_initial_interval_seconds),
-                maximum_interval=timedelta(seconds=settings.delivery_maximum_interval_seconds),
-            ),
+            delivery=delivery_policy(settings),
         )
 
     @activity.defn(name=DELIVER_TEST_ALERT.name)

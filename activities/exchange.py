@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.exchange_messages import Invitation, Reminder, render_invitation, render_reminder
 from activities.incident import answer_route, domain_refusals_are_final
 from activities.messages import OutgoingMessage
-from activities.notify import DeliveryError, Notifier
+from activities.notify import DeliveryError, Notifier, delivery_policy
 from contracts.agreement import ContactPoint
 from contracts.exchange import (
     DeliverInvitationInput,
@@ -43,7 +43,7 @@ from contracts.exchange_activities import (
     RECORD_MINUTES,
     REMIND_MEASURE,
 )
-from contracts.messages import DeliveryPolicy, DeliveryReceipt
+from contracts.messages import DeliveryReceipt
 from contracts.vocabulary import BERLIN, COMMISSIONER_PARTNER_ID
 from domain.application import LotseApplication
 from domain.exchange import Measure
@@ -81,11 +81,7 @@ class ExchangeActivities:
             partners=[
                 MeetingPartner(partner_id=p.id, name=p.name) for p in agreement.partners.values()
             ],
-            delivery=DeliveryPolicy(
-                max_attempts=settings.delivery_max_attempts,
-                initial_interval=timedelta(seconds=settings.delivery_initial_interval_seconds),
-                maximum_interval=timedelta(seconds=settings.delivery_maximum_interval_seconds),
-            ),
+            delivery=delivery_policy(settings),
             reminder_interval=timedelta(days=settings.measure_reminder_days),
         )
 

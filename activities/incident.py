@@ -18,7 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.messages import AnswerRoute, IncidentFacts, Notification, render_notification
-from activities.notify import DeliveryError, Notifier
+from activities.notify import DeliveryError, Notifier, delivery_policy
 from activities.reflection_report import ReflectionReports
 from contracts.accountability import RecordRefusalInput
 from contracts.activities import (
@@ -42,7 +42,6 @@ from contracts.messages import (
     CloseAcutePhaseInput,
     DeclarationRecorded,
     DeliverNotificationInput,
-    DeliveryPolicy,
     DeliveryReceipt,
     IncidentStepInput,
     PartnerProcedure,
@@ -107,15 +106,7 @@ class IncidentActivities:
                 for terms in agreement.partners.values()
             ],
             escalation_step=timedelta(minutes=agreement.escalation_step_minutes),
-            delivery=DeliveryPolicy(
-                max_attempts=self._settings.delivery_max_attempts,
-                initial_interval=timedelta(
-                    seconds=self._settings.delivery_initial_interval_seconds
-                ),
-                maximum_interval=timedelta(
-                    seconds=self._settings.delivery_maximum_interval_seconds
-                ),
-            ),
+            delivery=delivery_policy(self._settings),
         )
 
     @activity.defn(name=DELIVER_NOTIFICATION.name)

@@ -15,6 +15,7 @@ import hashlib
 import re
 import smtplib
 import ssl
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 
@@ -22,6 +23,7 @@ import httpx
 
 from activities.messages import OutgoingMessage
 from contracts.agreement import ContactPoint
+from contracts.messages import DeliveryPolicy
 from contracts.vocabulary import (
     BERLIN,
     ContactChannel,
@@ -206,3 +208,13 @@ def _no_answer(seconds: float) -> str:
 
 def _decode(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """How a workflow retries one message until it arrives, from the settings: the one place
+    every workflow's message rounds (alerts, case messages, invitations, test alerts) take it."""
+    return DeliveryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        initial_interval=timedelta(seconds=settings.delivery_initial_interval_seconds),
+        maximum_interval=timedelta(seconds=settings.delivery_maximum_interval_seconds),
+    )
