@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.audit_reads import AuditorOpt, AuditStaffOpt, auditor, record_read
 from cli.common import invocation_settings, open_application, reports_errors
 from contracts.accountability import AuditCommand, AuditReadRequest
-from domain.reflection import IncidentRecord, reflection_figures
+from domain.reflection import read_record, reflection_figures
 from reports.labels import Language, ReportFormat
 from reports.render import render
 
@@ -46,8 +46,7 @@ def report(
     and audit reads."""
     reader = auditor(partner, staff)
     with open_application(invocation_settings(ctx), reading=True) as store, _steps() as step:
-        step("incident")
-        incident = store.incident(incident_id)
+        store.incident(incident_id)  # an unknown incident: nothing read, nothing recorded
         read = AuditReadRequest(
             command=AuditCommand.REPORT,
             incident_key=incident_id,
@@ -56,20 +55,7 @@ def report(
         )
         # Recorded before the report is built: the report lists its own read last.
         record_read(store, reader, read)
-        step("history")
-        history = store.history(incident_id)
-        step("people")
-        people = store.people_of(incident_id)
-        step("roll")
-        roll = store.roll(incident_id)
-        record = IncidentRecord(
-            incident,
-            history,
-            people,
-            roll,
-            store.agreement_of(incident),
-            store.audit_reads(incident_id),
-        )
+        record = read_record(store, incident_id, step)
         step("report")
         text = render(reflection_figures(record, datetime.now(UTC)), chosen_format, language)
     typer.echo(text, nl=False)

@@ -10,7 +10,7 @@ clock: the moment the figures are taken (`as_of`) is passed in.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -175,13 +175,24 @@ class IncidentRecord:
     """The recorded audit reads of the incident."""
 
 
-def read_record(store: LotseApplication, incident_key: str) -> IncidentRecord:
-    """The record of the incident, read once (`IncidentNotFoundError` if none is recorded)."""
+def read_record(
+    store: LotseApplication, incident_key: str, step: Callable[[str], None] | None = None
+) -> IncidentRecord:
+    """The record of the incident, read once (`IncidentNotFoundError` if none is recorded);
+    `step` is told each part before it is read (`incident`, `history`, `people`, `roll`), for
+    a progress bar."""
+    told = step or (lambda _: None)
+    told("incident")
     incident = store.incident(incident_key)
+    told("history")
+    history = store.history(incident_key)
+    told("people")
+    people = store.people_of(incident_key)
+    told("roll")
     return IncidentRecord(
         incident=incident,
-        history=store.history(incident_key),
-        people=store.people_of(incident_key),
+        history=history,
+        people=people,
         roll=store.roll(incident_key),
         agreement=store.agreement_of(incident),
         reads=store.audit_reads(incident_key),
